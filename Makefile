@@ -1,0 +1,39 @@
+# weft: build, run, test and benchmark. Every target that needs system packages installs them first.
+SWIFT      ?= swift
+BIN        := .build/debug
+RELEASE    := .build/release
+# Debian packages the build and the tests need; `deps` installs only those missing.
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux
+
+.PHONY: deps build release run test bench clean
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: build
+	$(BIN)/weft --help
+	$(BIN)/weft netlink scenario --dry-run
+
+# Kernel tests need root; WEFT_REQUIRE_ROOT_TESTS makes them fail rather than skip when it is missing.
+test: deps
+	$(SWIFT) build --build-tests
+	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build
+
+bench: deps release
+	$(RELEASE)/weft-bench netlink
+
+clean:
+	rm -rf .build

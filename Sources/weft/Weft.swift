@@ -1,0 +1,24 @@
+import ArgumentParser
+
+/// The `weft` command: the daemon and the commands that look into it.
+@main
+struct Weft: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weft",
+        abstract: "A VXLAN overlay network driver and IPAM driver for Docker.",
+        version: WeftVersion.current,
+        subcommands: [VersionCommand.self]
+    )
+}
+
+enum WeftVersion {
+    static let current = "0.1.0-dev"
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print weft's version.")
+
+    func run() {
+        print("weft \(WeftVersion.current)")
+    }
+}
