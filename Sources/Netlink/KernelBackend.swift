@@ -1,0 +1,80 @@
+import CShim
+import Glibc
+
+/// Programs the running kernel. Needs `CAP_NET_ADMIN` (and `CAP_SYS_ADMIN` for namespaces).
+public struct KernelBackend: NetlinkBackend {
+    public init() {}
+
+    public func createNamespace(_ reference: NamespaceReference) throws(NetlinkError) -> NetworkNamespace {
+        let path = reference.path
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        guard Self.makeDirectories(directory) else {
+            throw .namespace(path: path, action: "create its directory", errno: errno)
+        }
+        // As `ip netns add` does: a shared mount point, so the namespace mount shows in other mount namespaces.
+        if Self.isSharedMountCandidate(directory), cshim_make_shared_mountpoint(directory) != 0 {
+            throw .namespace(path: path, action: "make \(directory) a shared mount point", errno: errno)
+        }
+        let placeholder = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        guard placeholder >= 0 else {
+            let code = errno
+            if code == EEXIST { throw .alreadyExists(object: "namespace \(reference)", kernelMessage: nil) }
+            throw .namespace(path: path, action: "create its mount point", errno: code)
+        }
+        close(placeholder)
+        do throws(NetlinkError) {
+            try NamespaceThread.run(.createNew) { () throws(NetlinkError) -> Void in
+                if cshim_bind_mount("/proc/thread-self/ns/net", path) != 0 {
+                    throw .namespace(path: path, action: "bind-mount it", errno: errno)
+                }
+            }
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return try openNamespace(reference)
+    }
+
+    public func openNamespace(_ reference: NamespaceReference) throws(NetlinkError) -> NetworkNamespace {
+        let fd = open(reference.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw .notFound(object: "namespace \(reference)", kernelMessage: nil) }
+            throw .namespace(path: reference.path, action: "open it", errno: code)
+        }
+        return NetworkNamespace(reference: reference, fd: fd, ownsDescriptor: true)
+    }
+
+    public func deleteNamespace(_ reference: NamespaceReference) throws(NetlinkError) {
+        let path = reference.path
+        guard namespaceExists(reference) else {
+            throw .notFound(object: "namespace \(reference)", kernelMessage: nil)
+        }
+        if cshim_detach_mount(path) != 0, errno != EINVAL {
+            throw .namespace(path: path, action: "unmount it", errno: errno)
+        }
+        if unlink(path) != 0 { throw .namespace(path: path, action: "remove its mount point", errno: errno) }
+    }
+
+    public func namespaceExists(_ reference: NamespaceReference) -> Bool {
+        access(reference.path, F_OK) == 0
+    }
+
+    public func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport {
+        try KernelTransport(namespace: namespace.reference == .current ? nil : namespace)
+    }
+
+    private static func isSharedMountCandidate(_ directory: String) -> Bool {
+        directory != "/proc" && !directory.hasPrefix("/proc/")
+    }
+
+    /// `mkdir -p`; false with errno set when a component cannot be made.
+    private static func makeDirectories(_ path: String) -> Bool {
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0, errno != EEXIST { return false }
+        }
+        return true
+    }
+}
