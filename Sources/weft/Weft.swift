@@ -7,7 +7,7 @@ struct Weft: ParsableCommand {
         commandName: "weft",
         abstract: "A VXLAN overlay network driver and IPAM driver for Docker.",
         version: WeftVersion.current,
-        subcommands: [VersionCommand.self]
+        subcommands: [VersionCommand.self, NetlinkCommand.self]
     )
 }
 
