@@ -105,7 +105,7 @@ enum OperationEncoder {
         case .deleteNeighbour(let entry):
             let index = try resolvedIndex(entry.device)
             return MessageWriter.build(type: RTM_DELNEIGH, flags: NLM_F_REQUEST | NLM_F_ACK) { message in
-                message.putFamilyHeader(NeighbourHeader(family: entry.address.family, index: index, state: []).raw)
+                message.putFamilyHeader(NeighbourHeader(family: entry.address.family, index: index, state: entry.state).raw)
                 message.put(NDA_DST, bytes: entry.address.bytes)
             }
         }
