@@ -253,3 +253,34 @@ struct KernelTableTests {
         }
     }
 }
+
+/// One session shared by many tasks: requests are serialised on the socket and every acknowledgement reaches
+/// the task that sent the request.
+@Suite(.enabled(if: Privileges.canRunKernelTests, "needs root for network namespaces"))
+struct KernelConcurrencyTests {
+    @Test func oneSessionServesManyTasks() async throws {
+        let name = TestNamespaces.uniqueName("conc")
+        let backend = KernelBackend()
+        let namespace = try backend.createNamespace(.named(name))
+        defer { try? backend.deleteNamespace(.named(name)) }
+        let session = try backend.session(in: namespace)
+        try session.perform(.createLink(LinkSpec(name: "wvx-c", kind: .vxlan(VXLANConfig(vni: VNI(7)!)))))
+        let tasks = 8
+        let perTask = 100
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    let operations = (0..<perTask).map { entry -> NetlinkOperation in
+                        let mac = MACAddress(bytes: [0x02, 0, 0, 0, UInt8(task), UInt8(entry)])!
+                        return .writeFDB(.vtep(mac, via: IPAddress.v4([192, 0, 2, UInt8(1 + task)]), on: "wvx-c"), .add)
+                    }
+                    return session.apply(operations).filter { (try? $0.get()) == nil }.count
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+        let programmed = try session.forwardingDatabase(device: "wvx-c").filter { $0.destination != nil }
+        #expect(programmed.count == tasks * perTask)
+    }
+}
