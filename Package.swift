@@ -36,7 +36,12 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "Netlink",
+                "DockerPlugin",
+                "Overlay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
