@@ -198,6 +198,26 @@ struct SocketTests {
         }
     }
 
+    @Test func expectContinueIsAnsweredAndOversizedBodiesAreRefusedBeforeBeingSent() async throws {
+        try await withServer { path in
+            try await withConnection(to: path) { connection in
+                let body = createNetworkBody
+                try await connection.send(
+                    "POST /NetworkDriver.CreateNetwork HTTP/1.1\r\nExpect: 100-continue\r\n"
+                        + "Content-Length: \(body.utf8.count)\r\n\r\n")
+                #expect(try await connection.readResponse()?.status == 100)
+                try await connection.send(body)
+                #expect(try await connection.readResponse()?.status == 200)
+            }
+            try await withConnection(to: path) { connection in
+                try await connection.send(
+                    "POST /NetworkDriver.CreateNetwork HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2000000\r\n\r\n")
+                #expect(try await connection.readResponse()?.status == 413)
+                #expect(try await connection.readUntilClosed().isEmpty)
+            }
+        }
+    }
+
     @Test func aStalledClientIsTimedOutWhileOthersAreServed() async throws {
         try await withServer(configure: { $0.requestTimeout = .milliseconds(300) }) { path in
             try await withConnection(to: path) { stalled in

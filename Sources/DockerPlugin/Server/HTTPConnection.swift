@@ -32,14 +32,20 @@ struct HTTPConnection {
                     switch part {
                     case .head(let head):
                         var request = PendingRequest(head: head, start: .now)
+                        let expectsContinue = head.headers[canonicalForm: "expect"].contains {
+                            $0.lowercased() == "100-continue"
+                        }
                         if let declared = head.headers.first(name: "content-length").flatMap(Int.init),
                             declared > maxBodySize
                         {
-                            guard declared <= drainLimit else {
+                            // A client waiting for 100-continue has not sent the body: refuse without reading it.
+                            guard declared <= drainLimit, !expectsContinue else {
                                 try await write(tooLarge(declared), for: request, keepAlive: false, to: outbound)
                                 return
                             }
                             request.tooLarge = true
+                        } else if expectsContinue {
+                            try await outbound.write(.head(HTTPResponseHead(version: head.version, status: .continue)))
                         }
                         pending = request
                     case .body(let buffer):

@@ -74,8 +74,10 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head:
+        case .head(let head) where head.status.code >= 200:
             responseStarted = true
+        case .head:
+            break  // 100 Continue: the final response has not started.
         case .body:
             break
         case .end:
