@@ -241,6 +241,22 @@ struct SocketTests {
         }
     }
 
+    @Test func aClientStalledInsideTheRequestHeadIsClosed() async throws {
+        try await withServer(configure: {
+            $0.requestTimeout = .milliseconds(300)
+            $0.idleTimeout = .seconds(60)
+        }) { path in
+            try await withConnection(to: path) { stalled in
+                let start = ContinuousClock.now
+                try await stalled.send("POST /Plugin.Activate HTTP/1.1\r\nHost: plugin.moby.localhost\r\nContent-Le")
+                #expect(try await stalled.readUntilClosed().isEmpty)
+                let elapsed = ContinuousClock.now - start
+                #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5))
+            }
+            try await expectServing(path)
+        }
+    }
+
     @Test func idleConnectionsAreClosedButSlowBackendsAreNot() async throws {
         let gate = Gate()
         try await withServer(

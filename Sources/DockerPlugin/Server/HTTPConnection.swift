@@ -40,7 +40,7 @@ struct HTTPConnection {
                         {
                             // A client waiting for 100-continue has not sent the body: refuse without reading it.
                             guard declared <= drainLimit, !expectsContinue else {
-                                try await write(tooLarge(declared), for: request, keepAlive: false, to: outbound)
+                                try await write(tooLarge(declared, request), for: request, keepAlive: false, to: outbound)
                                 return
                             }
                             request.tooLarge = true
@@ -50,14 +50,15 @@ struct HTTPConnection {
                         pending = request
                     case .body(let buffer):
                         guard var request = pending else { continue }
-                        pending = nil
+                        pending = nil  // so the append below does not copy the body collected so far
                         request.received += buffer.readableBytes
                         if request.received > maxBodySize {
                             request.tooLarge = true
                             request.body = []
                         }
                         if request.received > drainLimit {
-                            try await write(tooLarge(request.received), for: request, keepAlive: false, to: outbound)
+                            try await write(
+                                tooLarge(request.received, request), for: request, keepAlive: false, to: outbound)
                             return
                         }
                         if !request.tooLarge {
@@ -69,7 +70,7 @@ struct HTTPConnection {
                         pending = nil
                         let response =
                             request.tooLarge
-                            ? tooLarge(request.received)
+                            ? tooLarge(request.received, request)
                             : await router.respond(
                                 method: request.head.method.rawValue, path: request.head.uri, body: request.body)
                         let keepAlive = request.head.isKeepAlive
@@ -83,9 +84,9 @@ struct HTTPConnection {
         }
     }
 
-    private func tooLarge(_ size: Int) -> PluginResponse {
+    private func tooLarge(_ size: Int, _ request: PendingRequest) -> PluginResponse {
         .failure(
-            status: 413, endpoint: nil,
+            status: 413, endpoint: PluginEndpoint(path: request.head.uri),
             message: "request body of \(size) bytes exceeds the limit of \(maxBodySize) bytes")
     }
 

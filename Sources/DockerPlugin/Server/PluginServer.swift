@@ -52,8 +52,11 @@ public struct PluginServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withErrorHandling: true)
+                    let timeouts = RequestTimeoutHandler(
+                        requestTimeout: requestTimeout, idleTimeout: idleTimeout, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(timeouts)
                     try channel.pipeline.syncOperations.addHandler(
-                        RequestTimeoutHandler(requestTimeout: requestTimeout, idleTimeout: idleTimeout, logger: logger))
+                        RequestStartObserver(reportingTo: timeouts), position: .first)
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
                 }

@@ -7,7 +7,10 @@ import NIOHTTP1
 /// the idle timeout is closed. The time the backend takes to answer is never counted.
 ///
 /// It sits after NIO's HTTP server handlers, so it sees whole request parts, one request at a time (the
-/// pipelining handler holds back the next request until the previous response has ended).
+/// pipelining handler holds back the next request until the previous response has ended). A
+/// ``RequestStartObserver`` at the front of the pipeline tells it when the first bytes of a request arrive, so a
+/// client that stalls inside the request head is timed out too (it is closed without a reply: no request has
+/// reached the HTTP layer to answer).
 final class RequestTimeoutHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -17,8 +20,8 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
     private enum State {
         /// Between requests.
         case idle
-        /// A request has started and has not been fully received.
-        case receiving(uri: String)
+        /// A request has started and has not been fully received; `uri` is `nil` while its head is incomplete.
+        case receiving(uri: String?)
         /// The request is with the backend, or its response is being written.
         case processing
     }
@@ -29,6 +32,7 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
     private var state = State.idle
     private var responseStarted = false
     private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
 
     init(requestTimeout: TimeAmount, idleTimeout: TimeAmount?, logger: Logger) {
         self.requestTimeout = requestTimeout
@@ -37,6 +41,7 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive {
             armIdleTimer(context: context)
         }
@@ -49,6 +54,17 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
+        self.context = nil
+    }
+
+    /// Called by ``RequestStartObserver`` when bytes arrive: if the connection was idle, a request has begun
+    /// and the request timeout starts now rather than once its head is complete.
+    func bytesArrived() {
+        guard case .idle = state, let context else { return }
+        state = .receiving(uri: nil)
+        arm(after: requestTimeout, context: context) { handler, context in
+            handler.requestTimedOut(context: context)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -59,9 +75,14 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            // The timer already runs if the observer saw the request's first bytes; keep measuring from there.
+            let started: Bool
+            if case .receiving = state { started = timer != nil } else { started = false }
             state = .receiving(uri: head.uri)
-            arm(after: requestTimeout, context: context) { handler, context in
-                handler.requestTimedOut(context: context)
+            if !started {
+                arm(after: requestTimeout, context: context) { handler, context in
+                    handler.requestTimedOut(context: context)
+                }
             }
         case .body:
             break
@@ -94,9 +115,12 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
         guard case .receiving(let uri) = state else { return }
         logger.warning(
             "client stalled mid-request; closing the connection",
-            metadata: ["route": "\(uri)", "status": "408", "timeout": "\(requestTimeout)"])
+            metadata: [
+                "route": "\(uri ?? "(incomplete request head)")", "status": uri == nil ? "-" : "408",
+                "outcome": "timed out", "timeout": "\(requestTimeout)",
+            ])
         state = .processing
-        guard !responseStarted else {
+        guard !responseStarted, uri != nil else {
             context.close(promise: nil)
             return
         }
@@ -140,5 +164,23 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
     private func cancelTimer() {
         timer?.cancel()
         timer = nil
+    }
+}
+
+/// Sits first in the pipeline, before the HTTP decoder, and reports raw bytes to the ``RequestTimeoutHandler``,
+/// which otherwise would not learn of a request until its whole head had been parsed.
+final class RequestStartObserver: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let timeouts: RequestTimeoutHandler
+
+    init(reportingTo timeouts: RequestTimeoutHandler) {
+        self.timeouts = timeouts
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timeouts.bytesArrived()
+        context.fireChannelRead(data)
     }
 }
