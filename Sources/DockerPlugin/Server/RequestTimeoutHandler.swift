@@ -31,6 +31,9 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
     private let logger: Logger
     private var state = State.idle
     private var responseStarted = false
+    /// A response went out before its request was fully received (413): the connection is about to close, and
+    /// no second response may follow.
+    private var respondedEarly = false
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
@@ -79,6 +82,7 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
             let started: Bool
             if case .receiving = state { started = timer != nil } else { started = false }
             state = .receiving(uri: head.uri)
+            respondedEarly = false
             if !started {
                 arm(after: requestTimeout, context: context) { handler, context in
                     handler.requestTimedOut(context: context)
@@ -103,9 +107,14 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
             break
         case .end:
             responseStarted = false
-            if case .processing = state {
+            switch state {
+            case .processing:
                 state = .idle
                 armIdleTimer(context: context)
+            case .receiving:
+                respondedEarly = true
+            case .idle:
+                break
             }
         }
         context.write(data, promise: promise)
@@ -120,7 +129,7 @@ final class RequestTimeoutHandler: ChannelDuplexHandler {
                 "outcome": "timed out", "timeout": "\(requestTimeout)",
             ])
         state = .processing
-        guard !responseStarted, uri != nil else {
+        guard !responseStarted, !respondedEarly, uri != nil else {
             context.close(promise: nil)
             return
         }
