@@ -73,6 +73,13 @@ struct HTTPConnection {
                             ? tooLarge(request.received, request)
                             : await router.respond(
                                 method: request.head.method.rawValue, path: request.head.uri, body: request.body)
+                        logger.trace(
+                            "request body",
+                            metadata: [
+                                "route": "\(request.head.uri)",
+                                "body": "\(String(decoding: request.body, as: UTF8.self))",
+                                "reply": "\(String(decoding: response.body, as: UTF8.self))",
+                            ])
                         let keepAlive = request.head.isKeepAlive
                         try await write(response, for: request, keepAlive: keepAlive, to: outbound)
                         if !keepAlive { return }
