@@ -112,6 +112,42 @@ struct SocketTests {
         }
     }
 
+    @Test func manyClientsWithManyRequestsEachAreAllAnswered() async throws {
+        let ipam = AllocatorIpamBackend(allocator: LocalAddressAllocator())
+        try await withServer(ipam: ipam) { path in
+            _ = try await withConnection(to: path) { try await $0.call(.requestPool, #"{"Pool":"10.1.0.0/16"}"#) }
+            let addresses = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        try await withConnection(to: path) { (connection: inout RawConnection) async throws in
+                            var handedOut: [String] = []
+                            for _ in 0..<20 {
+                                let reply = try await connection.call(.requestAddress, #"{"PoolID":"weft:10.1.0.0/16"}"#)
+                                handedOut.append(reply?.body ?? "no reply")
+                            }
+                            return handedOut
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(addresses.count == 320)
+            #expect(Set(addresses).count == 320, "every address handed out once")
+            #expect(addresses.allSatisfy { $0.hasPrefix(#"{"Address":"10.1."#) })
+        }
+    }
+
+    @Test func clientsThatVanishMidRequestDoNotDisturbTheServer() async throws {
+        try await withServer { path in
+            for partial in ["POST /Plugin.Act", "POST /NetworkDriver.CreateNetwork HTTP/1.1\r\nContent-Length: 50\r\n\r\n{"] {
+                try await withConnection(to: path) { try await $0.send(partial) }
+            }
+            // One that sends a request and leaves before reading the reply.
+            try await withConnection(to: path) { try await $0.send(dockerRequest(.createNetwork, createNetworkBody)) }
+            try await expectServing(path)
+        }
+    }
+
     @Test func unknownPathsAndOtherMethodsGetErrBodiesAndTheConnectionStaysUsable() async throws {
         try await withServer { path in
             try await withConnection(to: path) { connection in
