@@ -12,8 +12,11 @@ import ServiceLifecycle
 /// graceful shutdown (it stops accepting, finishes the requests in flight, closes idle connections) and also
 /// returns normally when its task is cancelled, so it never surfaces a `CancellationError` to a `ServiceGroup`.
 public struct PluginServer: Service {
+    /// Socket path, permissions, limits and timeouts.
     public let configuration: PluginServerConfiguration
+    /// Where requests go.
     public let router: PluginRouter
+    /// Receives one line per request (route, status, outcome, duration), and the server's lifecycle events.
     public let logger: Logger
 
     public init(configuration: PluginServerConfiguration = PluginServerConfiguration(), router: PluginRouter,
@@ -61,6 +64,8 @@ public struct PluginServer: Service {
                         wrappingChannelSynchronously: channel)
                 }
             }
+        // Until the chmod below the socket has the mode the umask gives it (0755 with the usual 022); connecting
+        // needs write permission, so even in that window only root can connect.
         let identity = SocketFile.identity(of: path)
         do {
             try SocketFile.restrict(path, permissions: configuration.socketPermissions)
