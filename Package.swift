@@ -16,9 +16,15 @@ let package = Package(
     products: [
         .executable(name: "weft", targets: ["weft"]),
         .library(name: "Netlink", targets: ["Netlink"]),
+        .library(name: "Overlay", targets: ["Overlay"]),
+        .library(name: "DockerPlugin", targets: ["DockerPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libmnl and the Linux uapi headers, imported as a system library.
@@ -30,7 +36,12 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "Netlink",
+                "DockerPlugin",
+                "Overlay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -41,5 +52,33 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"], swiftSettings: strictSwift),
+        // The domain: IPAM (and later networks, endpoints, tables, reconciler). Knows nothing of HTTP or JSON.
+        .target(name: "Overlay", swiftSettings: strictSwift),
+        // The Docker remote-driver HTTP server on a Unix socket, its wire types and routes.
+        .target(
+            name: "DockerPlugin",
+            dependencies: [
+                "Overlay",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "OverlayTests", dependencies: ["Overlay"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "DockerPluginTests",
+            dependencies: [
+                "DockerPlugin",
+                "Overlay",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
     ]
 )

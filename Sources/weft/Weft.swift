@@ -2,12 +2,12 @@ import ArgumentParser
 
 /// The `weft` command: the daemon and the commands that look into it.
 @main
-struct Weft: ParsableCommand {
+struct Weft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weft",
         abstract: "A VXLAN overlay network driver and IPAM driver for Docker.",
         version: WeftVersion.current,
-        subcommands: [VersionCommand.self, NetlinkCommand.self]
+        subcommands: [VersionCommand.self, NetlinkCommand.self, PluginServeCommand.self]
     )
 }
 

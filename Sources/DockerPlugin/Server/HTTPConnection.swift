@@ -1,0 +1,151 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Serves the requests of one client connection, one after the other (HTTP/1.1 keep-alive): collects each
+/// request's body up to the limit, hands it to the router, writes the reply and logs one line for it.
+struct HTTPConnection {
+    typealias Channel = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    let router: PluginRouter
+    let maxBodySize: Int
+    let logger: Logger
+
+    /// A body larger than the limit but no larger than this is read and discarded, so the client can finish
+    /// sending and read the 413 on a connection that stays usable. Beyond it the connection is closed.
+    private var drainLimit: Int { maxBodySize * 8 }
+
+    /// The request being received.
+    private struct PendingRequest {
+        var head: HTTPRequestHead
+        var start: ContinuousClock.Instant
+        var body: [UInt8] = []
+        var received = 0
+        var tooLarge = false
+    }
+
+    func serve(_ connection: Channel) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var pending: PendingRequest?
+                for try await part in inbound {
+                    switch part {
+                    case .head(let head):
+                        var request = PendingRequest(head: head, start: .now)
+                        let expectsContinue = head.headers[canonicalForm: "expect"].contains {
+                            $0.lowercased() == "100-continue"
+                        }
+                        if let declared = head.headers.first(name: "content-length").flatMap(Int.init),
+                            declared > maxBodySize
+                        {
+                            // A client waiting for 100-continue has not sent the body: refuse without reading it.
+                            guard declared <= drainLimit, !expectsContinue else {
+                                try await write(tooLarge(declared, request), for: request, keepAlive: false, to: outbound)
+                                return
+                            }
+                            request.tooLarge = true
+                        } else if expectsContinue {
+                            try await outbound.write(.head(HTTPResponseHead(version: head.version, status: .continue)))
+                        }
+                        pending = request
+                    case .body(let buffer):
+                        guard var request = pending else { continue }
+                        pending = nil  // so the append below does not copy the body collected so far
+                        request.received += buffer.readableBytes
+                        if request.received > maxBodySize {
+                            request.tooLarge = true
+                            request.body = []
+                        }
+                        if request.received > drainLimit {
+                            try await write(
+                                tooLarge(request.received, request), for: request, keepAlive: false, to: outbound)
+                            return
+                        }
+                        if !request.tooLarge {
+                            request.body.append(contentsOf: buffer.readableBytesView)
+                        }
+                        pending = request
+                    case .end:
+                        guard let request = pending else { continue }
+                        pending = nil
+                        let response =
+                            request.tooLarge
+                            ? tooLarge(request.received, request)
+                            : await router.respond(
+                                method: request.head.method.rawValue, path: request.head.uri, body: request.body)
+                        logger.trace(
+                            "request body",
+                            metadata: [
+                                "route": "\(request.head.uri)",
+                                "body": "\(String(decoding: request.body, as: UTF8.self))",
+                                "reply": "\(String(decoding: response.body, as: UTF8.self))",
+                            ])
+                        let keepAlive = request.head.isKeepAlive
+                        try await write(response, for: request, keepAlive: keepAlive, to: outbound)
+                        if !keepAlive { return }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func tooLarge(_ size: Int, _ request: PendingRequest) -> PluginResponse {
+        .failure(
+            status: 413, endpoint: PluginEndpoint(path: request.head.uri),
+            message: "request body of \(size) bytes exceeds the limit of \(maxBodySize) bytes")
+    }
+
+    private func write(
+        _ response: PluginResponse, for request: PendingRequest, keepAlive: Bool,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: PluginResponse.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        if response.status == 405 {
+            headers.add(name: "Allow", value: "POST")
+        }
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if request.head.version == .http1_0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        let head = HTTPResponseHead(
+            version: request.head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        var parts: [HTTPServerResponsePart] = [.head(head)]
+        if request.head.method != .HEAD {
+            parts.append(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
+        }
+        parts.append(.end(nil))
+        try await outbound.write(contentsOf: parts)
+        log(response, for: request)
+    }
+
+    private func log(_ response: PluginResponse, for request: PendingRequest) {
+        let elapsed = ContinuousClock.now - request.start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let duration = Self.format(milliseconds: milliseconds)
+        let route = response.endpoint?.rawValue ?? request.head.uri
+        var metadata: Logger.Metadata = [
+            "route": "\(route)", "status": "\(response.status)", "duration_ms": "\(duration)",
+            "outcome": "\(response.isSuccess ? "ok" : "failed")",
+        ]
+        if let error = response.error {
+            metadata["error"] = "\(error)"
+        }
+        let outcome = response.isSuccess ? "ok" : "failed"
+        logger.log(
+            level: response.isSuccess ? .info : .warning,
+            "\(request.head.method.rawValue) \(route) \(response.status) \(outcome) in \(duration) ms",
+            metadata: metadata)
+    }
+
+    /// Milliseconds with two decimals, without Foundation's formatter.
+    private static func format(milliseconds: Double) -> String {
+        let hundredths = Int((milliseconds * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}

@@ -1,0 +1,125 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// Docker's plugin API over HTTP/1.1 on a Unix socket, built on raw SwiftNIO.
+///
+/// Every request goes to a ``PluginRouter``. Connections are served concurrently, each with keep-alive; bodies
+/// are limited in size; clients that stall are timed out. As a ServiceLifecycle `Service`, the server drains on
+/// graceful shutdown (it stops accepting, finishes the requests in flight, closes idle connections) and also
+/// returns normally when its task is cancelled, so it never surfaces a `CancellationError` to a `ServiceGroup`.
+public struct PluginServer: Service {
+    /// Socket path, permissions, limits and timeouts.
+    public let configuration: PluginServerConfiguration
+    /// Where requests go.
+    public let router: PluginRouter
+    /// Receives one line per request (route, status, outcome, duration), and the server's lifecycle events.
+    public let logger: Logger
+
+    public init(configuration: PluginServerConfiguration = PluginServerConfiguration(), router: PluginRouter,
+                logger: Logger)
+    {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+    }
+
+    /// Binds the socket and serves until graceful shutdown or cancellation.
+    public func run() async throws {
+        try await bind().serve()
+    }
+
+    /// Binds the socket without serving yet, so a caller can fail fast (socket in use, bad path) and know the
+    /// socket accepts connections before it carries on. Call ``PluginListener/serve()`` on the result.
+    public func bind() async throws -> PluginListener {
+        let path = configuration.socketPath
+        if try SocketFile.prepare(path) {
+            logger.notice("replaced a stale socket file nobody was listening on", metadata: ["socket": "\(path)"])
+        }
+        let quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
+        let connection = HTTPConnection(router: router, maxBodySize: configuration.maxBodySize, logger: logger)
+        let requestTimeout = TimeAmount(configuration.requestTimeout)
+        let idleTimeout = configuration.idleTimeout.map(TimeAmount.init)
+        let logger = self.logger
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .bind(unixDomainSocketPath: path) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withErrorHandling: true)
+                    let timeouts = RequestTimeoutHandler(
+                        requestTimeout: requestTimeout, idleTimeout: idleTimeout, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(timeouts)
+                    try channel.pipeline.syncOperations.addHandler(
+                        RequestStartObserver(reportingTo: timeouts), position: .first)
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        // Until the chmod below the socket has the mode the umask gives it (0755 with the usual 022); connecting
+        // needs write permission, so even in that window only root can connect.
+        let identity = SocketFile.identity(of: path)
+        do {
+            try SocketFile.restrict(path, permissions: configuration.socketPermissions)
+        } catch {
+            try? await channel.channel.close()
+            SocketFile.remove(path, ifStill: identity)
+            throw error
+        }
+        logger.info(
+            "plugin API listening",
+            metadata: ["socket": "\(path)", "permissions": "0\(String(configuration.socketPermissions, radix: 8))"])
+        return PluginListener(
+            socketPath: path, channel: channel, quiescing: quiescing, identity: identity, connection: connection,
+            logger: logger)
+    }
+}
+
+/// A bound plugin socket, ready to serve. Serve it exactly once.
+public struct PluginListener: Sendable {
+    /// The path the server listens on.
+    public let socketPath: String
+    let channel: NIOAsyncChannel<HTTPConnection.Channel, Never>
+    let quiescing: ServerQuiescingHelper
+    let identity: SocketFile.Identity?
+    let connection: HTTPConnection
+    let logger: Logger
+
+    /// Accepts and serves connections until graceful shutdown (drain) or task cancellation (stop), then removes
+    /// the socket file if it is still the one this server created.
+    public func serve() async throws {
+        defer {
+            SocketFile.remove(socketPath, ifStill: identity)
+            logger.info("plugin API stopped", metadata: ["socket": "\(socketPath)"])
+        }
+        let connection = self.connection
+        let quiescing = self.quiescing
+        let logger = self.logger
+        do {
+            try await withGracefulShutdownHandler {
+                try await channel.executeThenClose { clients in
+                    try await withThrowingDiscardingTaskGroup { group in
+                        for try await client in clients {
+                            group.addTask { await connection.serve(client) }
+                        }
+                    }
+                }
+            } onGracefulShutdown: {
+                logger.info("graceful shutdown: finishing requests in flight")
+                quiescing.initiateShutdown(promise: nil)
+            }
+        } catch where Task.isCancelled || Task.isShuttingDownGracefully {
+            // Cancellation (or a shutdown that escalated to it) is a normal stop, not a failure: rethrowing it
+            // would make a ServiceGroup report an error, and a top-level caller crash.
+            logger.debug("accept loop ended by shutdown", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/// How the plugin server listens and how it protects itself from misbehaving clients.
+public struct PluginServerConfiguration: Sendable, Equatable {
+    /// Where Docker looks for a legacy (v1) plugin named `weft`.
+    public static let defaultSocketPath = "/run/docker/plugins/weft.sock"
+
+    /// The Unix socket path. At most 107 bytes (`sun_path` holds 108 with its terminating NUL).
+    public var socketPath: String
+    /// Permission bits of the socket file. `0o600` by default: only root (dockerd runs as root) may connect.
+    /// No group needs the plugin directly, and a `docker`-group member talking to it behind dockerd's back
+    /// could allocate addresses or tear down networks, so the group gets no access.
+    public var socketPermissions: UInt32
+    /// The largest request body served. Docker's bodies are a few kilobytes; a larger one gets a 413.
+    public var maxBodySize: Int
+    /// How long a client may take to send one whole request once it has started it. A client that stalls
+    /// mid-request is answered 408 and disconnected; other connections are unaffected.
+    public var requestTimeout: Duration
+    /// How long a connection may sit between requests before it is closed; `nil` keeps idle connections open
+    /// (dockerd pools keep-alive connections and reconnects transparently).
+    public var idleTimeout: Duration?
+
+    public init(
+        socketPath: String = Self.defaultSocketPath,
+        socketPermissions: UInt32 = 0o600,
+        maxBodySize: Int = 1 << 20,
+        requestTimeout: Duration = .seconds(10),
+        idleTimeout: Duration? = .seconds(300)
+    ) {
+        self.socketPath = socketPath
+        self.socketPermissions = socketPermissions
+        self.maxBodySize = maxBodySize
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+    }
+}

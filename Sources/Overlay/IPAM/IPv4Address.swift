@@ -1,0 +1,95 @@
+/// An IPv4 address, held as its 32-bit value in host byte order.
+///
+/// Parsing is strict dotted-quad (`10.1.0.5`): exactly four decimal octets, each 0–255, without leading zeros
+/// (so `010.1.0.5` is refused rather than read as octal, as some C parsers would). It is written back the same way,
+/// and it encodes as that string, so persisted state and logs read naturally.
+public struct IPv4Address: Hashable, Comparable, Sendable {
+    /// The address as a 32-bit number: `10.1.0.5` is `0x0A01_0005`.
+    public let value: UInt32
+
+    /// Wraps a 32-bit address value.
+    public init(_ value: UInt32) {
+        self.value = value
+    }
+
+    /// Parses dotted-quad notation, throwing a description of what is wrong with `text`.
+    public init(parsing text: String) throws(IPAddressParseError) {
+        if text.contains(":") {
+            throw .ipv6NotSupported(text)
+        }
+        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { throw .invalidAddress(text) }
+        var value: UInt32 = 0
+        for octet in octets {
+            guard !octet.isEmpty, octet.count <= 3, octet.allSatisfy({ $0.isASCII && $0.isNumber }),
+                octet == "0" || octet.first != "0", let number = UInt32(octet), number <= 255
+            else { throw .invalidAddress(text) }
+            value = value << 8 | number
+        }
+        self.value = value
+    }
+
+    public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool {
+        lhs.value < rhs.value
+    }
+}
+
+extension IPv4Address: CustomStringConvertible {
+    /// Dotted-quad notation, e.g. `10.1.0.5`.
+    public var description: String {
+        "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+    }
+}
+
+extension IPv4Address: LosslessStringConvertible {
+    /// Parses dotted-quad notation; `nil` when `description` is not a valid IPv4 address.
+    public init?(_ description: String) {
+        do {
+            try self.init(parsing: description)
+        } catch {
+            return nil
+        }
+    }
+}
+
+extension IPv4Address: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            try self.init(parsing: text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension IPv4Address: CodingKeyRepresentable {
+    /// Lets `[IPv4Address: V]` encode as an object keyed by the dotted-quad string.
+    public var codingKey: any CodingKey {
+        AddressCodingKey(stringValue: description)
+    }
+
+    public init?<T: CodingKey>(codingKey: T) {
+        self.init(codingKey.stringValue)
+    }
+}
+
+/// A plain string coding key, for dictionaries keyed by IPAM value types.
+struct AddressCodingKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+
+    init(stringValue: String) {
+        self.stringValue = stringValue
+    }
+
+    init?(intValue: Int) {
+        nil
+    }
+}
