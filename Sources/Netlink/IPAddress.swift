@@ -61,6 +61,18 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 }
 
+/// An address assigned to a link, as an address dump reports it.
+public struct AssignedAddress: Hashable, Sendable {
+    /// The link's index.
+    public var device: Int32
+    public var address: InterfaceAddress
+
+    public init(device: Int32, address: InterfaceAddress) {
+        self.device = device
+        self.address = address
+    }
+}
+
 /// An address with its prefix length, as assigned to an interface (`10.1.0.1/24`).
 public struct InterfaceAddress: Hashable, Sendable, CustomStringConvertible {
     public var address: IPAddress

@@ -8,4 +8,6 @@ public enum NetlinkQuery: Hashable, Sendable {
     case forwardingDatabase
     /// Every neighbour entry of one address family (`AF_INET` or `AF_INET6`).
     case neighbours(family: UInt8)
+    /// Every address of one family assigned to any link (`RTM_GETADDR`).
+    case addresses(family: UInt8)
 }

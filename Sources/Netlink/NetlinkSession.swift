@@ -124,6 +124,17 @@ public struct NetlinkSession: Sendable {
         return entries
     }
 
+    /// Every address assigned in the namespace (IPv4 and IPv6).
+    public func addresses() throws(NetlinkError) -> [AssignedAddress] {
+        var entries: [AssignedAddress] = []
+        for family in [UInt8(2), UInt8(10)] {  // AF_INET, AF_INET6
+            let bytes = try transport.query(
+                OperationEncoder.encode(.addresses(family: family)), object: "addresses of \(namespace)")
+            for message in try MessageView.split(bytes[...]) { entries.append(try MessageDecoder.decodeAddress(message)) }
+        }
+        return entries
+    }
+
     /// The index of the link `reference` names; `unknownLink` when there is none.
     public func index(of reference: LinkReference) throws(NetlinkError) -> Int32 {
         switch reference {

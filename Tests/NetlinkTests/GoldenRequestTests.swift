@@ -216,6 +216,13 @@ struct GoldenRequestTests {
                 1c0000001e0001030000000000000000 // nlmsghdr: len 28, RTM_GETNEIGH, REQUEST|DUMP, seq 0, port 0
                 020000000000000000000000 // ndmsg: family 2, ifindex 0, state 0x0, flags 0x0
                 """),
+        Case(
+            name: "dump addresses",
+            request: .query(.addresses(family: 2)),
+            dump: """
+                18000000160001030000000000000000 // nlmsghdr: len 24, RTM_GETADDR, REQUEST|DUMP, seq 0, port 0
+                0200000000000000 // ifaddrmsg: family 2, prefixlen 0, index 0
+                """),
     ]
 
     @Test(arguments: cases)

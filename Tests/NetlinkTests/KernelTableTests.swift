@@ -175,6 +175,8 @@ struct KernelTableTests {
             let info = try #require(try IPRoute2.addresses(in: name, device: "br0").first?.addr_info.first)
             #expect(info.local == "10.1.0.1")
             #expect(info.prefixlen == 24)
+            let bridgeIndex = try session.index(of: "br0")
+            #expect(try session.addresses().contains(AssignedAddress(device: bridgeIndex, address: InterfaceAddress("10.1.0.1/24")!)))
             let port = try #require(try session.link("ve0"))
             #expect(port.mtu == 1400)
             #expect(port.mac == portMAC)

@@ -227,6 +227,13 @@ struct SimulatedKernel {
                     guard case .index(let index) = entry.device else { return [UInt8]() }
                     return OperationEncoder.encodeNeighbourReply(fdb: entry, index: index, sequence: sequence)
                 })
+        case .addresses(let family):
+            return .success(
+                namespace.addresses.keys.sorted().flatMap { index in
+                    namespace.addresses[index]!.filter { $0.address.family == family }.flatMap { address in
+                        OperationEncoder.encodeAddressReply(AssignedAddress(device: index, address: address), sequence: sequence)
+                    }
+                })
         case .neighbours(let family):
             return .success(
                 namespace.neighbours.filter { $0.address.family == family }.flatMap { entry in

@@ -28,6 +28,10 @@ enum MessageDecoder {
             }
             return .query(.link(.name(name)))
 
+        case RTM_GETADDR:
+            let header = try message.familyHeader(ifaddrmsg.self, "ifaddrmsg")
+            return .query(.addresses(family: header.ifa_family))
+
         case RTM_GETNEIGH:
             let header = try message.familyHeader(ndmsg.self, "ndmsg")
             if header.ndm_family == UInt8(AF_BRIDGE) { return .query(.forwardingDatabase) }
@@ -104,6 +108,16 @@ enum MessageDecoder {
             if link.kind == "vxlan", let data = try info.nested(IFLA_INFO_DATA) { link.vxlan = decodeVXLAN(data) }
         }
         return link
+    }
+
+    /// An address and the link it is on, from a `RTM_NEWADDR` dump entry.
+    static func decodeAddress(_ message: MessageView) throws(NetlinkError) -> AssignedAddress {
+        let header = try message.familyHeader(ifaddrmsg.self, "ifaddrmsg")
+        let attributes = try message.attributes(after: addressHeaderSize)
+        guard let address = attributes.address(IFA_LOCAL) ?? attributes.address(IFA_ADDRESS),
+            let assigned = InterfaceAddress(address: address, prefixLength: header.ifa_prefixlen)
+        else { throw .malformedMessage("address entry without a valid address") }
+        return AssignedAddress(device: Int32(bitPattern: header.ifa_index), address: assigned)
     }
 
     enum NeighbourMessage {

@@ -134,6 +134,12 @@ enum OperationEncoder {
             return MessageWriter.build(type: RTM_GETNEIGH, flags: NLM_F_REQUEST | NLM_F_DUMP) { message in
                 message.putFamilyHeader(NeighbourHeader(family: family, index: 0, state: []).raw)
             }
+        case .addresses(let family):
+            return MessageWriter.build(type: RTM_GETADDR, flags: NLM_F_REQUEST | NLM_F_DUMP) { message in
+                var header = ifaddrmsg()
+                header.ifa_family = family
+                message.putFamilyHeader(header)
+            }
         }
     }
 
@@ -187,6 +193,21 @@ enum OperationEncoder {
             message.putFamilyHeader(NeighbourHeader(family: entry.address.family, index: index, state: entry.state).raw)
             message.put(NDA_DST, bytes: entry.address.bytes)
             if let mac = entry.mac { message.put(NDA_LLADDR, bytes: mac.bytes) }
+        }
+        stamp(&bytes, sequence: sequence)
+        return bytes
+    }
+
+    /// A dump entry for an address, as the kernel would send it in answer to `RTM_GETADDR`.
+    static func encodeAddressReply(_ entry: AssignedAddress, sequence: UInt32) -> [UInt8] {
+        var bytes = MessageWriter.build(type: RTM_NEWADDR, flags: NLM_F_MULTI) { message in
+            var header = ifaddrmsg()
+            header.ifa_family = entry.address.address.family
+            header.ifa_prefixlen = entry.address.prefixLength
+            header.ifa_index = UInt32(bitPattern: entry.device)
+            message.putFamilyHeader(header)
+            message.put(IFA_LOCAL, bytes: entry.address.address.bytes)
+            message.put(IFA_ADDRESS, bytes: entry.address.address.bytes)
         }
         stamp(&bytes, sequence: sequence)
         return bytes
