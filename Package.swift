@@ -52,8 +52,13 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"], swiftSettings: strictSwift),
-        // The domain: IPAM (and later networks, endpoints, tables, reconciler). Knows nothing of HTTP or JSON.
-        .target(name: "Overlay", swiftSettings: strictSwift),
+        // The domain: networks, endpoints, VNI and MTU policy, IPAM, the reconciler, persistence.
+        // Knows nothing of HTTP or Docker's JSON (its own state file is JSON, for operators to read).
+        .target(
+            name: "Overlay",
+            dependencies: ["Netlink", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
         // The Docker remote-driver HTTP server on a Unix socket, its wire types and routes.
         .target(
             name: "DockerPlugin",
@@ -68,7 +73,7 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "OverlayTests", dependencies: ["Overlay"], swiftSettings: strictSwift),
+        .testTarget(name: "OverlayTests", dependencies: ["Overlay", "Netlink"], swiftSettings: strictSwift),
         .testTarget(
             name: "DockerPluginTests",
             dependencies: [

@@ -60,6 +60,20 @@ public struct KernelBackend: NetlinkBackend {
         access(reference.path, F_OK) == 0
     }
 
+    public func namespaces(in directory: String) -> [NamespaceReference] {
+        guard let stream = opendir(directory) else { return [] }
+        defer { closedir(stream) }
+        var found: [NamespaceReference] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name != ".", name != ".." else { continue }
+            found.append(.path("\(directory)/\(name)"))
+        }
+        return found.sorted { $0.path < $1.path }
+    }
+
     public func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport {
         try KernelTransport(namespace: namespace.reference == .current ? nil : namespace)
     }

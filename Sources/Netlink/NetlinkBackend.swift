@@ -11,6 +11,8 @@ public protocol NetlinkBackend: Sendable {
     func deleteNamespace(_ reference: NamespaceReference) throws(NetlinkError)
     /// Whether a persistent namespace exists at `reference`'s path.
     func namespaceExists(_ reference: NamespaceReference) -> Bool
+    /// The persistent namespaces whose mount points are files directly in `directory`.
+    func namespaces(in directory: String) -> [NamespaceReference]
     /// A transport whose requests act inside `namespace`.
     func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport
 }

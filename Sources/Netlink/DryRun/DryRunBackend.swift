@@ -72,6 +72,13 @@ public final class DryRunBackend: NetlinkBackend {
         kernel.withLock { $0.namespaces[reference.path] != nil }
     }
 
+    public func namespaces(in directory: String) -> [NamespaceReference] {
+        let prefix = directory + "/"
+        return kernel.withLock { kernel in
+            kernel.namespaces.keys.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") }
+        }.sorted().map { .path($0) }
+    }
+
     public func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport {
         DryRunTransport(backend: self, namespace: namespace.reference)
     }

@@ -25,6 +25,8 @@ public enum IPAMError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidInput(IPAddressParseError)
     /// The allocator's configuration is inconsistent.
     case invalidConfiguration(String)
+    /// The allocation was made but could not be saved, so it was undone.
+    case persistence(String)
 
     public var description: String {
         switch self {
@@ -55,6 +57,8 @@ public enum IPAMError: Error, Equatable, Sendable, CustomStringConvertible {
             error.description
         case .invalidConfiguration(let reason):
             "invalid IPAM configuration: \(reason)"
+        case .persistence(let detail):
+            "the allocation could not be saved: \(detail)"
         }
     }
 }

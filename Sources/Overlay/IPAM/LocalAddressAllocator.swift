@@ -1,39 +1,62 @@
 /// The allocator of a single host: every pool and address lives in this process.
 ///
 /// It is what weft's IPAM driver uses until the cluster-wide allocator exists, and what `--dry-run` and tests
-/// use. All state is in ``AllocatorState``; this actor serialises access to it, and ``snapshot()`` hands it out
-/// for persistence.
+/// use. All state is in ``AllocatorState`` inside a ``StateStore``, so every allocation is on disk before Docker
+/// hears of it (when the store has a file); ``snapshot()`` hands the state out for inspection.
 public actor LocalAddressAllocator: AddressAllocator {
     /// Where pools requested without a subnet come from.
     public let configuration: AllocatorConfiguration
-    private var state: AllocatorState
+    private let store: StateStore
 
-    /// Makes an allocator, optionally resuming from persisted state.
-    public init(configuration: AllocatorConfiguration = .standard, state: AllocatorState = AllocatorState()) {
+    /// Makes an allocator that keeps its state in `store` (the daemon's state file).
+    public init(configuration: AllocatorConfiguration = .standard, store: StateStore) {
         self.configuration = configuration
-        self.state = state
+        self.store = store
+    }
+
+    /// Makes an allocator in memory, optionally resuming from earlier state.
+    public init(configuration: AllocatorConfiguration = .standard, state: AllocatorState = AllocatorState()) {
+        var initial = PersistentState()
+        initial.ipam = state
+        self.init(configuration: configuration, store: StateStore(inMemory: initial))
     }
 
     /// A copy of the current state, for persistence or inspection.
     public func snapshot() -> AllocatorState {
-        state
+        store.current.ipam
     }
 
     public func requestPool(_ request: PoolRequest) throws(IPAMError) -> AllocatedPool {
-        try state.requestPool(request, configuration: configuration)
+        let configuration = configuration
+        return try change { (state: inout AllocatorState) throws(IPAMError) in
+            try state.requestPool(request, configuration: configuration)
+        }
     }
 
-    public func releasePool(_ id: PoolID) {
-        state.releasePool(id)
+    public func releasePool(_ id: PoolID) throws(IPAMError) {
+        try change { (state: inout AllocatorState) throws(IPAMError) in state.releasePool(id) }
     }
 
     public func requestAddress(in pool: PoolID, address: IPv4Address?, role: AddressRole) throws(IPAMError)
         -> AllocatedAddress
     {
-        try state.requestAddress(in: pool, address: address, role: role)
+        try change { (state: inout AllocatorState) throws(IPAMError) in
+            try state.requestAddress(in: pool, address: address, role: role)
+        }
     }
 
     public func releaseAddress(_ address: IPv4Address, in pool: PoolID) throws(IPAMError) {
-        try state.releaseAddress(address, in: pool)
+        try change { (state: inout AllocatorState) throws(IPAMError) in try state.releaseAddress(address, in: pool) }
+    }
+
+    /// Applies an allocation change through the store, so it is saved before it is answered.
+    private func change<T>(_ body: (inout AllocatorState) throws(IPAMError) -> T) throws(IPAMError) -> T {
+        do {
+            return try store.update { (state: inout PersistentState) throws(IPAMError) -> T in try body(&state.ipam) }
+        } catch let error as IPAMError {
+            throw error
+        } catch {
+            throw .persistence("\(error)")
+        }
     }
 }

@@ -1,0 +1,49 @@
+import Netlink
+
+/// Why a Docker request failed. Descriptions reach the Docker user, so each names the object and the cause.
+public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
+    case ipv6NotSupported(network: String)
+    case noIPv4Pool(network: String)
+    case multipleIPv4Pools(network: String, count: Int)
+    case invalidOption(name: String, value: String, reason: String)
+    case invalidAddress(object: String, value: String)
+    /// The VNI is already taken on this host by a network with another ID.
+    case vniInUse(vni: VNI, network: String, subnet: IPv4Subnet)
+    /// The same NetworkID was created again with different settings.
+    case networkRedefined(network: String, existing: String, requested: String)
+    case unknownNetwork(String)
+    case unknownEndpoint(endpoint: String, network: String)
+    case endpointRedefined(endpoint: String, reason: String)
+    /// The kernel refused a change; `action` says what weft was doing.
+    case kernel(action: String, error: NetlinkError)
+    case persistence(String)
+
+    public var description: String {
+        switch self {
+        case .ipv6NotSupported(let network):
+            "network \(network.prefix(12)): weft does not support IPv6 yet; create the network without --ipv6"
+        case .noIPv4Pool(let network):
+            "network \(network.prefix(12)): no IPv4 subnet was given by the IPAM driver"
+        case .multipleIPv4Pools(let network, let count):
+            "network \(network.prefix(12)): weft supports one IPv4 subnet per network, got \(count)"
+        case .invalidOption(let name, let value, let reason):
+            "option \(name)=\(value) is invalid: \(reason)"
+        case .invalidAddress(let object, let value):
+            "\(object): \"\(value)\" is not an IPv4 address in CIDR form"
+        case .vniInUse(let vni, let network, let subnet):
+            "VNI \(vni) is already used by network \(network.prefix(12)) (subnet \(subnet)) on this host"
+        case .networkRedefined(let network, let existing, let requested):
+            "network \(network.prefix(12)) already exists as \(existing); it cannot be recreated as \(requested)"
+        case .unknownNetwork(let network):
+            "network \(network.prefix(12)) is not a weft network on this host"
+        case .unknownEndpoint(let endpoint, let network):
+            "endpoint \(endpoint.prefix(12)) is not known on network \(network.prefix(12))"
+        case .endpointRedefined(let endpoint, let reason):
+            "endpoint \(endpoint.prefix(12)) already exists: \(reason)"
+        case .kernel(let action, let error):
+            "\(action): \(error)"
+        case .persistence(let detail):
+            "cannot save weft's state: \(detail)"
+        }
+    }
+}

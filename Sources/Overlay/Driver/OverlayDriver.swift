@@ -1,0 +1,335 @@
+import Logging
+import Netlink
+
+/// The overlay network driver of one host: turns Docker's network and endpoint lifecycle into kernel state
+/// (a namespace per network with a bridge and a VXLAN port; a veth pair per endpoint) and keeps it, with its
+/// records, across restarts.
+///
+/// State is saved before the kernel is changed and the kernel is brought to the saved state by the
+/// ``Reconciler``, so every request is idempotent (Docker retries) and a crash anywhere leaves a state that
+/// the next start converges from.
+public actor OverlayDriver {
+    public let host: HostSettings
+    private let backend: any NetlinkBackend
+    private let store: StateStore
+    private let logger: Logger
+    private var hostSession: NetlinkSession?
+    private var networkSessions: [VNI: NetlinkSession] = [:]
+    /// Kernel corrections made by reconciliation since start, for visibility.
+    public private(set) var corrections = 0
+
+    public init(host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger) {
+        self.host = host
+        self.backend = backend
+        self.store = store
+        self.logger = logger
+    }
+
+    // MARK: Start
+
+    /// Adopts what the kernel holds: reconciles every saved network (creating only what is missing or wrong,
+    /// tearing nothing down that is right) and removes weft objects that belong to no saved network or endpoint.
+    public func start() throws(DriverError) {
+        let state = store.current
+        for record in state.networks.values.sorted(by: { $0.vni < $1.vni }) {
+            do throws(DriverError) {
+                try reconcile(record, reason: "start")
+            } catch {
+                logger.error("network could not be restored", metadata: ["network": "\(record.shortID)", "error": "\(error)"])
+            }
+        }
+        let known = Set(state.networks.values.map { layout(for: $0).namespace.path })
+        for namespace in backend.namespaces(in: host.namespaceDirectory) where !known.contains(namespace.path) {
+            let name = String(namespace.path.split(separator: "/").last ?? "")
+            guard KernelLayout.vni(fromNamespaceName: name) != nil else { continue }
+            do throws(NetlinkError) {
+                try backend.deleteNamespace(namespace)
+                corrections += 1
+                logger.notice("removed a namespace of no network", metadata: ["namespace": "\(namespace.path)"])
+            } catch {
+                logger.warning("cannot remove stale namespace", metadata: ["namespace": "\(namespace.path)", "error": "\(error)"])
+            }
+        }
+        let session = try hostNamespace()
+        let hostEnds = Set(state.endpoints.keys.map(KernelLayout.hostEnd(endpoint:)))
+        let cleanup = Reconciler.planHostCleanup(hostLinks: try kernel("dump the host's links") { try session.links() },
+                                                 knownHostEnds: hostEnds)
+        for (operation, outcome) in zip(cleanup, session.apply(cleanup)) {
+            corrections += 1
+            logger.notice("removed a leftover link", metadata: ["operation": "\(operation)", "outcome": "\(outcome)"])
+        }
+    }
+
+    // MARK: Networks
+
+    public func createNetwork(_ request: NetworkCreation) throws(DriverError) {
+        if request.ipv6Requested { throw .ipv6NotSupported(network: request.id) }
+        guard let pool = request.ipv4Pools.first else { throw .noIPv4Pool(network: request.id) }
+        guard request.ipv4Pools.count == 1 else {
+            throw .multipleIPv4Pools(network: request.id, count: request.ipv4Pools.count)
+        }
+        let record = NetworkRecord(
+            id: request.id, vni: try NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
+            subnet: pool.subnet, gateway: pool.gateway, mtu: try NetworkPolicy.mtu(options: request.options, host: host),
+            isInternal: request.isInternal)
+        let state = store.current
+        if let existing = state.networks[record.id] {
+            guard existing == record else {
+                throw .networkRedefined(network: record.id, existing: Self.summary(existing), requested: Self.summary(record))
+            }
+        } else {
+            if let other = state.networks.values.first(where: { $0.vni == record.vni }) {
+                throw .vniInUse(vni: record.vni, network: other.id, subnet: other.subnet)
+            }
+            try save { $0.networks[record.id] = record }
+        }
+        do throws(DriverError) {
+            try reconcile(record, reason: "create")
+        } catch {
+            if state.networks[record.id] == nil {
+                try? save { $0.networks[record.id] = nil }
+                removeNamespace(of: record)
+            }
+            throw error
+        }
+        logger.info("network ready", metadata: ["network": "\(record.shortID)", "vni": "\(record.vni)",
+                                                "subnet": "\(record.subnet)", "mtu": "\(record.mtu)"])
+    }
+
+    /// Removes the network and everything weft made for it. Unknown networks succeed: Docker may retry.
+    public func deleteNetwork(id: String) throws(DriverError) {
+        guard let record = store.current.networks[id] else { return }
+        let endpoints = store.current.endpoints(of: id)
+        try save { state in
+            state.networks[id] = nil
+            for endpoint in endpoints { state.endpoints[endpoint.id] = nil }
+        }
+        // Host ends of endpoints never joined are still in the host namespace.
+        if let session = try? hostNamespace() {
+            let hostEnds = endpoints.map { NetlinkOperation.deleteLink(.name(KernelLayout.hostEnd(endpoint: $0.id))) }
+            _ = session.apply(hostEnds)
+        }
+        removeNamespace(of: record)
+        logger.info("network removed", metadata: ["network": "\(record.shortID)", "vni": "\(record.vni)"])
+    }
+
+    public func network(id: String) -> NetworkRecord? { store.current.networks[id] }
+
+    // MARK: Endpoints
+
+    /// Creates the endpoint's veth pair: one end in the host namespace for Docker to move into the container,
+    /// the other a port of the network's bridge. Returns the endpoint, whose MAC is weft's choice unless Docker
+    /// gave one.
+    public func createEndpoint(_ request: EndpointCreation) throws(DriverError) -> EndpointRecord {
+        guard let network = store.current.networks[request.networkID] else { throw .unknownNetwork(request.networkID) }
+        let object = "endpoint \(request.endpointID.prefix(12))"
+        let (address, prefixLength) = try Self.parseCIDR(request.address, object: object)
+        guard network.subnet.contains(address) else {
+            throw .invalidAddress(object: "\(object) (network subnet \(network.subnet))", value: request.address)
+        }
+        var record: EndpointRecord
+        if let existing = store.current.endpoints[request.endpointID] {
+            guard existing.networkID == request.networkID, existing.address == address else {
+                throw .endpointRedefined(endpoint: request.endpointID,
+                                         reason: "it has address \(existing.address) on network \(existing.networkID.prefix(12))")
+            }
+            record = existing
+        } else {
+            let mac: MACAddress
+            if request.macAddress.isEmpty {
+                mac = .randomLocallyAdministered()
+            } else {
+                guard let given = MACAddress(request.macAddress) else {
+                    throw .invalidOption(name: "MacAddress", value: request.macAddress, reason: "not a MAC address")
+                }
+                mac = given
+            }
+            record = EndpointRecord(id: request.endpointID, networkID: network.id, address: address,
+                                    prefixLength: prefixLength, mac: mac, macChosenByWeft: request.macAddress.isEmpty)
+            try save { $0.endpoints[record.id] = record }
+        }
+        do throws(DriverError) {
+            try attach(record, to: network)
+        } catch {
+            try? save { $0.endpoints[record.id] = nil }
+            detach(record, from: network)
+            throw error
+        }
+        logger.info("endpoint ready", metadata: ["endpoint": "\(record.shortID)", "network": "\(network.shortID)",
+                                                 "address": "\(record.address)", "mac": "\(record.mac)"])
+        return record
+    }
+
+    public func endpoint(network: String, endpoint: String) throws(DriverError) -> EndpointRecord {
+        guard let record = store.current.endpoints[endpoint], record.networkID == network else {
+            if store.current.networks[network] == nil { throw .unknownNetwork(network) }
+            throw .unknownEndpoint(endpoint: endpoint, network: network)
+        }
+        return record
+    }
+
+    /// Names the link Docker moves into the container; it must still be in the host namespace.
+    public func join(network: String, endpoint: String) throws(DriverError) -> JoinInfo {
+        let record = try self.endpoint(network: network, endpoint: endpoint)
+        let name = KernelLayout.hostEnd(endpoint: record.id)
+        let session = try hostNamespace()
+        guard try kernel("look up \(name)", { try session.link(.name(name)) }) != nil else {
+            throw .kernel(action: "endpoint \(record.shortID)",
+                          error: .unknownLink(name: name, namespace: session.namespace.reference.description))
+        }
+        return JoinInfo(interfaceName: name)
+    }
+
+    /// Leave needs no kernel change: Docker moves the interface back and DeleteEndpoint removes it.
+    public func leave(network: String, endpoint: String) throws(DriverError) {
+        if store.current.networks[network] == nil { throw .unknownNetwork(network) }
+    }
+
+    /// Removes the endpoint's veth pair. Unknown endpoints succeed: Docker may retry.
+    public func deleteEndpoint(network: String, endpoint: String) throws(DriverError) {
+        guard let record = store.current.endpoints[endpoint], record.networkID == network else { return }
+        try save { $0.endpoints[endpoint] = nil }
+        if let networkRecord = store.current.networks[network] { detach(record, from: networkRecord) }
+        logger.info("endpoint removed", metadata: ["endpoint": "\(record.shortID)", "network": "\(network.prefix(12))"])
+    }
+
+    // MARK: Kernel
+
+    private func layout(for network: NetworkRecord) -> KernelLayout {
+        KernelLayout(vni: network.vni, namespaceDirectory: host.namespaceDirectory)
+    }
+
+    private func desired(_ network: NetworkRecord) -> DesiredNetwork {
+        let ends = store.current.endpoints(of: network.id).map { KernelLayout.bridgeEnd(endpoint: $0.id) }
+        return DesiredNetwork(
+            layout: layout(for: network), mtu: network.mtu,
+            vxlan: VXLANConfig(vni: network.vni, port: host.vxlanPort, local: host.advertiseAddress),
+            bridgeEnds: Set(ends))
+    }
+
+    /// Brings the network's namespace to its desired state and logs every correction.
+    private func reconcile(_ network: NetworkRecord, reason: String) throws(DriverError) {
+        let action = "network \(network.shortID) (VNI \(network.vni))"
+        let session = try networkNamespace(network)
+        let hostSession = try hostNamespace()
+        let plan = Reconciler.plan(
+            desired(network),
+            networkLinks: try kernel(action) { try session.links() },
+            hostLinks: try kernel(action) { try hostSession.links() },
+            namespaceFD: session.namespace.fd)
+        var index = plan.steps.startIndex
+        while index < plan.steps.endIndex {
+            let scope = plan.steps[index].scope
+            let end = plan.steps[index...].firstIndex { $0.scope != scope } ?? plan.steps.endIndex
+            let operations = plan.steps[index..<end].map { $0.operation }
+            for operation in operations {
+                logger.debug("reconcile", metadata: ["reason": "\(reason)", "network": "\(network.shortID)", "operation": "\(operation)"])
+            }
+            try kernel(action) { try (scope == .host ? hostSession : session).perform(operations) }
+            index = end
+        }
+        if reason == "start", !plan.isEmpty {
+            corrections += plan.steps.count
+            logger.notice("corrected kernel state", metadata: ["network": "\(network.shortID)", "changes": "\(plan.steps.count)"])
+        }
+        for lost in plan.lostBridgeEnds {
+            logger.warning("endpoint lost its bridge port", metadata: ["network": "\(network.shortID)", "link": "\(lost)"])
+        }
+    }
+
+    private func attach(_ endpoint: EndpointRecord, to network: NetworkRecord) throws(DriverError) {
+        let action = "endpoint \(endpoint.shortID)"
+        let session = try networkNamespace(network)
+        let hostSession = try hostNamespace()
+        let hostEnd = KernelLayout.hostEnd(endpoint: endpoint.id)
+        let bridgeEnd = KernelLayout.bridgeEnd(endpoint: endpoint.id)
+        let bridgeEndExists = try kernel(action) { try session.link(.name(bridgeEnd)) } != nil
+        let hostEndExists = try kernel(action) { try hostSession.link(.name(hostEnd)) } != nil
+        if !(bridgeEndExists && hostEndExists) {
+            let pair = LinkSpec(
+                name: hostEnd,
+                kind: .veth(peer: VethPeer(name: bridgeEnd, mtu: network.mtu, namespaceFD: session.namespace.fd)),
+                mtu: network.mtu, mac: endpoint.mac)
+            try kernel(action) { try hostSession.perform(.createLink(pair)) }
+        }
+        let layout = layout(for: network)
+        try kernel(action) {
+            try session.perform(.setLink(.name(bridgeEnd), LinkChanges(up: true, mtu: network.mtu, master: .bridge(.name(layout.bridgeName)))))
+        }
+    }
+
+    /// Best effort: removing the bridge end removes the pair, wherever its other end is.
+    private func detach(_ endpoint: EndpointRecord, from network: NetworkRecord) {
+        let bridgeEnd = KernelLayout.bridgeEnd(endpoint: endpoint.id)
+        let hostEnd = KernelLayout.hostEnd(endpoint: endpoint.id)
+        if let session = try? networkNamespace(network), case .failure(let error) = session.apply([.deleteLink(.name(bridgeEnd))])[0] {
+            logger.debug("bridge end already gone", metadata: ["link": "\(bridgeEnd)", "error": "\(error)"])
+        }
+        if let session = try? hostNamespace(), (try? session.link(.name(hostEnd))) != nil {
+            _ = session.apply([.deleteLink(.name(hostEnd))])
+        }
+    }
+
+    private func removeNamespace(of network: NetworkRecord) {
+        let reference = layout(for: network).namespace
+        networkSessions[network.vni] = nil
+        if backend.namespaceExists(reference) {
+            do throws(NetlinkError) {
+                try backend.deleteNamespace(reference)
+            } catch {
+                logger.warning("cannot remove namespace", metadata: ["namespace": "\(reference)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func hostNamespace() throws(DriverError) -> NetlinkSession {
+        if let hostSession { return hostSession }
+        let session = try kernel("open the host namespace") { try backend.session(in: .current) }
+        hostSession = session
+        return session
+    }
+
+    /// The network's namespace, made if missing, with a socket kept open for later requests.
+    private func networkNamespace(_ network: NetworkRecord) throws(DriverError) -> NetlinkSession {
+        if let session = networkSessions[network.vni] { return session }
+        let reference = layout(for: network).namespace
+        let session = try kernel("namespace \(reference)") { () throws -> NetlinkSession in
+            let namespace: NetworkNamespace
+            if backend.namespaceExists(reference) {
+                namespace = try backend.openNamespace(reference)
+            } else {
+                namespace = try backend.createNamespace(reference)
+            }
+            return try backend.session(in: namespace)
+        }
+        networkSessions[network.vni] = session
+        return session
+    }
+
+    /// Runs netlink work, naming `action` in any failure. (The closure is untyped because Swift does not infer
+    /// typed throws for closures; only `NetlinkError` comes out of the netlink layer.)
+    private func kernel<T>(_ action: String, _ body: () throws -> T) throws(DriverError) -> T {
+        do {
+            return try body()
+        } catch let error as NetlinkError {
+            throw .kernel(action: action, error: error)
+        } catch {
+            throw .kernel(action: action, error: .malformedMessage("\(error)"))
+        }
+    }
+
+    private func save(_ change: (inout PersistentState) -> Void) throws(DriverError) {
+        do { try store.update(change) } catch { throw .persistence("\(error)") }
+    }
+
+    private static func parseCIDR(_ text: String, object: String) throws(DriverError) -> (IPv4Address, Int) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let address = IPv4Address(String(parts[0])), let prefix = Int(parts[1]), (0...32).contains(prefix)
+        else { throw .invalidAddress(object: object, value: text) }
+        return (address, prefix)
+    }
+
+    private static func summary(_ record: NetworkRecord) -> String {
+        "VNI \(record.vni), subnet \(record.subnet), MTU \(record.mtu)\(record.isInternal ? ", internal" : "")"
+    }
+}

@@ -1,0 +1,47 @@
+import Netlink
+
+/// A weft network on this host, as created by Docker's CreateNetwork and persisted.
+public struct NetworkRecord: Codable, Sendable, Equatable {
+    /// Docker's NetworkID (local to this engine; the cluster-wide identity is the VNI).
+    public var id: String
+    public var vni: VNI
+    public var subnet: IPv4Subnet
+    public var gateway: IPv4Address?
+    public var mtu: UInt32
+    public var isInternal: Bool
+
+    public init(id: String, vni: VNI, subnet: IPv4Subnet, gateway: IPv4Address?, mtu: UInt32, isInternal: Bool) {
+        self.id = id
+        self.vni = vni
+        self.subnet = subnet
+        self.gateway = gateway
+        self.mtu = mtu
+        self.isInternal = isInternal
+    }
+
+    /// Docker's short form of the ID, as `docker network ls` shows it.
+    public var shortID: String { String(id.prefix(12)) }
+}
+
+/// An endpoint (a container's attachment to a network) on this host.
+public struct EndpointRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var networkID: String
+    public var address: IPv4Address
+    public var prefixLength: Int
+    public var mac: MACAddress
+    /// Whether weft chose the MAC (and so reports it to Docker) or Docker passed it in.
+    public var macChosenByWeft: Bool
+
+    public init(id: String, networkID: String, address: IPv4Address, prefixLength: Int, mac: MACAddress,
+                macChosenByWeft: Bool) {
+        self.id = id
+        self.networkID = networkID
+        self.address = address
+        self.prefixLength = prefixLength
+        self.mac = mac
+        self.macChosenByWeft = macChosenByWeft
+    }
+
+    public var shortID: String { String(id.prefix(12)) }
+}
