@@ -16,9 +16,12 @@ let package = Package(
     products: [
         .executable(name: "weft", targets: ["weft"]),
         .library(name: "Netlink", targets: ["Netlink"]),
+        .library(name: "MessagePack", targets: ["MessagePack"]),
+        .library(name: "Gossip", targets: ["Gossip"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // libmnl and the Linux uapi headers, imported as a system library.
@@ -41,5 +44,18 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"], swiftSettings: strictSwift),
+        // The msgpack dialect of go-msgpack 0.5.5: byte-exact writer, lenient hostile-input-safe reader.
+        .target(name: "MessagePack", swiftSettings: strictSwift),
+        // memberlist protocol v5 node; for now the wire layer (messages, wrappers, packet and stream codecs).
+        .target(
+            name: "Gossip",
+            dependencies: [
+                "MessagePack",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"], swiftSettings: strictSwift),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "MessagePack"], swiftSettings: strictSwift),
     ]
 )
