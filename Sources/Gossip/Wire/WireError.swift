@@ -120,3 +120,21 @@ private func hex(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
 }
+
+extension WireError {
+    /// `true` when the input only looks cut short: a stream transport should read more bytes and try again
+    /// (up to its size limit) rather than give up.
+    public var needsMoreInput: Bool {
+        switch self {
+        case .truncated:
+            true
+        case .malformedBody(_, let error):
+            switch error {
+            case .truncated, .lengthExceedsInput: true
+            default: false
+            }
+        default:
+            false
+        }
+    }
+}
