@@ -59,3 +59,23 @@ let package = Package(
         .testTarget(name: "GossipTests", dependencies: ["Gossip", "MessagePack"], swiftSettings: strictSwift),
     ]
 )
+
+// libFuzzer targets have no `main` of their own (libFuzzer links one in), so they only link with
+// `--sanitize=fuzzer`. They exist only when WEFT_FUZZ=1 (set by `make fuzz`), which keeps them out of the
+// default `swift build` and `swift test`.
+if Context.environment["WEFT_FUZZ"] == "1" {
+    // `swift build --sanitize=fuzzer` instruments only the fuzz executable's own module; the code under test
+    // needs the coverage instrumentation too or libFuzzer runs blind.
+    for target in package.targets where ["MessagePack", "Gossip"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer"])]
+    }
+    package.targets.append(
+        .executableTarget(
+            name: "weft-fuzz-gossip",
+            dependencies: ["Gossip", "MessagePack"],
+            path: "Fuzz/weft-fuzz-gossip",
+            swiftSettings: strictSwift
+        )
+    )
+    package.products.append(.executable(name: "weft-fuzz-gossip", targets: ["weft-fuzz-gossip"]))
+}
