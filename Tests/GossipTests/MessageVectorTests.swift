@@ -78,6 +78,17 @@ struct MessageVectorTests {
         var reader = MessagePackReader(hex(Vectors.pushNodeState))
         #expect(try PushNodeState.decodeBody(from: &reader, in: .pushPull) == state)
 
+        var edges = MessagePackReader(hex(Vectors.pushNodeStateEdges))
+        let decodedEdges = try PushNodeState.decodeBody(from: &edges, in: .pushPull)
+        #expect(
+            decodedEdges
+                == PushNodeState(name: "n", addr: [], port: 0, meta: nil, incarnation: .max, state: .left, vsn: []))
+        #expect(decodedEdges.state.description == "left")
+        // The one difference from Go: an empty address is written as nil (c0) rather than a0; Go reads both as nil.
+        #expect(
+            hexString(decodedEdges.encoded())
+                == Vectors.pushNodeStateEdges.replacing("a441646472a0", with: "a441646472c0"))
+
         #expect(hexString(UserMessageHeader(userMsgLen: 5).encoded()) == Vectors.userMsgHeader)
         #expect(try UserMessageHeader.decode(hex(Vectors.userMsgHeader)) == UserMessageHeader(userMsgLen: 5))
     }

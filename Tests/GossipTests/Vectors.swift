@@ -65,6 +65,10 @@ enum Vectors {
         "0282a75061796c6f6164da002841414141414141414141414141414141414141414141414141414141414141414141414141414141a55365714e6f07"
     /// `pushPullHeader{Nodes: 200, UserStateLen: 70000, Join: false}`: Go `int`s take unsigned forms.
     static let pushPullHeader200 = "0683a44a6f696ec2a54e6f646573ccc8ac5573657253746174654c656ece00011170"
+    /// `pushNodeState{Name: "n", Addr: []byte{}, Incarnation: max, State: 3}`, Meta and Vsn nil: Go writes a
+    /// non-nil empty slice as `a0`.
+    static let pushNodeStateEdges =
+        "87a441646472a0ab496e6361726e6174696f6eceffffffffa44d657461c0a44e616d65a16ea4506f727400a5537461746503a356736ec0"
 }
 
 /// The deterministic byte generator used to produce the Go LZW reference cases (a 64-bit LCG).

@@ -15,6 +15,7 @@ public struct Compressed: WireMessage {
     /// The compressed bytes. Written as nil when empty.
     public var buf: [UInt8]
 
+    /// Makes a compress message from already compressed bytes (see ``wrap(_:)``).
     public init(algo: UInt8, buf: [UInt8]) {
         self.algo = algo
         self.buf = buf

@@ -9,6 +9,7 @@ public struct ErrorResponse: WireMessage {
     /// The peer's error text.
     public var error: String
 
+    /// Makes an error response.
     public init(error: String) {
         self.error = error
     }

@@ -13,6 +13,7 @@ public struct Suspect: WireMessage {
     /// The accuser (counts as one Lifeguard confirmation).
     public var from: String
 
+    /// Makes the message.
     public init(incarnation: UInt32, node: String, from: String) {
         self.incarnation = incarnation
         self.node = node
@@ -52,6 +53,7 @@ public struct Alive: WireMessage {
     /// v0.6.0 panics on 1 to 5. Written as nil when empty.
     public var vsn: [UInt8]
 
+    /// Makes an alive message.
     public init(incarnation: UInt32, node: String, addr: [UInt8], port: UInt16, meta: [UInt8]?, vsn: [UInt8]) {
         self.incarnation = incarnation
         self.node = node
@@ -97,6 +99,7 @@ public struct Dead: WireMessage {
     /// Who declares it; the node itself for a voluntary leave.
     public var from: String
 
+    /// Makes the message.
     public init(incarnation: UInt32, node: String, from: String) {
         self.incarnation = incarnation
         self.node = node

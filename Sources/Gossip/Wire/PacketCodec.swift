@@ -49,6 +49,7 @@ public struct PacketOptions: Sendable, Hashable {
     /// A fixed nonce for reproducible tests; random when `nil`.
     public var nonce: [UInt8]?
 
+    /// Makes options; the defaults send the payload as it is (no compression, no CRC).
     public init(
         compress: Bool = false, checksum: Bool = false, encryptionVersion: EncryptionVersion = .v1,
         nonce: [UInt8]? = nil

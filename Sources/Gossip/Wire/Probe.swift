@@ -17,6 +17,7 @@ public struct Ping: WireMessage {
     /// The prober's name. `omitempty`.
     public var sourceNode: String
 
+    /// Makes a ping; leave the source fields empty to have the ack sent to the packet's source.
     public init(seqNo: UInt32, node: String, sourceAddr: [UInt8] = [], sourcePort: UInt16 = 0, sourceNode: String = "") {
         self.seqNo = seqNo
         self.node = node
@@ -69,6 +70,7 @@ public struct IndirectPing: WireMessage {
     /// The prober's name. `omitempty`.
     public var sourceNode: String
 
+    /// Makes an indirect ping request.
     public init(
         seqNo: UInt32, target: [UInt8], port: UInt16, node: String, nack: Bool,
         sourceAddr: [UInt8] = [], sourcePort: UInt16 = 0, sourceNode: String = ""
@@ -122,6 +124,7 @@ public struct Ack: WireMessage {
     /// as Go writes a nil and an empty slice; Go peers treat both the same, and so should the protocol.
     public var payload: [UInt8]?
 
+    /// Makes an ack; the payload is the ping delegate's (nil when there is none).
     public init(seqNo: UInt32, payload: [UInt8]? = nil) {
         self.seqNo = seqNo
         self.payload = payload
@@ -145,6 +148,7 @@ public struct Nack: WireMessage {
     /// The prober's sequence number from the ``IndirectPing``.
     public var seqNo: UInt32
 
+    /// Makes a nack.
     public init(seqNo: UInt32) {
         self.seqNo = seqNo
     }

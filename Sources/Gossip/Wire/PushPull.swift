@@ -6,6 +6,7 @@ import MessagePack
 /// it does not know.
 public struct NodeState: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
     public var rawValue: Int
+    /// Wraps a wire value, known or not.
     public init(rawValue: Int) { self.rawValue = rawValue }
 
     /// `StateAlive`.
@@ -41,6 +42,7 @@ public struct PushPullHeader: WireMessage {
     /// `true` for the exchange of a join, `false` for periodic anti-entropy.
     public var join: Bool
 
+    /// Makes a header.
     public init(nodes: Int, userStateLen: Int, join: Bool) {
         self.nodes = nodes
         self.userStateLen = userStateLen
@@ -84,6 +86,7 @@ public struct PushNodeState: GoStructBody {
     /// Six version bytes, as in ``Alive/vsn``. Written as nil when empty.
     public var vsn: [UInt8]
 
+    /// Makes a node state.
     public init(
         name: String, addr: [UInt8], port: UInt16, meta: [UInt8]?, incarnation: UInt32, state: NodeState,
         vsn: [UInt8]
@@ -137,6 +140,7 @@ public struct PushPull: Sendable, Hashable {
     /// The delegate's opaque state (serf: `02` + msgpack).
     public var userState: [UInt8]
 
+    /// Makes a push/pull message; the header is derived from it.
     public init(join: Bool, nodes: [PushNodeState], userState: [UInt8] = []) {
         self.join = join
         self.nodes = nodes

@@ -9,6 +9,7 @@ public struct UserMessageHeader: WireMessage {
     /// The length of the raw payload after the header.
     public var userMsgLen: Int
 
+    /// Makes a header.
     public init(userMsgLen: Int) {
         self.userMsgLen = userMsgLen
     }
@@ -29,6 +30,7 @@ public struct UserMessage: Sendable, Hashable {
     /// The application's bytes (serf: its own type byte and msgpack).
     public var payload: [UInt8]
 
+    /// Wraps an application payload.
     public init(payload: [UInt8]) {
         self.payload = payload
     }
