@@ -5,7 +5,7 @@ RELEASE    := .build/release
 # Debian packages the build and the tests need; `deps` installs only those missing.
 APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux
 
-.PHONY: deps build release run test bench clean
+.PHONY: deps build release run test bench fuzz clean
 
 deps:
 	@missing=""; \
@@ -35,5 +35,18 @@ test: deps
 bench: deps release
 	$(RELEASE)/weft-bench netlink
 
+# libFuzzer over the gossip wire decoders for FUZZ_SECONDS (default 30). The fuzz target exists only with
+# WEFT_FUZZ=1 and links only with the fuzzer sanitizer, so it is built in its own scratch path; the corpus grows
+# in fuzz-corpus/ from the seeds in Fuzz/seeds-gossip, and crashing inputs land in fuzz-corpus/artifacts/.
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD   := .build-fuzz
+
+fuzz: deps
+	WEFT_FUZZ=1 $(SWIFT) build --product weft-fuzz-gossip --sanitize=fuzzer --sanitize=address \
+	  --disable-dead-strip --scratch-path $(FUZZ_BUILD)
+	mkdir -p fuzz-corpus/gossip fuzz-corpus/artifacts
+	SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/debug/weft-fuzz-gossip -max_total_time=$(FUZZ_SECONDS) \
+	  -artifact_prefix=fuzz-corpus/artifacts/ fuzz-corpus/gossip Fuzz/seeds-gossip
+
 clean:
-	rm -rf .build
+	rm -rf .build $(FUZZ_BUILD)

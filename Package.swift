@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "Overlay", targets: ["Overlay"]),
         .library(name: "DockerPlugin", targets: ["DockerPlugin"]),
+        .library(name: "MessagePack", targets: ["MessagePack"]),
+        .library(name: "Gossip", targets: ["Gossip"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -25,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // libmnl and the Linux uapi headers, imported as a system library.
@@ -85,5 +88,38 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The msgpack dialect of go-msgpack 0.5.5: byte-exact writer, lenient hostile-input-safe reader.
+        .target(name: "MessagePack", swiftSettings: strictSwift),
+        // memberlist protocol v5 node; for now the wire layer (messages, wrappers, packet and stream codecs).
+        .target(
+            name: "Gossip",
+            dependencies: [
+                "MessagePack",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"], swiftSettings: strictSwift),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "MessagePack"], swiftSettings: strictSwift),
     ]
 )
+
+// libFuzzer targets have no `main` of their own (libFuzzer links one in), so they only link with
+// `--sanitize=fuzzer`. They exist only when WEFT_FUZZ=1 (set by `make fuzz`), which keeps them out of the
+// default `swift build` and `swift test`.
+if Context.environment["WEFT_FUZZ"] == "1" {
+    // `swift build --sanitize=fuzzer` instruments only the fuzz executable's own module; the code under test
+    // needs the coverage instrumentation too or libFuzzer runs blind.
+    for target in package.targets where ["MessagePack", "Gossip"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer"])]
+    }
+    package.targets.append(
+        .executableTarget(
+            name: "weft-fuzz-gossip",
+            dependencies: ["Gossip", "MessagePack"],
+            path: "Fuzz/weft-fuzz-gossip",
+            swiftSettings: strictSwift
+        )
+    )
+    package.products.append(.executable(name: "weft-fuzz-gossip", targets: ["weft-fuzz-gossip"]))
+}
