@@ -23,9 +23,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Runs the daemon on /run/docker/plugins/weft.sock (root); WEFT_ARGS adds options, e.g. WEFT_ARGS=--dry-run.
 run: build
-	$(BIN)/weft --help
-	$(BIN)/weft netlink scenario --dry-run
+	$(BIN)/weft daemon $(WEFT_ARGS)
 
 # Kernel tests need root; WEFT_REQUIRE_ROOT_TESTS makes them fail rather than skip when it is missing.
 test: deps

@@ -1,0 +1,134 @@
+import ArgumentParser
+import DockerPlugin
+import Glibc
+import Logging
+import Netlink
+import Overlay
+import ServiceLifecycle
+import UnixSignals
+
+/// `weft daemon`: the Docker network and IPAM driver, serving Docker's plugin API on a Unix socket.
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Run weft's Docker network and IPAM driver.",
+        discussion: """
+            Every option can also be set in the environment: WEFT_SOCKET, WEFT_STATE_DIR, WEFT_RUNTIME_DIR, \
+            WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1. \
+            With --dry-run weft needs no root and changes nothing: it serves the whole API and prints each kernel \
+            change it would make as the equivalent ip/bridge command.
+            """
+    )
+
+    @Option(help: "The Unix socket Docker finds the plugin at.")
+    var socket: String?
+
+    @Option(help: "Where weft keeps its state (networks, endpoints, IPAM).")
+    var stateDir: String?
+
+    @Option(help: "Where weft keeps runtime files; network namespaces live in <runtime-dir>/netns.")
+    var runtimeDir: String?
+
+    @Option(help: "This host's address on the underlay, the local VXLAN endpoint.")
+    var advertiseAddress: String?
+
+    @Option(help: "The underlay interface (its first IPv4 address is advertised).")
+    var underlayInterface: String?
+
+    @Option(help: "The UDP port for VXLAN traffic.")
+    var vxlanPort: UInt16?
+
+    @Option(help: "The range IPAM pools come from when a network has no --subnet.")
+    var defaultRange: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Flag(help: "Change nothing in the kernel; print what would be done.")
+    var dryRun = false
+
+    func run() async throws {
+        let environment = Environment()
+        let dryRun = dryRun || environment["WEFT_DRY_RUN"] == "1"
+        let levelName = logLevel ?? environment["WEFT_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("log level \"\(levelName)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "weft")
+        let isRoot = geteuid() == 0
+        let unprivilegedDefault = "/tmp/weft-dry-run-\(getuid())"
+        let socket = socket ?? environment["WEFT_SOCKET"]
+            ?? (dryRun && !isRoot ? "\(unprivilegedDefault)/weft.sock" : PluginServerConfiguration.defaultSocketPath)
+        let stateDir = stateDir ?? environment["WEFT_STATE_DIR"] ?? (dryRun ? "\(unprivilegedDefault)/state" : "/var/lib/weft")
+        let runtimeDir = runtimeDir ?? environment["WEFT_RUNTIME_DIR"] ?? "/run/weft"
+        let vxlanPort = try vxlanPort ?? environment["WEFT_VXLAN_PORT"].map { text throws -> UInt16 in
+            guard let port = UInt16(text), port > 0 else { throw ValidationError("WEFT_VXLAN_PORT=\(text) is not a port") }
+            return port
+        } ?? 4789
+        var advertise: IPAddress?
+        if let text = advertiseAddress ?? environment["WEFT_ADVERTISE_ADDRESS"] {
+            guard let address = IPAddress(text) else { throw ValidationError("\(text) is not an IP address") }
+            advertise = address
+        }
+        let range: IPv4Subnet
+        do {
+            range = try IPv4Subnet(parsing: defaultRange ?? environment["WEFT_DEFAULT_RANGE"] ?? AllocatorConfiguration.standardRange.description)
+        } catch {
+            throw ValidationError("default range: \(error)")
+        }
+
+        // The underlay is read from the real kernel in both modes: reading needs no privilege.
+        let reader = try KernelBackend().session(in: .current)
+        let underlay = try UnderlayDiscovery.find(
+            links: try reader.links(), addresses: try reader.addresses(), advertiseAddress: advertise,
+            interface: underlayInterface ?? environment["WEFT_UNDERLAY_INTERFACE"])
+        let host = HostSettings(
+            advertiseAddress: underlay.address, underlayMTU: underlay.mtu, vxlanPort: vxlanPort,
+            namespaceDirectory: runtimeDir + "/netns")
+        let backend: any NetlinkBackend =
+            dryRun ? DryRunBackend(output: { line in print(line) }) : KernelBackend()
+        let store = try StateStore(directory: stateDir)
+        let driver = OverlayDriver(host: host, backend: backend, store: store, logger: logger)
+        try await driver.start()
+        logger.info(
+            "weft started",
+            metadata: [
+                "socket": "\(socket)", "state": "\(stateDir)", "underlay": "\(underlay.interface)",
+                "advertise": "\(underlay.address)", "mtu": "\(host.defaultOverlayMTU)", "dry-run": "\(dryRun)",
+            ])
+        let allocator = LocalAddressAllocator(configuration: try AllocatorConfiguration(defaultRange: range), store: store)
+        let router = PluginRouter(
+            network: OverlayNetworkBackend(driver: driver), ipam: AllocatorIpamBackend(allocator: allocator))
+        let server = PluginServer(
+            configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// The process environment, read once.
+struct Environment {
+    private let values: [String: String]
+
+    init() {
+        var values: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                values[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        self.values = values
+    }
+
+    subscript(_ name: String) -> String? { values[name] }
+}
