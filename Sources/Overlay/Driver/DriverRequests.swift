@@ -50,4 +50,6 @@ public struct EndpointCreation: Sendable, Equatable {
 public struct JoinInfo: Sendable, Equatable {
     /// The host-namespace link Docker moves into the container and renames `eth<N>`.
     public var interfaceName: String
+
+    public init(interfaceName: String) { self.interfaceName = interfaceName }
 }

@@ -18,11 +18,18 @@ public actor OverlayDriver {
     /// Kernel corrections made by reconciliation since start, for visibility.
     public private(set) var corrections = 0
 
-    public init(host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger) {
+    /// The namespace Docker's side of every endpoint lives in: the process's own, except in tests.
+    private let hostNamespaceReference: NamespaceReference
+
+    public init(
+        host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger,
+        hostNamespace: NamespaceReference = .current
+    ) {
         self.host = host
         self.backend = backend
         self.store = store
         self.logger = logger
+        self.hostNamespaceReference = hostNamespace
     }
 
     // MARK: Start
@@ -284,7 +291,7 @@ public actor OverlayDriver {
 
     private func hostNamespace() throws(DriverError) -> NetlinkSession {
         if let hostSession { return hostSession }
-        let session = try kernel("open the host namespace") { try backend.session(in: .current) }
+        let session = try kernel("open the host namespace") { try backend.session(in: hostNamespaceReference) }
         hostSession = session
         return session
     }
