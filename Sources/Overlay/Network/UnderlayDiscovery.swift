@@ -25,6 +25,12 @@ public enum UnderlayDiscovery {
         public var interface: String
         public var address: IPAddress
         public var mtu: UInt32
+
+        public init(interface: String, address: IPAddress, mtu: UInt32) {
+            self.interface = interface
+            self.address = address
+            self.mtu = mtu
+        }
     }
 
     /// Picks the underlay: the interface holding `advertiseAddress`, or the first IPv4 address of `interface`,
