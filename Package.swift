@@ -54,7 +54,9 @@ let package = Package(
             path: "Benchmarks/weft-bench",
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink"], swiftSettings: strictSwift),
+        // Helpers the kernel and end-to-end tests share: running iproute2 as an oracle, throwaway namespaces.
+        .target(name: "TestSupport", dependencies: ["Netlink"], path: "Tests/TestSupport", swiftSettings: strictSwift),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestSupport"], swiftSettings: strictSwift),
         // The domain: networks, endpoints, VNI and MTU policy, IPAM, the reconciler, persistence.
         // Knows nothing of HTTP or Docker's JSON (its own state file is JSON, for operators to read).
         .target(
@@ -76,7 +78,7 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "OverlayTests", dependencies: ["Overlay", "Netlink"], swiftSettings: strictSwift),
+        .testTarget(name: "OverlayTests", dependencies: ["Overlay", "Netlink", "TestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "DockerPluginTests",
             dependencies: [

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Netlink
+import TestSupport
 
 /// The scenario once through the kernel and once through the dry run; the printed commands, run by a shell
 /// in fresh namespaces, must leave the kernel in the same state as the kernel run did.

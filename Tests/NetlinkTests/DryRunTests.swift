@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import Netlink
+import TestSupport
 
 /// The dry-run backend without root: what it prints for each request, and what its kernel model answers.
 struct DryRunTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Netlink
+import TestSupport
 
 @Suite(.enabled(if: Privileges.canRunKernelTests, "needs root for network namespaces"))
 struct KernelLinkTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Netlink
+import TestSupport
 
 /// FDB, neighbour, address and error behaviour against the running kernel, with iproute2 as the oracle.
 @Suite(.enabled(if: Privileges.canRunKernelTests, "needs root for network namespaces"))
