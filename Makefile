@@ -3,7 +3,7 @@ SWIFT      ?= swift
 BIN        := .build/debug
 RELEASE    := .build/release
 # Debian packages the build and the tests need; `deps` installs only those missing.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping
 
 .PHONY: deps build release run test bench fuzz clean
 
