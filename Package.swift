@@ -84,10 +84,12 @@ let package = Package(
             dependencies: [
                 "DockerPlugin",
                 "Overlay",
+                "Netlink",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Golden"],
             swiftSettings: strictSwift
         ),
         // The msgpack dialect of go-msgpack 0.5.5: byte-exact writer, lenient hostile-input-safe reader.
