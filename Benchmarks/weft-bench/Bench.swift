@@ -10,8 +10,12 @@ struct Bench {
         case "netlink", nil:
             let entries = arguments.dropFirst().first.flatMap(Int.init) ?? 10_000
             try NetlinkBenchmark(entries: entries).run()
+        case "control-plane":
+            let cycles = arguments.dropFirst().first.flatMap(Int.init) ?? 2_000
+            let weft = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("weft").path
+            try ControlPlaneBenchmark(cycles: cycles, weft: weft).run()
         default:
-            FileHandle.standardError.write(Data("usage: weft-bench [netlink [ENTRIES]]\n".utf8))
+            FileHandle.standardError.write(Data("usage: weft-bench netlink [ENTRIES] | control-plane [CYCLES]\n".utf8))
             exit(2)
         }
     }

@@ -12,4 +12,18 @@ public struct VNI: Hashable, Sendable, Comparable, Codable, CustomStringConverti
     public var description: String { String(value) }
 
     public static func < (lhs: VNI, rhs: VNI) -> Bool { lhs.value < rhs.value }
+
+    /// A VNI persists as its number.
+    public init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer().decode(UInt32.self)
+        guard let vni = VNI(value) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(value) is not a VNI"))
+        }
+        self = vni
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
 }

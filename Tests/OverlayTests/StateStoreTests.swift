@@ -18,10 +18,29 @@ struct StateStoreTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try StateStore(directory: directory)
         try store.update { $0.networks["n1"] = Self.record }
+        try store.update { $0.networks["n2"] = Self.record }
         let reopened = try StateStore(directory: directory)
-        #expect(reopened.current.networks["n1"] == Self.record)
-        #expect(FileManager.default.fileExists(atPath: directory + "/state.json"))
-        #expect(!FileManager.default.fileExists(atPath: directory + "/state.json.tmp"))
+        #expect(Set(reopened.current.networks.keys) == ["n1", "n2"])
+        #expect(reopened.newestFile == directory + "/state-1.json")
+        // The file an operator reads is JSON under a checksum line.
+        let text = try String(contentsOfFile: directory + "/state-1.json", encoding: .utf8)
+        #expect(text.split(separator: "\n").dropFirst().joined(separator: "\n").contains("\"vni\" : 42"))
+    }
+
+    @Test func aTornNewestSlotFallsBackToTheOneBefore() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try StateStore(directory: directory)
+        try store.update { $0.networks["n1"] = Self.record }
+        try store.update { $0.networks["n2"] = Self.record }
+        let newest = try #require(store.newestFile)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: newest))
+        let reopened = try StateStore(directory: directory)
+        #expect(Set(reopened.current.networks.keys) == ["n1"])
+        // Writing goes on from there, over the torn slot.
+        try reopened.update { $0.networks["n3"] = Self.record }
+        #expect(Set(try StateStore(directory: directory).current.networks.keys) == ["n1", "n3"])
     }
 
     @Test func aFailedChangeChangesNothing() throws {
@@ -39,16 +58,27 @@ struct StateStoreTests {
     @Test func unreadableOrForeignStateIsAClearError() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try Data("{\"formatVersion\": 99}".utf8).write(to: URL(fileURLWithPath: directory + "/state.json"))
-        #expect(throws: StateStore.StoreError.unsupportedFormat(path: directory + "/state.json", version: 99)) {
-            _ = try StateStore(directory: directory)
-        }
-        try Data("{not json".utf8).write(to: URL(fileURLWithPath: directory + "/state.json"))
+        try Data("garbage\n{not json".utf8).write(to: URL(fileURLWithPath: directory + "/state-0.json"))
         #expect {
             _ = try StateStore(directory: directory)
         } throws: { error in
             guard case .unreadable(let path, _)? = error as? StateStore.StoreError else { return false }
-            return path == directory + "/state.json"
+            return path == directory
+        }
+        // A state written by a future weft (format 99) is refused, not misread.
+        let store = try StateStore(directory: directory + "/future")
+        try store.update { $0.networks["n1"] = Self.record }
+        let file = directory + "/future/state-0.json"
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", maxSplits: 1)
+        let document = String(lines[1]).replacingOccurrences(of: "\"formatVersion\" : 1,\n    \"ipam\"", with: "\"formatVersion\" : 99,\n    \"ipam\"")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in document.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        try (String(hash, radix: 16) + "\n" + document).write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: StateStore.StoreError.unsupportedFormat(path: file, version: 99)) {
+            _ = try StateStore(directory: directory + "/future")
         }
     }
 

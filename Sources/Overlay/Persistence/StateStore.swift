@@ -2,11 +2,16 @@ import FoundationEssentials
 import Glibc
 import Synchronization
 
-/// weft's state on disk, crash-safe: every change is written to a temporary file, flushed, and renamed over
-/// the state file, so a kill -9 at any moment leaves either the old state or the new one, never a mix.
+/// weft's state on disk, crash-safe and durable.
 ///
-/// The file is JSON so an operator can read it (`<state-dir>/state.json`). Updates are serialised; the write
-/// happens inside the update, so once `update` returns the change is durable.
+/// The state is kept in two slot files, `state-0.json` and `state-1.json`, written alternately in place: each
+/// write goes to the slot not holding the newest state, carries a generation number and a checksum, and is
+/// flushed with `fdatasync` before the update returns. A kill -9 or a power loss in the middle of a write
+/// leaves that slot torn (its checksum fails) and the other slot whole, so loading always finds a complete
+/// state: the newest one written, or the one before it. Writing in place costs one data flush and no
+/// directory changes, which keeps a request's durable write well under a millisecond here.
+///
+/// The slots are JSON so an operator can read them (`weft state` shows the newest). Updates are serialised.
 public final class StateStore: Sendable {
     public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case unreadable(path: String, reason: String)
@@ -23,100 +28,164 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// The state file, or nil for a store kept in memory only.
-    public let path: String?
-    private let state: Mutex<PersistentState>
+    /// The state directory, or nil for a store kept in memory only.
+    public let directory: String?
+    private struct Slots: ~Copyable {
+        var state: PersistentState
+        var generation: UInt64
+        /// The slot the next write goes to (the one not holding `state`).
+        var nextSlot: Int
+        let descriptors: [Int32]
+
+        deinit { for fd in descriptors where fd >= 0 { close(fd) } }
+    }
+    private let slots: Mutex<Slots>
 
     /// Opens (or starts) the state in `directory`, creating the directory if needed.
     public init(directory: String) throws(StoreError) {
-        let path = directory + "/state.json"
-        self.path = path
+        self.directory = directory
         guard Self.makeDirectory(directory) else {
-            throw .unwritable(path: path, reason: "cannot create \(directory): \(String(cString: strerror(errno)))")
+            throw .unwritable(path: directory, reason: "cannot create it: \(String(cString: strerror(errno)))")
         }
-        unlink(path + ".tmp")  // a write a crash interrupted; the state file itself is intact
-        state = Mutex(try Self.load(path))
+        var descriptors: [Int32] = []
+        for slot in 0..<2 {
+            let path = Self.slotPath(directory, slot)
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                for open in descriptors { close(open) }
+                throw .unwritable(path: path, reason: String(cString: strerror(errno)))
+            }
+            descriptors.append(fd)
+        }
+        var newest: (state: PersistentState, generation: UInt64, slot: Int)?
+        var problems: [String] = []
+        for slot in 0..<2 {
+            switch Self.load(descriptors[slot], path: Self.slotPath(directory, slot)) {
+            case .success(nil): break
+            case .success(let loaded?):
+                if newest == nil || loaded.generation > newest!.generation {
+                    newest = (loaded.state, loaded.generation, slot)
+                }
+            case .failure(.unsupportedFormat(let path, let version)):
+                for fd in descriptors { close(fd) }
+                throw .unsupportedFormat(path: path, version: version)
+            case .failure(let error):
+                problems.append("\(error)")
+            }
+        }
+        if newest == nil, !problems.isEmpty {
+            for fd in descriptors { close(fd) }
+            throw .unreadable(path: directory, reason: problems.joined(separator: "; "))
+        }
+        let start = newest ?? (PersistentState(), 0, 1)
+        slots = Mutex(Slots(state: start.state, generation: start.generation, nextSlot: 1 - start.slot, descriptors: descriptors))
     }
 
     /// A store that keeps its state in memory only (tests, and dry runs without a state directory).
     public init(inMemory initial: PersistentState = PersistentState()) {
-        path = nil
-        state = Mutex(initial)
+        directory = nil
+        slots = Mutex(Slots(state: initial, generation: 0, nextSlot: 0, descriptors: []))
     }
 
-    public var current: PersistentState { state.withLock { $0 } }
+    public var current: PersistentState { slots.withLock { $0.state } }
 
     /// Applies `change` and makes the result durable before returning. If `change` throws, nothing changes;
     /// if the write fails, the change is rolled back and the error thrown.
     public func update<T, E: Error>(_ change: (inout PersistentState) throws(E) -> T) throws -> T {
-        try state.withLock { (state: inout PersistentState) throws -> T in
-            var next = state
+        try slots.withLock { (slots: inout Slots) throws -> T in
+            var next = slots.state
             let result = try change(&next)
-            if next != state {
-                if let path { try Self.write(next, to: path) }
-                state = next
+            if next != slots.state {
+                if let directory {
+                    let generation = slots.generation + 1
+                    try Self.write(next, generation: generation, to: slots.descriptors[slots.nextSlot],
+                                   path: Self.slotPath(directory, slots.nextSlot))
+                    slots.generation = generation
+                    slots.nextSlot = 1 - slots.nextSlot
+                }
+                slots.state = next
             }
             return result
         }
     }
 
-    private static func load(_ path: String) throws(StoreError) -> PersistentState {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return PersistentState() }
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        defer { close(fd) }
+    /// The newest slot file, for operators and tools.
+    public var newestFile: String? {
+        guard let directory else { return nil }
+        return slots.withLock { Self.slotPath(directory, 1 - $0.nextSlot) }
+    }
+
+    private static func slotPath(_ directory: String, _ slot: Int) -> String { "\(directory)/state-\(slot).json" }
+
+    /// What a slot file holds: the checksum line, then the JSON document.
+    private struct Envelope: Codable {
+        var generation: UInt64
+        var state: PersistentState
+    }
+
+    private static func load(_ fd: Int32, path: String) -> Result<(state: PersistentState, generation: UInt64)?, StoreError> {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
+        var offset: off_t = 0
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if count < 0 { return .failure(.unreadable(path: path, reason: String(cString: strerror(errno)))) }
             if count == 0 { break }
             bytes += chunk[0..<count]
+            offset += off_t(count)
         }
-        struct Version: Decodable { var formatVersion: Int }
+        if bytes.isEmpty { return .success(nil) }
+        guard let newline = bytes.firstIndex(of: 10),
+            let recorded = UInt64(String(decoding: bytes[..<newline], as: UTF8.self), radix: 16)
+        else { return .failure(.unreadable(path: path, reason: "no checksum line")) }
+        let document = bytes[(newline + 1)...]
+        guard checksum(document) == recorded else {
+            return .failure(.unreadable(path: path, reason: "checksum mismatch (an interrupted write)"))
+        }
+        struct Version: Decodable {
+            struct Inner: Decodable { var formatVersion: Int }
+            var state: Inner
+        }
         do {
-            let version = try JSONDecoder().decode(Version.self, from: Data(bytes)).formatVersion
-            guard version == PersistentState.currentFormat else { throw StoreError.unsupportedFormat(path: path, version: version) }
-            return try JSONDecoder().decode(PersistentState.self, from: Data(bytes))
-        } catch let error as StoreError {
-            throw error
+            let version = try JSONDecoder().decode(Version.self, from: Data(document)).state.formatVersion
+            guard version == PersistentState.currentFormat else { return .failure(.unsupportedFormat(path: path, version: version)) }
+            let envelope = try JSONDecoder().decode(Envelope.self, from: Data(document))
+            return .success((envelope.state, envelope.generation))
         } catch {
-            throw .unreadable(path: path, reason: "\(error)")
+            return .failure(.unreadable(path: path, reason: "\(error)"))
         }
     }
 
-    private static func write(_ state: PersistentState, to path: String) throws(StoreError) {
+    private static func write(_ state: PersistentState, generation: UInt64, to fd: Int32, path: String) throws(StoreError) {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data: Data
-        do { data = try encoder.encode(state) } catch { throw .unwritable(path: path, reason: "\(error)") }
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .unwritable(path: path, reason: String(cString: strerror(errno))) }
-        let written = data.withUnsafeBytes { raw -> Bool in
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let document: Data
+        do { document = try encoder.encode(Envelope(generation: generation, state: state)) } catch {
+            throw .unwritable(path: path, reason: "\(error)")
+        }
+        let bytes = Array((String(checksum(document), radix: 16) + "\n").utf8) + Array(document)
+        let written = bytes.withUnsafeBytes { raw -> Bool in
             var offset = 0
             while offset < raw.count {
-                let count = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let count = pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(offset))
                 if count <= 0 { return false }
                 offset += count
             }
             return true
         }
-        let flushed = written && fsync(fd) == 0
-        close(fd)
-        guard flushed, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw .unwritable(path: path, reason: reason)
+        guard written, ftruncate(fd, off_t(bytes.count)) == 0, fdatasync(fd) == 0 else {
+            throw .unwritable(path: path, reason: String(cString: strerror(errno)))
         }
-        // The rename itself is durable once the directory is flushed.
-        let directory = open(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
+    }
+
+    /// FNV-1a, 64 bits: enough to tell a torn write from a whole one.
+    private static func checksum(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
         }
+        return hash
     }
 
     private static func makeDirectory(_ path: String) -> Bool {

@@ -1,0 +1,81 @@
+import Glibc
+
+/// A minimal HTTP/1.1 client on a Unix socket with keep-alive, for timing the plugin API the way dockerd
+/// calls it (POST, JSON body, one request at a time on a connection).
+final class UnixHTTPClient {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Failure(description: "path too long") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connect \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Posts `body` to `path` and returns the status and the response body.
+    func post(_ path: String, _ body: String) throws -> (status: Int, body: String) {
+        let payload = Array(body.utf8)
+        let head = "POST /\(path) HTTP/1.1\r\nHost: plugin\r\nContent-Length: \(payload.count)\r\n\r\n"
+        try write(Array(head.utf8) + payload)
+        let headerEnd = try readUntil([13, 10, 13, 10])
+        let header = String(decoding: buffer[..<headerEnd], as: UTF8.self)
+        buffer.removeFirst(headerEnd + 4)
+        let lines = header.split(separator: "\r\n")
+        guard let statusLine = lines.first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else {
+            throw Failure(description: "bad status line in \(header)")
+        }
+        let length = lines.lazy.compactMap { line -> Int? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+            return Int(parts[1].filter { $0 != " " && $0 != "\t" })
+        }.first ?? 0
+        while buffer.count < length { try fill() }
+        let responseBody = String(decoding: buffer[..<length], as: UTF8.self)
+        buffer.removeFirst(length)
+        return (status, responseBody)
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard sent > 0 else { throw Failure(description: "write: \(String(cString: strerror(errno)))") }
+            offset += sent
+        }
+    }
+
+    private func readUntil(_ marker: [UInt8]) throws -> Int {
+        while true {
+            if buffer.count >= marker.count {
+                for start in 0...(buffer.count - marker.count) where buffer[start..<(start + marker.count)].elementsEqual(marker) {
+                    return start
+                }
+            }
+            try fill()
+        }
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { throw Failure(description: "connection closed") }
+        buffer += chunk[..<count]
+    }
+}
