@@ -112,7 +112,7 @@ public final class StateStore: Sendable {
     /// The newest slot file, for operators and tools.
     public var newestFile: String? {
         guard let directory else { return nil }
-        return slots.withLock { Self.slotPath(directory, 1 - $0.nextSlot) }
+        return slots.withLock { $0.generation == 0 ? nil : Self.slotPath(directory, 1 - $0.nextSlot) }
     }
 
     private static func slotPath(_ directory: String, _ slot: Int) -> String { "\(directory)/state-\(slot).json" }

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Glibc
+import Overlay
+
+/// `weft state`: what weft remembers (networks, endpoints, IPAM), as saved in its state directory.
+struct StateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "Print weft's saved state: networks, endpoints and IPAM allocations."
+    )
+
+    @Option(help: "The daemon's state directory.")
+    var stateDir: String = "/var/lib/weft"
+
+    func run() throws {
+        guard access(stateDir, F_OK) == 0 else { throw ValidationError("\(stateDir) does not exist: weft has not run with this state directory") }
+        let store = try StateStore(directory: stateDir)
+        let state = store.current
+        print("state directory \(stateDir) (newest file: \(store.newestFile ?? "-"))")
+        print("networks (\(state.networks.count)):")
+        for network in state.networks.values.sorted(by: { $0.vni < $1.vni }) {
+            let gateway = network.gateway.map { " gateway \($0)" } ?? ""
+            print("  \(network.shortID) vni \(network.vni) subnet \(network.subnet)\(gateway) mtu \(network.mtu)\(network.isInternal ? " internal" : "")")
+            for endpoint in state.endpoints(of: network.id) {
+                print("    endpoint \(endpoint.shortID) \(endpoint.address)/\(endpoint.prefixLength) mac \(endpoint.mac)")
+            }
+        }
+        print("IPAM pools (\(state.ipam.pools.count)):")
+        for (id, pool) in state.ipam.pools.sorted(by: { $0.key.description < $1.key.description }) {
+            let addresses = pool.addresses.keys.sorted().map(\.description).joined(separator: " ")
+            print("  \(id) references \(pool.references) allocated: \(addresses.isEmpty ? "-" : addresses)")
+        }
+    }
+}
