@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// The harness proves itself: engines, image, a Docker bridge network, the underlay, and a teardown that
+/// leaves nothing behind (also when the test body fails).
+@Suite(
+    "End to end: harness self-test",
+    .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
+    .timeLimit(.minutes(3))
+)
+struct HarnessSelfTests {
+    @Test("two hosts: engines answer, the image runs, containers and hosts reach each other, nothing is left")
+    func twoHosts() async throws {
+        let identity = try await Cluster.with(hosts: 2) { cluster in
+            var engineIDs: [String] = []
+            for host in cluster.hosts {
+                engineIDs.append(try await host.docker("info", "--format", "{{.ID}}"))
+                let greeting = try await host.docker("run", "--rm", TestImage.reference, "echo", "hello from \(host.name)")
+                #expect(greeting == "hello from \(host.name)")
+            }
+            // Each engine has an identity of its own (its key.json lives in the host's private /etc/docker).
+            #expect(Set(engineIDs).count == 2, "engine IDs: \(engineIDs)")
+            #expect(Set(cluster.hosts.flatMap(\.namespaceIDs)).count == 4)
+
+            // Two containers on a Docker bridge network on one host. They stay running: teardown must end them.
+            let h1 = cluster["h1"]
+            try await h1.docker("network", "create", "--driver", "bridge", "--subnet", "10.10.0.0/24", "selftest")
+            for name in ["c1", "c2"] {
+                try await h1.docker("run", "--detach", "--name", name, "--network", "selftest", TestImage.reference, "sleep", "600")
+            }
+            let c2Address = try await h1.docker(
+                "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "c2")
+            #expect(c2Address.hasPrefix("10.10.0."))
+            try await h1.docker("exec", "c1", "ping", "-c", "1", "-W", "3", c2Address)
+
+            // The hosts reach each other over the underlay, in both directions.
+            for (from, to) in [(cluster["h1"], cluster["h2"]), (cluster["h2"], cluster["h1"])] {
+                let ping = try await from.run([Tools.busybox, "ping", "-c", "1", "-W", "3", to.underlayAddress])
+                #expect(ping.succeeded, "\(from.name) → \(to.name): \(ping)")
+            }
+            return cluster.identity
+        }
+        #expect(Leftovers.scan(identity) == [])
+        #expect(!identity.namespaceIDs.isEmpty)
+    }
+
+    struct DeliberateFailure: Error {}
+
+    @Test("a body that throws half way still gets a full teardown")
+    func teardownAfterFailure() async throws {
+        let captured = IdentityBox()
+        await #expect(throws: DeliberateFailure.self) {
+            try await Cluster.with(hosts: 1) { cluster in
+                captured.set(cluster.identity)
+                try await cluster["h1"].docker(
+                    "run", "--detach", "--name", "left-running", TestImage.reference, "sleep", "600")
+                throw DeliberateFailure()
+            }
+        }
+        let identity = try #require(captured.get())
+        #expect(Leftovers.scan(identity) == [])
+    }
+}
+
+/// Carries a cluster's identity out of a body that throws.
+final class IdentityBox: Sendable {
+    private let value = Mutex<ClusterIdentity?>(nil)
+    func set(_ identity: ClusterIdentity) { value.withLock { $0 = identity } }
+    func get() -> ClusterIdentity? { value.withLock { $0 } }
+}
