@@ -34,6 +34,10 @@ struct HarnessSelfTests {
             #expect(c2Address.hasPrefix("10.10.0."))
             try await h1.docker("exec", "c1", "ping", "-c", "1", "-W", "3", c2Address)
 
+            // dockerd's firewall (FORWARD DROP) is the host's own, as on a real machine.
+            let forward = try await h1.run([Tools.path("iptables"), "-S", "FORWARD"]).check().output
+            #expect(forward.contains("-P FORWARD DROP"), "\(forward)")
+
             // The hosts reach each other over the underlay, in both directions.
             for (from, to) in [(cluster["h1"], cluster["h2"]), (cluster["h2"], cluster["h1"])] {
                 let ping = try await from.run([Tools.busybox, "ping", "-c", "1", "-W", "3", to.underlayAddress])
@@ -68,4 +72,41 @@ final class IdentityBox: Sendable {
     private let value = Mutex<ClusterIdentity?>(nil)
     func set(_ identity: ClusterIdentity) { value.withLock { $0 = identity } }
     func get() -> ClusterIdentity? { value.withLock { $0 } }
+}
+
+/// Processes started in a host (weft's way in): they run in the host's namespaces and cgroup, their plugin
+/// socket is the host's own, and the handle stops them with SIGTERM or SIGKILL.
+@Suite(
+    "End to end: processes in a host",
+    .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
+    .timeLimit(.minutes(2))
+)
+struct HostProcessTests {
+    @Test("weft plugin-serve in h1: h1's namespaces and socket only; SIGTERM ends it cleanly, SIGKILL ends it, a restart takes over")
+    func weftProcessHandle() async throws {
+        try await Cluster.with(hosts: 2, options: .init(startDockerd: false)) { cluster in
+            let h1 = cluster["h1"]
+            let h2 = cluster["h2"]
+            let serve = try await h1.startPluginServe()
+            let ids = [
+                try TestHost.namespaceID(pid: serve.pid, kind: "net"), try TestHost.namespaceID(pid: serve.pid, kind: "mnt"),
+            ]
+            #expect(ids == h1.namespaceIDs)
+            #expect(h1.cgroup.pids().contains(serve.pid))
+            #expect(UnixSocket.isListening(try h1.pathInHost(TestHost.pluginSocket)))
+            #expect(!FileManager.default.fileExists(atPath: try h2.pathInHost(TestHost.pluginSocket)))
+
+            #expect(await serve.stop(grace: .seconds(10)) == .exited(0))
+            #expect(!UnixSocket.isListening(try h1.pathInHost(TestHost.pluginSocket)))
+
+            let killed = try await h1.startPluginServe()
+            await killed.kill()
+            #expect(!killed.isRunning)
+            #expect(!UnixSocket.isListening(try h1.pathInHost(TestHost.pluginSocket)))
+
+            // Left running on purpose: the teardown stops it.
+            let restarted = try await h1.startPluginServe()
+            #expect(restarted.isRunning)
+        }
+    }
 }

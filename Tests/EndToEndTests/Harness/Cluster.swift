@@ -87,11 +87,67 @@ final class Cluster: Sendable {
         } catch {
             result = .failure(error)
         }
+        let environment = ProcessInfo.processInfo.environment
+        if let logs = environment["WEFT_E2E_LOGS"], !logs.isEmpty {
+            cluster.copyLogs(to: URL(fileURLWithPath: logs))
+        }
+        if case .failure(let error) = result {
+            print(cluster.failureReport(error))
+            if environment["WEFT_E2E_KEEP"] == "1" {
+                print(cluster.keptReport())
+                return try result.get()
+            }
+        }
         let leftovers = await cluster.teardown()
         if !leftovers.isEmpty {
             Issue.record("cluster \(cluster.runID) teardown left:\n  \(leftovers.joined(separator: "\n  "))")
         }
         return try result.get()
+    }
+
+    // MARK: Debugging
+
+    /// Every log of the run: per host the holder, dockerd and each started process (weft).
+    var logFiles: [(host: TestHost, file: URL)] {
+        hosts.flatMap { host in
+            ((try? FileManager.default.contentsOfDirectory(atPath: host.directory.path)) ?? [])
+                .filter { $0.hasSuffix(".log") }.sorted()
+                .map { (host, host.directory.appendingPathComponent($0)) }
+        }
+    }
+
+    /// Copies every log to `<directory>/<runID>/<host>/` (WEFT_E2E_LOGS), before teardown removes them.
+    func copyLogs(to directory: URL) {
+        for (host, file) in logFiles {
+            let target = directory.appendingPathComponent(runID).appendingPathComponent(host.name)
+            try? FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            try? FileManager.default.copyItem(at: file, to: target.appendingPathComponent(file.lastPathComponent))
+        }
+    }
+
+    /// The error and the tail of every log, printed when the set-up or the body throws.
+    func failureReport(_ error: any Error) -> String {
+        var text = "e2e \(runID) failed: \(error)"
+        for (host, file) in logFiles {
+            let lines = ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(
+                separator: "\n", omittingEmptySubsequences: false)
+            text += "\n--- \(host.name)/\(file.lastPathComponent) (last 20 of \(lines.count) lines):\n"
+            text += lines.suffix(20).joined(separator: "\n")
+        }
+        return text
+    }
+
+    /// What to type to look at a cluster kept by WEFT_E2E_KEEP=1 (the next test run removes it).
+    func keptReport() -> String {
+        var text = "e2e \(runID) kept for inspection (WEFT_E2E_KEEP=1); the next test run removes it:"
+        text += "\n  underlay: ip -n \(underlayNamespace) link show master br0"
+        for host in hosts {
+            let holder = host.holder.map { "\($0.pid)" } ?? "?"
+            text += "\n  \(host.name) (\(host.underlayAddress)): \(Tools.docker) -H unix://\(host.dockerSocket) ps -a"
+            text += "\n      nsenter --net=/proc/\(holder)/ns/net --mount=/proc/\(holder)/ns/mnt sh"
+            text += "\n      logs: \(host.directory.path)/*.log"
+        }
+        return text
     }
 
     // MARK: Set-up

@@ -302,15 +302,15 @@ final class TestHost: Sendable {
         return process
     }
 
-    /// Waits (bounded) until the plugin socket exists inside the host; fails early if `process` exits.
+    /// Waits (bounded) until something accepts connections on the plugin socket inside the host (a stale
+    /// socket file from a killed weft does not count); fails early if `process` exits.
     func waitForPluginSocket(of process: HostProcess? = nil, timeout: Duration = .seconds(20)) async throws {
         let path = try pathInHost(Self.pluginSocket)
-        try await Poll.until("\(name)'s plugin socket \(Self.pluginSocket)", timeout: timeout) {
+        try await Poll.until("\(name)'s plugin socket \(Self.pluginSocket) to accept connections", timeout: timeout) {
             if let process, !process.isRunning {
                 throw HarnessError("\(process.label) exited (\(process.exitStatus ?? -1)):\n\(process.logTail())")
             }
-            var info = stat()
-            return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
+            return UnixSocket.isListening(path)
         }
     }
 
