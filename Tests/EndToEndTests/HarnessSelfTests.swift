@@ -46,7 +46,6 @@ struct HarnessSelfTests {
             return cluster.identity
         }
         #expect(Leftovers.scan(identity) == [])
-        #expect(!identity.namespaceIDs.isEmpty)
     }
 
     struct DeliberateFailure: Error {}

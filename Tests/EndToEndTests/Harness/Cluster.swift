@@ -17,7 +17,6 @@ final class Cluster: Sendable {
     let directory: URL
     let hosts: [TestHost]
     let underlayNamespace: String
-    private let underlayNamespaceID = Mutex<String?>(nil)
 
     /// What a run is allowed to leave in the test log about its timing.
     struct Timings: Sendable, CustomStringConvertible {
@@ -49,7 +48,6 @@ final class Cluster: Sendable {
         ClusterIdentity(
             runID: runID, directory: directory,
             namespaceNames: [underlayNamespace] + hosts.map(\.netns),
-            namespaceIDs: [underlayNamespaceID.withLock { $0 }].compactMap { $0 } + hosts.flatMap { $0.namespaceIDs },
             cgroups: hosts.map(\.cgroup))
     }
 
@@ -162,10 +160,6 @@ final class Cluster: Sendable {
         let start = clock.now
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await Command.output([Tools.ip, "netns", "add", underlayNamespace])
-        underlayNamespaceID.withLock {
-            $0 = (try? FileManager.default.attributesOfItem(atPath: "/run/netns/\(underlayNamespace)"))
-                .flatMap { $0[.systemFileNumber] as? UInt64 }.map { "net:[\($0)]" }
-        }
         try await Command.output([Tools.ip, "-n", underlayNamespace, "link", "set", "lo", "up"])
         try await Command.output([Tools.ip, "-n", underlayNamespace, "link", "add", "br0", "type", "bridge"])
         try await Command.output([Tools.ip, "-n", underlayNamespace, "link", "set", "br0", "up"])

@@ -36,6 +36,10 @@ final class TestHost: Sendable {
         var processes: [HostProcess] = []
         var netNamespaceID: String?
         var mountNamespaceID: String?
+        /// Open descriptors of the host's namespaces: while they are open the namespaces cannot be freed, so
+        /// their inode numbers (the IDs above) cannot be reused by someone else's new namespace — killing
+        /// "every process in these namespaces" by ID is only safe while they are pinned.
+        var namespacePins: [Int32] = []
         var timings = StartupTimings()
     }
 
@@ -75,7 +79,8 @@ final class TestHost: Sendable {
     var holder: HostProcess? { state.withLock { $0.holder } }
     var dockerd: HostProcess? { state.withLock { $0.dockerd } }
     var timings: StartupTimings { state.withLock { $0.timings } }
-    /// `net:[inode]` and `mnt:[inode]` of the host's namespaces, once the holder runs.
+    /// `net:[inode]` and `mnt:[inode]` of the host's namespaces, once the holder runs (valid until teardown
+    /// ends; after that the kernel may give the numbers to new namespaces).
     var namespaceIDs: [String] {
         state.withLock { [$0.netNamespaceID, $0.mountNamespaceID].compactMap { $0 } }
     }
@@ -130,6 +135,9 @@ final class TestHost: Sendable {
             }
             return FileManager.default.fileExists(atPath: ready)
         }
+        let pins = ["net", "mnt"].map { open("/proc/\(holder.pid)/ns/\($0)", O_RDONLY | O_CLOEXEC) }.filter { $0 >= 0 }
+        state.withLock { $0.namespacePins = pins }
+        guard pins.count == 2 else { throw HarnessError("\(name): cannot open the holder's namespaces") }
         let net = try Self.namespaceID(pid: holder.pid, kind: "net")
         let mnt = try Self.namespaceID(pid: holder.pid, kind: "mnt")
         state.withLock {
@@ -321,7 +329,8 @@ final class TestHost: Sendable {
     /// Tracked processes (weft) get SIGTERM and a short grace; then every process in the host's cgroup
     /// subtree (holder, dockerd, containerd, shims, containers) and any process still in its namespaces gets
     /// SIGKILL; the cgroup directories are removed; the network namespace is deleted (its links go with it;
-    /// the mount namespace, and every mount in it, ends with its last process).
+    /// the mount namespace, and every mount in it, ends with its last process). Last, with the namespaces
+    /// still pinned, it checks that no process is left in them, and releases the pins.
     func teardown() async -> [String] {
         var problems: [String] = []
         let tracked = state.withLock { $0.processes }
@@ -340,6 +349,14 @@ final class TestHost: Sendable {
                 problems.append("\(name): `ip netns delete \(netns)` failed: \(result.map { "\($0)" } ?? "")")
             }
         }
+        for pid in Self.processes(inNamespaces: ids) {
+            problems.append("\(name): process \(pid) (\(Leftovers.command(of: pid))) still in its namespaces")
+        }
+        let pins = state.withLock { state in
+            defer { state.namespacePins = [] }
+            return state.namespacePins
+        }
+        for descriptor in pins { close(descriptor) }
         return problems
     }
 
