@@ -54,7 +54,7 @@ struct HarnessSelfTests {
     func teardownAfterFailure() async throws {
         let captured = IdentityBox()
         await #expect(throws: DeliberateFailure.self) {
-            try await Cluster.with(hosts: 1) { cluster in
+            try await Cluster.with(hosts: 1, options: .init(printLogsOnFailure: false)) { cluster in
                 captured.set(cluster.identity)
                 try await cluster["h1"].docker(
                     "run", "--detach", "--name", "left-running", TestImage.reference, "sleep", "600")

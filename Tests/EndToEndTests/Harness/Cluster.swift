@@ -59,11 +59,17 @@ final class Cluster: Sendable {
         var importImage = true
         /// Extra dockerd flags for every host.
         var dockerdArguments: [String] = []
+        /// Print every log's tail when the set-up or the body throws (off for a test that throws on purpose).
+        var printLogsOnFailure = true
 
-        init(startDockerd: Bool = true, importImage: Bool = true, dockerdArguments: [String] = []) {
+        init(
+            startDockerd: Bool = true, importImage: Bool = true, dockerdArguments: [String] = [],
+            printLogsOnFailure: Bool = true
+        ) {
             self.startDockerd = startDockerd
             self.importImage = importImage
             self.dockerdArguments = dockerdArguments
+            self.printLogsOnFailure = printLogsOnFailure
         }
     }
 
@@ -90,7 +96,7 @@ final class Cluster: Sendable {
             cluster.copyLogs(to: URL(fileURLWithPath: logs))
         }
         if case .failure(let error) = result {
-            print(cluster.failureReport(error))
+            print(options.printLogsOnFailure ? cluster.failureReport(error) : "e2e \(cluster.runID) failed: \(error)")
             if environment["WEFT_E2E_KEEP"] == "1" {
                 print(cluster.keptReport())
                 return try result.get()
