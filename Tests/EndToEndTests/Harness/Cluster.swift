@@ -102,7 +102,9 @@ final class Cluster: Sendable {
                 return try result.get()
             }
         }
-        let leftovers = await cluster.teardown()
+        // In a task of its own, so that a cancelled test (its time limit hit) still gets a full teardown:
+        // a cancelled task's Task.sleep returns at once and every bounded wait would spin to its end.
+        let leftovers = await Task { await cluster.teardown() }.value
         if !leftovers.isEmpty {
             Issue.record("cluster \(cluster.runID) teardown left:\n  \(leftovers.joined(separator: "\n  "))")
         }

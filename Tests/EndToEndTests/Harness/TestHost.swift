@@ -264,9 +264,14 @@ final class TestHost: Sendable {
         process(label: label)?.log()
     }
 
-    /// PATH without /usr/local, so dockerd finds Debian's containerd, runc and docker-proxy.
+    /// The environment of processes started in a host: the test's, without `WEFT_*` (weft daemon reads its
+    /// options from WEFT_SOCKET, WEFT_DRY_RUN, …; only the arguments a test gives may configure it) and
+    /// `DOCKER_*`, and with a PATH without /usr/local, so dockerd finds Debian's containerd, runc and
+    /// docker-proxy.
     static var daemonEnvironment: [String: String] {
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("WEFT_") && !$0.key.hasPrefix("DOCKER_")
+        }
         environment["PATH"] = Tools.systemDirectories.joined(separator: ":")
         return environment
     }
