@@ -109,3 +109,32 @@ struct HostProcessTests {
         }
     }
 }
+
+/// Restarting a host's engine, as weft's restart tests will: the engine keeps its data root, so networks,
+/// images and stopped containers survive, and the host's namespaces stay as they were.
+@Suite(
+    "End to end: engine restart",
+    .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
+    .timeLimit(.minutes(2))
+)
+struct EngineRestartTests {
+    @Test("dockerd stops on SIGTERM and starts again with its networks, image and containers")
+    func dockerdRestart() async throws {
+        try await Cluster.with(hosts: 1) { cluster in
+            let host = cluster["h1"]
+            try await host.docker("network", "create", "--driver", "bridge", "--subnet", "10.11.0.0/24", "kept")
+            try await host.docker("create", "--name", "kept-container", "--network", "kept", TestImage.reference, "true")
+            let first = try #require(host.dockerd)
+            #expect(await host.stopDockerd() == .exited(0))
+            #expect(!first.isRunning)
+            #expect(try await host.dockerResult(["info"], timeout: .seconds(10)).succeeded == false)
+
+            let second = try await host.startDockerd()
+            #expect(second.pid != first.pid)
+            #expect(try await host.docker("network", "ls", "--filter", "name=^kept$", "--format", "{{.Name}}") == "kept")
+            #expect(try await host.docker("ps", "-a", "--filter", "name=kept-container", "--format", "{{.Names}}") == "kept-container")
+            try await host.docker("start", "--attach", "kept-container")
+            #expect(try await host.docker("run", "--rm", TestImage.reference, "echo", "again") == "again")
+        }
+    }
+}
