@@ -3,10 +3,17 @@ SWIFT      ?= swift
 BIN        := .build/debug
 RELEASE    := .build/release
 # Debian packages the build and the tests need; `deps` installs only those missing.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping
+# docker.io, busybox-static and iptables are for the end-to-end tests (real engines in namespaces; busybox is
+# the container image and the ping between simulated hosts); iputils-ping for the kernel tests' pings.
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables
 
 .PHONY: deps build release run test bench fuzz clean
 
+# Installing docker.io would start the system dockerd (its postinst runs `invoke-rc.d docker start`; without
+# systemd that is /etc/init.d/docker) and, under systemd, enable docker.service, docker.socket and containerd.
+# The tests run their own engines and must not meet a system one, so the install runs behind a policy-rc.d
+# that refuses every service start (unless the machine already has one), and on a systemd machine the units
+# this install brought are disabled and stopped again.
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do \
@@ -14,7 +21,17 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    trap 'rm -f /usr/sbin/policy-rc.d' EXIT; \
+	    printf '#!/bin/sh\n# weft make deps: no service starts during apt-get install\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	    chmod 755 /usr/sbin/policy-rc.d; \
+	  fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
+	  case " $$missing " in *" docker.io "*) \
+	    if [ -d /run/systemd/system ]; then \
+	      systemctl disable --now docker.socket docker.service containerd.service || true; \
+	    fi;; \
+	  esac; \
 	fi
 
 build: deps
