@@ -63,7 +63,7 @@ enum Command {
         return try await withCheckedThrowingContinuation { continuation in
             Thread {
                 do {
-                    try process.run()
+                    try SignalMask.withEmptyMask { try process.run() }
                 } catch {
                     continuation.resume(throwing: HarnessError("cannot start `\(argv.joined(separator: " "))`: \(error)"))
                     return

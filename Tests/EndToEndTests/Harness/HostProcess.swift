@@ -37,7 +37,7 @@ final class HostProcess: Sendable {
         process.standardOutput = log
         process.standardError = log
         do {
-            try process.run()
+            try SignalMask.withEmptyMask { try process.run() }
         } catch {
             throw HarnessError("\(label): cannot start `\(argv.joined(separator: " "))`: \(error)")
         }
