@@ -49,9 +49,13 @@ test: deps
 	$(SWIFT) build --build-tests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build
 
+# Benchmarks: each figure against a reference measured in the same run. The container-start benchmark uses the
+# end-to-end harness (real dockerd), so it runs through the test runner, with the release weft.
 bench: deps release
 	$(RELEASE)/weft-bench netlink
 	$(RELEASE)/weft-bench control-plane
+	$(SWIFT) build --build-tests
+	WEFT_BENCH=1 WEFT_BINARY=$(CURDIR)/$(RELEASE)/weft $(SWIFT) test --skip-build --filter Benchmark
 
 # libFuzzer over the gossip wire decoders for FUZZ_SECONDS (default 30). The fuzz target exists only with
 # WEFT_FUZZ=1 and links only with the fuzzer sanitizer, so it is built in its own scratch path; the corpus grows
