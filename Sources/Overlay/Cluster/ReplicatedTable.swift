@@ -1,0 +1,124 @@
+/// A version of a replicated entry: a Lamport clock, ties broken by the writing node's ID. Versions are totally
+/// ordered, so every host that has seen the same writes picks the same winner, in whatever order they came.
+public struct EntryVersion: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var clock: UInt64
+    public var node: String
+
+    public init(clock: UInt64, node: String) {
+        self.clock = clock
+        self.node = node
+    }
+
+    public static func < (lhs: EntryVersion, rhs: EntryVersion) -> Bool {
+        (lhs.clock, lhs.node) < (rhs.clock, rhs.node)
+    }
+
+    public var description: String { "\(clock)@\(node)" }
+}
+
+/// One entry of a replicated table: a value, or a tombstone that remembers a deletion until it expires.
+public struct ReplicatedEntry<Value: Sendable & Equatable & Codable>: Sendable, Equatable, Codable {
+    public var version: EntryVersion
+    /// The node that owns the entry (whose endpoint or claim it is); its failure suspends the entry.
+    public var owner: String
+    /// nil for a tombstone.
+    public var value: Value?
+
+    public init(version: EntryVersion, owner: String, value: Value?) {
+        self.version = version
+        self.owner = owner
+        self.value = value
+    }
+
+    public var isTombstone: Bool { value == nil }
+}
+
+/// A last-writer-wins map replicated between hosts by gossip (broadcasts) and anti-entropy (push-pull).
+///
+/// Merging is commutative, associative and idempotent: any hosts that have received the same set of entries,
+/// in any order and any number of times, hold the same table. Deletions are tombstones, kept for
+/// `tombstoneLifetime` so a late copy of the deleted entry cannot bring it back, then dropped. Entries of a
+/// node that failed are suspended (kept, but not live) until it returns or they are purged.
+public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, Equatable {
+    public private(set) var entries: [String: ReplicatedEntry<Value>] = [:]
+    /// When each tombstone was first seen here, in the table's time (seconds on any monotonic clock).
+    private var tombstonedAt: [String: Double] = [:]
+    /// The highest clock seen: local writes go one above it (Lamport).
+    public private(set) var clock: UInt64 = 0
+    public let node: String
+    public private(set) var suspendedOwners: Set<String> = []
+
+    public init(node: String) { self.node = node }
+
+    /// Writes a value of this node's and returns the entry to broadcast.
+    public mutating func put(_ key: String, _ value: Value, owner: String? = nil) -> ReplicatedEntry<Value> {
+        clock += 1
+        let entry = ReplicatedEntry(version: EntryVersion(clock: clock, node: node), owner: owner ?? node, value: value)
+        entries[key] = entry
+        tombstonedAt[key] = nil
+        return entry
+    }
+
+    /// Deletes a key (leaving a tombstone) and returns the tombstone to broadcast; nil if there was nothing.
+    public mutating func delete(_ key: String, at now: Double) -> ReplicatedEntry<Value>? {
+        guard let existing = entries[key], !existing.isTombstone else { return nil }
+        clock += 1
+        let tombstone = ReplicatedEntry<Value>(version: EntryVersion(clock: clock, node: node), owner: existing.owner, value: nil)
+        entries[key] = tombstone
+        tombstonedAt[key] = now
+        return tombstone
+    }
+
+    /// Merges an entry from another host; true when it changed the table (and so is worth passing on).
+    @discardableResult
+    public mutating func merge(_ key: String, _ entry: ReplicatedEntry<Value>, at now: Double) -> Bool {
+        clock = max(clock, entry.version.clock)
+        if let existing = entries[key], existing.version >= entry.version { return false }
+        entries[key] = entry
+        tombstonedAt[key] = entry.isTombstone ? now : nil
+        return true
+    }
+
+    /// Merges a whole table (push-pull); returns the keys that changed.
+    public mutating func merge(_ remote: [String: ReplicatedEntry<Value>], at now: Double) -> [String] {
+        remote.keys.sorted().filter { merge($0, remote[$0]!, at: now) }
+    }
+
+    /// Live values: not deleted, and not owned by a suspended node.
+    public var live: [String: Value] {
+        entries.compactMapValues { entry in
+            suspendedOwners.contains(entry.owner) ? nil : entry.value
+        }
+    }
+
+    /// Marks a failed node's entries as not live, without forgetting them.
+    public mutating func suspend(owner: String) { suspendedOwners.insert(owner) }
+
+    /// A suspended node came back: its entries are live again.
+    public mutating func restore(owner: String) { suspendedOwners.remove(owner) }
+
+    /// Forgets every entry of a node that is gone for good (left, or failed past the grace period); returns the
+    /// keys removed. Nothing is broadcast: every host purges on the same membership event.
+    @discardableResult
+    public mutating func purge(owner: String) -> [String] {
+        let keys = entries.filter { $0.value.owner == owner }.map(\.key)
+        for key in keys {
+            entries[key] = nil
+            tombstonedAt[key] = nil
+        }
+        suspendedOwners.remove(owner)
+        return keys.sorted()
+    }
+
+    /// Drops tombstones older than `lifetime`.
+    public mutating func expireTombstones(olderThan lifetime: Double, at now: Double) {
+        for (key, since) in tombstonedAt where now - since >= lifetime {
+            entries[key] = nil
+            tombstonedAt[key] = nil
+        }
+    }
+
+    public static func == (lhs: ReplicatedTable, rhs: ReplicatedTable) -> Bool {
+        lhs.entries == rhs.entries && lhs.suspendedOwners == rhs.suspendedOwners
+    }
+}
