@@ -53,6 +53,11 @@ public struct GossipConfiguration: Sendable {
     /// The incarnation to start at (a restarted node may pass its last known one; the join reply raises it
     /// further if the cluster remembers a higher one).
     public var initialIncarnation: UInt32
+    /// How often to try a push/pull with one random failed node, so a healed partition or a restarted peer
+    /// is found again (serf's `ReconnectInterval`, 30 s; memberlist alone never does this).
+    public var reconnectInterval: Duration
+    /// How long a failed node is remembered for reconnection (serf's `ReconnectTimeout`, 24 h).
+    public var reconnectTimeout: Duration
     /// Where to log.
     public var logger: Logger
 
@@ -81,6 +86,8 @@ public struct GossipConfiguration: Sendable {
         self.joinAttempts = 3
         self.joinBackoff = .milliseconds(500)
         self.initialIncarnation = 1
+        self.reconnectInterval = .seconds(30)
+        self.reconnectTimeout = .seconds(24 * 3600)
         self.logger = logger
     }
 
@@ -94,6 +101,7 @@ public struct GossipConfiguration: Sendable {
         copy.pushPullInterval = pushPullInterval * factor
         copy.tcpTimeout = tcpTimeout * factor
         copy.joinBackoff = joinBackoff * factor
+        copy.reconnectInterval = reconnectInterval * factor
         return copy
     }
 

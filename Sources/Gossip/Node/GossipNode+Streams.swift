@@ -168,6 +168,26 @@ extension GossipNode {
         }
     }
 
+    /// serf's reconnect: a push/pull with one random failed node, which brings back a node across a healed
+    /// partition (its refutation follows from what we tell it about itself).
+    func reconnect() async {
+        let now = clock.now
+        failedPeers = failedPeers.filter { now - $0.value.since < configuration.reconnectTimeout }
+        for (node, record) in members where record.state == .dead && failedPeers[node] == nil {
+            failedPeers[node] = (record.address, record.stateChange)
+        }
+        for (node, record) in members where record.state == .alive || record.state == .suspect || record.state == .left {
+            failedPeers.removeValue(forKey: node)
+        }
+        guard let (node, peer) = failedPeers.randomElement() else { return }
+        do {
+            try await pushPull(with: peer.address, join: false)
+            logger.info("reconnected to a failed node", metadata: ["node": "\(node)"])
+        } catch {
+            logger.trace("reconnect failed", metadata: ["node": "\(node)", "error": "\(error)"])
+        }
+    }
+
     /// Leaves gracefully: a serf leave intent (when serf-compatible), then a `dead` about ourselves from
     /// ourselves, each waited for until fully gossiped or until `timeout`. Peers show the node as `left`.
     /// Call ``stop()`` afterwards.

@@ -40,6 +40,8 @@ public actor GossipNode {
     /// The highest serf Lamport time seen (member intents and push/pull), for a leave intent serf accepts.
     var serfClock: UInt64 = 0
     var tasks: [Task<Void, Never>] = []
+    /// Failed nodes to retry (by name): where they were and since when, kept after memberlist reaps them.
+    var failedPeers: [String: (address: GossipAddress, since: ContinuousClock.Instant)] = [:]
 
     /// Makes a node that talks through `transport`; nothing happens until ``start()``.
     public init(
@@ -72,6 +74,7 @@ public actor GossipNode {
         tasks.append(Task { await self.periodically(self.configuration.probeInterval) { await $0.probe() } })
         tasks.append(Task { await self.periodically(self.configuration.gossipInterval) { await $0.gossip() } })
         tasks.append(Task { await self.periodically(nil) { await $0.periodicPushPull() } })
+        tasks.append(Task { await self.periodically(self.configuration.reconnectInterval) { await $0.reconnect() } })
     }
 
     /// Stops every task and closes the transport. Call ``leave(timeout:)`` first for a graceful exit.
