@@ -3,7 +3,7 @@ SWIFT      ?= swift
 BIN        := .build/debug
 RELEASE    := .build/release
 # Debian packages the build and the tests need; `deps` installs only those missing.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux serf
 
 .PHONY: deps build release run test bench fuzz clean
 
@@ -15,6 +15,11 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# Debian's serf package ships serf.service (an agent on 0.0.0.0:7946); the interop tests start their own agents
+	@# on loopback, so never leave that unit enabled or running.
+	@if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled serf.service >/dev/null 2>&1; then \
+	  systemctl disable --now serf.service >/dev/null 2>&1 || true; \
 	fi
 
 build: deps
