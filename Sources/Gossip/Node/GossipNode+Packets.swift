@@ -37,7 +37,10 @@ extension GossipNode {
 
     func deliverUserMessage(_ payload: [UInt8]) async {
         if configuration.serfCompatible { witnessSerfMessage(payload) }
-        await delegate?.notifyMessage(payload)
+        guard let delegate else { return }
+        if case .rebroadcast(let key) = await delegate.notifyMessage(payload) {
+            broadcast(payload, key: key)
+        }
     }
 
     private func handlePing(_ ping: Ping, from source: GossipAddress) async {
