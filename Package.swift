@@ -41,6 +41,7 @@ let package = Package(
                 "Netlink",
                 "DockerPlugin",
                 "Overlay",
+                "Gossip",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

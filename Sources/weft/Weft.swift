@@ -7,7 +7,7 @@ struct Weft: AsyncParsableCommand {
         commandName: "weft",
         abstract: "A VXLAN overlay network driver and IPAM driver for Docker.",
         version: WeftVersion.current,
-        subcommands: [VersionCommand.self, NetlinkCommand.self, PluginServeCommand.self]
+        subcommands: [VersionCommand.self, NetlinkCommand.self, PluginServeCommand.self, GossipCommand.self]
     )
 }
 
