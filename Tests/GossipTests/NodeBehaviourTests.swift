@@ -174,3 +174,33 @@ struct NodeBehaviourTests {
         await attacker.shutdown()
     }
 }
+
+@Suite("Gossip keyring rotation")
+struct KeyringRotationTests {
+    @Test("install, use and remove keys across a running cluster; a node with only the old key is refused")
+    func rotation() async throws {
+        let network = SimulatedNetwork()
+        let old: [UInt8] = Array(repeating: 1, count: 16), new: [UInt8] = Array(repeating: 2, count: 32)
+        let nodes = try await NodeBehaviourTests.makeNodes(3, network: network) {
+            $0.wire.keyring = try? Keyring(keys: [old])
+        }
+        #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
+        for node in nodes { try await node.installKey(new) }
+        for node in nodes { try await node.useKey(new) }
+        for node in nodes { try await node.removeKey(old) }
+        await #expect(throws: GossipError.removingPrimaryKey) { try await nodes[0].removeKey(new) }
+        #expect(await nodes[0].keys == [new])
+        try await Task.sleep(for: .seconds(1))
+        #expect(await NodeBehaviourTests.allAlive(nodes))
+
+        var config = GossipConfiguration(name: "stale").scaled(by: NodeBehaviourTests.scale)
+        config.wire.keyring = try Keyring(keys: [old])
+        config.joinAttempts = 1
+        config.logger.logLevel = .critical
+        let stale = try GossipNode(configuration: config, transport: network.attach(SimulatedCluster.address(9)))
+        await stale.start()
+        await #expect(throws: GossipError.self) { try await stale.join([SimulatedCluster.address(0)]) }
+        await stale.stop()
+        for node in nodes { await node.stop() }
+    }
+}

@@ -77,6 +77,11 @@ final class SerfAgent: @unchecked Sendable {
         members().first { $0.name == name }
     }
 
+    /// Sends a serf user event through this agent (`serf event`).
+    func sendEvent(_ name: String, payload: String) throws {
+        _ = try run(["event", "-rpc-addr=\(rpc)", name, payload])
+    }
+
     private func run(_ arguments: [String]) throws -> Data {
         let command = Process()
         command.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
@@ -98,9 +103,10 @@ final class SerfAgents: @unchecked Sendable {
     /// Starts an agent and registers it for cleanup.
     func start(
         _ name: String, port: Int, rpcPort: Int, tags: [String: String] = [:], join: String? = nil,
-        encrypt: String? = nil
+        encrypt: String? = nil, extra: [String] = []
     ) throws -> SerfAgent {
-        let agent = try SerfAgent(name: name, port: port, rpcPort: rpcPort, tags: tags, join: join, encrypt: encrypt)
+        let agent = try SerfAgent(
+            name: name, port: port, rpcPort: rpcPort, tags: tags, join: join, encrypt: encrypt, extra: extra)
         all.append(agent)
         return agent
     }

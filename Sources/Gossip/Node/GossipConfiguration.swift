@@ -112,7 +112,7 @@ public struct GossipConfiguration: Sendable {
 }
 
 /// Why a gossip operation failed.
-public enum GossipError: Error, Sendable, CustomStringConvertible {
+public enum GossipError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No seed answered the join push/pull.
     case joinFailed([String])
     /// The metadata is larger than memberlist's 512-byte limit.
@@ -123,6 +123,10 @@ public enum GossipError: Error, Sendable, CustomStringConvertible {
     case incompatibleProtocol(node: String, versions: [UInt8])
     /// The node is not running.
     case notRunning
+    /// The key is not in the keyring.
+    case unknownKey
+    /// The primary key cannot be removed; make another key primary first.
+    case removingPrimaryKey
 
     public var description: String {
         switch self {
@@ -132,6 +136,8 @@ public enum GossipError: Error, Sendable, CustomStringConvertible {
         case .incompatibleProtocol(let node, let versions):
             "node \(node)'s versions \(versions) are incompatible with the cluster's"
         case .notRunning: "the gossip node is not running"
+        case .unknownKey: "the key is not installed"
+        case .removingPrimaryKey: "the primary key cannot be removed; use another key first"
         }
     }
 }

@@ -14,7 +14,7 @@ extension GossipNode {
         }
         let decoded: DecodedPacket
         do {
-            decoded = try PacketCodec.decode(packet.bytes, config: configuration.wire)
+            decoded = try PacketCodec.decode(packet.bytes, config: wire)
         } catch {
             counters.malformedPackets += 1
             logger.debug("dropped a malformed packet", metadata: ["from": "\(packet.source)", "error": "\(error)"])
@@ -99,7 +99,7 @@ extension GossipNode {
 
     /// The bytes encryption adds to a packet.
     var encryptionOverhead: Int {
-        configuration.wire.keyring == nil ? 0 : EncryptionVersion.v1.overhead(forPlaintextCount: 0)
+        wire.keyring == nil ? 0 : EncryptionVersion.v1.overhead(forPlaintextCount: 0)
     }
 
     /// Takes queued broadcasts (memberlist's first, then the application's) that fit in `limit` bytes.
@@ -128,7 +128,7 @@ extension GossipNode {
             let payload = messages.count == 1 ? messages[0] : try Compound.encode(messages)
             let crc = checksum ?? ((member(at: address)?.protocolMax ?? 0) >= 5)
             let packet = try PacketCodec.encode(
-                payload, options: PacketOptions(checksum: crc), config: configuration.wire)
+                payload, options: PacketOptions(checksum: crc), config: wire)
             counters.packetsSent += 1
             try await transport.sendPacket(packet, to: address)
         } catch {

@@ -121,7 +121,7 @@ extension GossipNode {
         let local = transport.localAddress
         let ping = Ping(seqNo: sequence, node: target.name, sourceAddr: local.ip, sourcePort: local.port, sourceNode: name)
         let transport = self.transport
-        let wire = configuration.wire
+        let wire = self.wire
         let compress = configuration.compressStreams
         return Task {
             let remaining = deadline - ContinuousClock.now

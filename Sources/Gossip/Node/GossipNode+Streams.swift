@@ -19,7 +19,7 @@ extension GossipNode {
         }
         let request: DecodedStream
         do {
-            request = try await readStreamMessage(stream, config: configuration.wire, timeout: configuration.tcpTimeout)
+            request = try await readStreamMessage(stream, config: wire, timeout: configuration.tcpTimeout)
         } catch {
             counters.malformedStreams += 1
             logger.debug("dropped a stream", metadata: ["from": "\(stream.remote)", "error": "\(error)"])
@@ -55,7 +55,7 @@ extension GossipNode {
 
     private func reply(_ message: StreamMessage, on stream: GossipStream) async throws {
         try await stream.write(
-            StreamCodec.encode(message, compress: configuration.compressStreams, config: configuration.wire))
+            StreamCodec.encode(message, compress: configuration.compressStreams, config: wire))
     }
 
     /// Our full state for a push/pull: every node we know, with the delegate's state.
@@ -70,8 +70,8 @@ extension GossipNode {
         let stream = try await transport.openStream(to: address, timeout: configuration.tcpTimeout)
         defer { stream.close() }
         try await stream.write(
-            StreamCodec.encode(.pushPull(request), compress: configuration.compressStreams, config: configuration.wire))
-        let response = try await readStreamMessage(stream, config: configuration.wire, timeout: configuration.tcpTimeout)
+            StreamCodec.encode(.pushPull(request), compress: configuration.compressStreams, config: wire))
+        let response = try await readStreamMessage(stream, config: wire, timeout: configuration.tcpTimeout)
         switch response.message {
         case .pushPull(let remote):
             counters.pushPulls += 1

@@ -34,6 +34,8 @@ public actor GossipNode {
     /// Probes waiting for an ack or nack, by sequence number.
     var probeWaiters: [UInt32: AsyncStream<ProbeReply>.Continuation] = [:]
     var counters = GossipCounters()
+    /// Encryption and limits; the keyring changes with ``installKey(_:)``, ``useKey(_:)`` and ``removeKey(_:)``.
+    var wire: WireConfig
     var running = false
     var leaving = false
     var responsive = true
@@ -55,6 +57,7 @@ public actor GossipNode {
         self.delegate = delegate
         self.logger = configuration.logger
         self.incarnation = configuration.initialIncarnation
+        self.wire = configuration.wire
         self.meta = meta
         self.awareness = Awareness(maxMultiplier: configuration.awarenessMaxMultiplier)
         (events, eventSink) = AsyncStream.makeStream(of: MembershipEvent.self, bufferingPolicy: .bufferingNewest(4096))
@@ -143,8 +146,36 @@ public actor GossipNode {
         let stream = try await transport.openStream(to: target.address, timeout: configuration.tcpTimeout)
         defer { stream.close() }
         let bytes = try StreamCodec.encode(
-            .user(UserMessage(payload: payload)), compress: configuration.compressStreams, config: configuration.wire)
+            .user(UserMessage(payload: payload)), compress: configuration.compressStreams, config: wire)
         try await stream.write(bytes)
+    }
+
+    /// The keys in use, primary first (empty without encryption).
+    public var keys: [[UInt8]] { wire.keyring?.keys ?? [] }
+
+    /// Adds a key for decryption (serf's `keys -install`); the first key installed on a node without encryption
+    /// turns encryption on.
+    public func installKey(_ key: [UInt8]) throws(WireError) {
+        let current = keys
+        guard !current.contains(key) else { return }
+        wire.keyring = try Keyring(keys: current + [key])
+    }
+
+    /// Makes an installed key the primary, which encrypts everything sent from now on (serf's `keys -use`).
+    public func useKey(_ key: [UInt8]) throws(GossipError) {
+        var current = keys
+        guard let index = current.firstIndex(of: key) else { throw .unknownKey }
+        current.remove(at: index)
+        do { wire.keyring = try Keyring(keys: [key] + current) } catch { throw .unknownKey }
+    }
+
+    /// Removes a key that is not the primary (serf's `keys -remove`).
+    public func removeKey(_ key: [UInt8]) throws(GossipError) {
+        var current = keys
+        guard let index = current.firstIndex(of: key) else { throw .unknownKey }
+        guard index != 0 else { throw .removingPrimaryKey }
+        current.remove(at: index)
+        do { wire.keyring = try Keyring(keys: current) } catch { throw .unknownKey }
     }
 
     // MARK: - internals shared by the extensions
