@@ -204,3 +204,40 @@ struct KeyringRotationTests {
         for node in nodes { await node.stop() }
     }
 }
+
+@Suite("Gossip probe paths")
+struct ProbePathTests {
+    @Test("a node one peer cannot reach over UDP stays alive through indirect probes")
+    func indirectProbes() async throws {
+        let network = SimulatedNetwork()
+        let nodes = try await NodeBehaviourTests.makeNodes(5, network: network) { $0.disableTCPPings = true }
+        #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
+        let a = SimulatedCluster.address(0), b = SimulatedCluster.address(1)
+        network.setPacketsBlocked(from: a, to: b, true)
+        network.setPacketsBlocked(from: b, to: a, true)
+        try await Task.sleep(for: .seconds(3))  // 30 probe intervals at this scale
+        for node in nodes {
+            let members = await node.members()
+            #expect(members.allSatisfy { $0.state == .alive }, "\(node.name): \(members)")
+        }
+        #expect(await nodes[0].statistics.failedProbes == 0)
+        #expect(await nodes[1].statistics.refutations == 0)
+        for node in nodes { await node.stop() }
+    }
+
+    @Test("a node that gets no UDP at all stays alive through the TCP fallback ping")
+    func tcpFallback() async throws {
+        let network = SimulatedNetwork()
+        let nodes = try await NodeBehaviourTests.makeNodes(3, network: network)
+        #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
+        for index in [0, 2] {
+            network.setPacketsBlocked(from: SimulatedCluster.address(index), to: SimulatedCluster.address(1), true)
+        }
+        try await Task.sleep(for: .seconds(3))
+        #expect(await nodes[0].member(named: "n1")?.state == .alive)
+        #expect(await nodes[2].member(named: "n1")?.state == .alive)
+        #expect(await nodes[0].statistics.failedProbes == 0)
+        #expect(await nodes[1].statistics.refutations == 0)
+        for node in nodes { await node.stop() }
+    }
+}

@@ -16,8 +16,14 @@ public final class SimulatedNetwork: Sendable {
         var delay: ClosedRange<Duration> = .zero ... .zero
         var partitionOf: [GossipAddress: Int] = [:]
         var isolated: Set<GossipAddress> = []
+        var blockedPackets: Set<Link> = []
         var delivered = 0
         var dropped = 0
+    }
+
+    private struct Link: Hashable {
+        var from: GossipAddress
+        var to: GossipAddress
     }
 
     private let state = Mutex(State())
@@ -61,6 +67,15 @@ public final class SimulatedNetwork: Sendable {
         }
     }
 
+    /// Drops every datagram from `source` to `destination` (one direction; streams are not affected), or lets
+    /// them through again.
+    public func setPacketsBlocked(from source: GossipAddress, to destination: GossipAddress, _ blocked: Bool) {
+        state.withLock { state in
+            let link = Link(from: source, to: destination)
+            if blocked { state.blockedPackets.insert(link) } else { state.blockedPackets.remove(link) }
+        }
+    }
+
     /// Datagrams delivered and dropped so far.
     public var packetCounts: (delivered: Int, dropped: Int) {
         state.withLock { ($0.delivered, $0.dropped) }
@@ -79,6 +94,7 @@ public final class SimulatedNetwork: Sendable {
     fileprivate func send(_ bytes: [UInt8], from source: GossipAddress, to destination: GossipAddress) {
         let decision: (sink: AsyncStream<IncomingPacket>.Continuation, delay: Duration)? = state.withLock { state in
             guard let endpoint = state.endpoints[destination], Self.connected(source, destination, in: state),
+                !state.blockedPackets.contains(Link(from: source, to: destination)),
                 state.lossRate == 0 || Double.random(in: 0..<1) >= state.lossRate
             else {
                 state.dropped += 1
