@@ -159,4 +159,47 @@ struct SerfInteropTests {
             }
         }
     }
+
+    @Test("a weft node restarted at incarnation 1 comes back alive in serf: after a leave, and with new tags",
+          .timeLimit(.minutes(1)))
+    func restart() async throws {
+        try await withSerfAgents { agents in
+            let serfA = try agents.start("serf-a", port: 27_986, rpcPort: 27_413)
+            #expect(await Self.waitForRPC(serfA))
+            try await Self.restartAndCheck(serfA)
+        }
+    }
+
+    static func restartAndCheck(_ serfA: SerfAgent) async throws {
+        let seed = GossipAddress(parsing: serfA.bind)!
+        let first = try await weftNode("weft-7", port: 27_990, tags: ["role": "weft", "generation": "1"])
+        try await withNode(first) {
+            try await first.join([seed])
+            #expect(await eventually(within: .seconds(10)) { serfA.member("weft-7")?.status == "alive" } != nil)
+            await first.leave(timeout: .seconds(5))
+        }
+        #expect(await eventually(within: .seconds(10)) { serfA.member("weft-7")?.status == "left" } != nil)
+
+        // Same name and address, incarnation 1 again: the join reply says "left at 1", so it refutes above that.
+        let second = try await weftNode("weft-7", port: 27_990, tags: ["role": "weft", "generation": "2"])
+        try await withNode(second) {
+            #expect(await second.currentIncarnation == 1)
+            try await second.join([seed])
+            let back = await eventually(within: .seconds(10)) {
+                serfA.member("weft-7")?.status == "alive" && serfA.member("weft-7")?.tags["generation"] == "2"
+            }
+            #expect(back != nil, "serf: \(serfA.members())")
+            #expect(await second.currentIncarnation > 1)
+        }
+        // Killed without a leave and restarted at once with other tags: serf shows the new tags (member-update).
+        let third = try await weftNode("weft-7", port: 27_990, tags: ["role": "weft", "generation": "3"])
+        try await withNode(third) {
+            try await third.join([seed])
+            let updated = await eventually(within: .seconds(10)) {
+                serfA.member("weft-7")?.status == "alive" && serfA.member("weft-7")?.tags["generation"] == "3"
+            }
+            #expect(updated != nil, "serf: \(serfA.members())")
+        }
+        #expect(serfA.log.contains("EventMemberUpdate: weft-7") || serfA.log.contains("EventMemberJoin: weft-7"))
+    }
 }
