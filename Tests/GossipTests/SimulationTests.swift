@@ -28,6 +28,10 @@ struct SimulationTests {
             if let mostly { print("50 nodes: 99% of views complete \(mostly) after the joins (\(mostly / scale) at LAN timings)") }
             let counts = await cluster.aliveCounts()
             #expect(took != nil, "alive counts: \(counts)")
+            // memberlist's budget: 1400 bytes of messages, plus the 5-byte CRC and the compound header's uncounted
+            // bytes (2 + 2 per part, of which the budget counts 2 per part).
+            #expect(cluster.network.largestPacket <= 1400 + 5 + 4, "largest packet \(cluster.network.largestPacket)")
+            print("largest packet in the 50-node run: \(cluster.network.largestPacket) bytes")
             if took != nil {
                 let total = ContinuousClock.now - started
                 print("50 nodes converged \(total) after the joins began (\(total / scale) at LAN timings)")

@@ -4,6 +4,8 @@ public struct GossipCounters: Sendable, Hashable {
     public var malformedPackets = 0
     /// Streams whose message failed to decode or did not arrive in time, dropped.
     public var malformedStreams = 0
+    /// Inbound streams closed unread because too many were already being served.
+    public var refusedStreams = 0
     /// Packets and streams ignored while the node was unresponsive (``GossipNode/setResponsive(_:)``).
     public var ignoredWhileUnresponsive = 0
     /// Packets received and decoded.

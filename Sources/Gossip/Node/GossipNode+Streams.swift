@@ -3,16 +3,28 @@ import MessagePack
 
 /// Streams: inbound push/pull, TCP pings and reliable messages; join; periodic push/pull anti-entropy; leave.
 extension GossipNode {
+    /// memberlist's `maxPushPullRequests`: more concurrent inbound streams than this are closed at once.
+    static let maxConcurrentStreams = 128
+
     func acceptStreams() async {
         await withDiscardingTaskGroup { group in
             for await stream in transport.streams {
+                guard activeStreams < Self.maxConcurrentStreams else {
+                    counters.refusedStreams += 1
+                    stream.close()
+                    continue
+                }
+                activeStreams += 1
                 group.addTask { await self.serveStream(stream) }
             }
         }
     }
 
     private func serveStream(_ stream: GossipStream) async {
-        defer { stream.close() }
+        defer {
+            stream.close()
+            activeStreams -= 1
+        }
         guard responsive else {
             counters.ignoredWhileUnresponsive += 1
             return

@@ -42,6 +42,8 @@ public actor GossipNode {
     /// The highest serf Lamport time seen (member intents and push/pull), for a leave intent serf accepts.
     var serfClock: UInt64 = 0
     var tasks: [Task<Void, Never>] = []
+    /// Inbound streams being served.
+    var activeStreams = 0
     /// Failed nodes to retry (by name): where they were and since when, kept after memberlist reaps them.
     var failedPeers: [String: (address: GossipAddress, since: ContinuousClock.Instant)] = [:]
 

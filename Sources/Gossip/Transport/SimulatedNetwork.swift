@@ -19,6 +19,7 @@ public final class SimulatedNetwork: Sendable {
         var blockedPackets: Set<Link> = []
         var delivered = 0
         var dropped = 0
+        var largest = 0
     }
 
     private struct Link: Hashable {
@@ -76,6 +77,11 @@ public final class SimulatedNetwork: Sendable {
         }
     }
 
+    /// The largest datagram sent so far, in bytes.
+    public var largestPacket: Int {
+        state.withLock { $0.largest }
+    }
+
     /// Datagrams delivered and dropped so far.
     public var packetCounts: (delivered: Int, dropped: Int) {
         state.withLock { ($0.delivered, $0.dropped) }
@@ -93,6 +99,7 @@ public final class SimulatedNetwork: Sendable {
 
     fileprivate func send(_ bytes: [UInt8], from source: GossipAddress, to destination: GossipAddress) {
         let decision: (sink: AsyncStream<IncomingPacket>.Continuation, delay: Duration)? = state.withLock { state in
+            state.largest = max(state.largest, bytes.count)
             guard let endpoint = state.endpoints[destination], Self.connected(source, destination, in: state),
                 !state.blockedPackets.contains(Link(from: source, to: destination)),
                 state.lossRate == 0 || Double.random(in: 0..<1) >= state.lossRate
