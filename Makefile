@@ -39,6 +39,7 @@ test: deps
 
 bench: deps release
 	$(RELEASE)/weft-bench netlink
+	$(RELEASE)/weft-bench gossip 50
 
 # libFuzzer over the gossip wire decoders for FUZZ_SECONDS (default 30). The fuzz target exists only with
 # WEFT_FUZZ=1 and links only with the fuzzer sanitizer, so it is built in its own scratch path; the corpus grows

@@ -4,14 +4,17 @@ import Netlink
 /// `weft-bench`: performance figures, each set against a reference measured in the same run.
 @main
 struct Bench {
-    static func main() throws {
+    static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
         switch arguments.first {
         case "netlink", nil:
             let entries = arguments.dropFirst().first.flatMap(Int.init) ?? 10_000
             try NetlinkBenchmark(entries: entries).run()
+        case "gossip":
+            let nodes = arguments.dropFirst().first.flatMap(Int.init) ?? 50
+            try await GossipBenchmark(size: nodes).run()
         default:
-            FileHandle.standardError.write(Data("usage: weft-bench [netlink [ENTRIES]]\n".utf8))
+            FileHandle.standardError.write(Data("usage: weft-bench [netlink [ENTRIES] | gossip [NODES]]\n".utf8))
             exit(2)
         }
     }
