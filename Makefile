@@ -4,8 +4,9 @@ BIN        := .build/debug
 RELEASE    := .build/release
 # Debian packages the build and the tests need; `deps` installs only those missing.
 # docker.io, busybox-static and iptables are for the end-to-end tests (real engines in namespaces; busybox is
-# the container image and the ping between simulated hosts); iputils-ping for the kernel tests' pings.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables
+# the container image and the ping between simulated hosts); iputils-ping for the kernel tests' pings;
+# serf for the gossip interoperation tests.
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf
 
 .PHONY: deps build release run test bench fuzz clean
 
@@ -33,6 +34,11 @@ deps:
 	    fi;; \
 	  esac; \
 	fi
+	@# Debian's serf package ships serf.service (an agent on 0.0.0.0:7946); the interop tests start their own agents
+	@# on loopback, so never leave that unit enabled or running.
+	@if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled serf.service >/dev/null 2>&1; then \
+	  systemctl disable --now serf.service >/dev/null 2>&1 || true; \
+	fi
 
 build: deps
 	$(SWIFT) build
@@ -54,6 +60,7 @@ test: deps
 bench: deps release
 	$(RELEASE)/weft-bench netlink
 	$(RELEASE)/weft-bench control-plane
+	$(RELEASE)/weft-bench gossip 50
 	$(SWIFT) build --build-tests
 	WEFT_BENCH=1 WEFT_BINARY=$(CURDIR)/$(RELEASE)/weft $(SWIFT) test --skip-build --filter Benchmark
 

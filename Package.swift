@@ -41,6 +41,7 @@ let package = Package(
                 "Netlink",
                 "DockerPlugin",
                 "Overlay",
+                "Gossip",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -50,7 +51,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "weft-bench",
-            dependencies: ["Netlink"],
+            dependencies: ["Netlink", "Gossip", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/weft-bench",
             swiftSettings: strictSwift
         ),
@@ -97,17 +98,25 @@ let package = Package(
         ),
         // The msgpack dialect of go-msgpack 0.5.5: byte-exact writer, lenient hostile-input-safe reader.
         .target(name: "MessagePack", swiftSettings: strictSwift),
-        // memberlist protocol v5 node; for now the wire layer (messages, wrappers, packet and stream codecs).
+        // memberlist protocol v5 node: the wire layer, transports (SwiftNIO UDP+TCP, in-memory), the node actor
+        // (probe, Lifeguard suspicion, broadcast queue, push/pull) and the delegate API.
         .target(
             name: "Gossip",
             dependencies: [
                 "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"], swiftSettings: strictSwift),
-        .testTarget(name: "GossipTests", dependencies: ["Gossip", "MessagePack"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "GossipTests",
+            dependencies: ["Gossip", "MessagePack", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
     ]
 )
 

@@ -4,7 +4,7 @@ import Netlink
 /// `weft-bench`: performance figures, each set against a reference measured in the same run.
 @main
 struct Bench {
-    static func main() throws {
+    static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
         switch arguments.first {
         case "netlink", nil:
@@ -14,8 +14,11 @@ struct Bench {
             let cycles = arguments.dropFirst().first.flatMap(Int.init) ?? 2_000
             let weft = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("weft").path
             try ControlPlaneBenchmark(cycles: cycles, weft: weft).run()
+        case "gossip":
+            let nodes = arguments.dropFirst().first.flatMap(Int.init) ?? 50
+            try await GossipBenchmark(size: nodes).run()
         default:
-            FileHandle.standardError.write(Data("usage: weft-bench netlink [ENTRIES] | control-plane [CYCLES]\n".utf8))
+            FileHandle.standardError.write(Data("usage: weft-bench netlink [ENTRIES] | control-plane [CYCLES] | gossip [NODES]\n".utf8))
             exit(2)
         }
     }

@@ -1,0 +1,143 @@
+import Logging
+
+/// A gossip node's settings. The defaults are memberlist's `DefaultLANConfig` and a serf-compatible version
+/// vector, so that Debian's serf agents accept the node and show its tags.
+public struct GossipConfiguration: Sendable {
+    /// The node's unique name in the cluster.
+    public var name: String
+    /// serf tags, sent as Meta (`ff` + msgpack map). At most 512 bytes encoded.
+    public var tags: [String: String]
+    /// The version vector sent in every alive: protocol min, max, current; delegate min, max, current.
+    /// `[1,5,2,2,5,5]` joins serf clusters (agent protocol 5); a plain memberlist or Docker networkdb cluster
+    /// needs `[1,5,2,0,0,0]`.
+    public var versions: [UInt8]
+    /// Speak serf's intents too: gossip a serf leave intent before leaving, so serf shows `left`.
+    public var serfCompatible: Bool
+    /// Encryption, label and input limits.
+    public var wire: WireConfig
+
+    /// How often a node is probed (1 s).
+    public var probeInterval: Duration
+    /// How long to wait for a direct ack before indirect probes (500 ms).
+    public var probeTimeout: Duration
+    /// How many peers probe a silent node for us (3).
+    public var indirectChecks: Int
+    /// Broadcasts are sent `retransmitMultiplier × ceil(log10(n + 1))` times (4).
+    public var retransmitMultiplier: Int
+    /// The shortest suspicion is `suspicionMultiplier × max(1, log10 n) × probeInterval` (4).
+    public var suspicionMultiplier: Int
+    /// The longest suspicion is this many times the shortest (6).
+    public var suspicionMaxTimeoutMultiplier: Int
+    /// Lifeguard's awareness bound (8).
+    public var awarenessMaxMultiplier: Int
+    /// How often to gossip queued broadcasts (200 ms).
+    public var gossipInterval: Duration
+    /// How many random peers each gossip round goes to (3).
+    public var gossipNodes: Int
+    /// How long a dead node is still gossiped to, so it can hear of its death and refute (30 s).
+    public var gossipToTheDeadTime: Duration
+    /// How often to run push/pull anti-entropy with a random peer (30 s, scaled up above 32 nodes).
+    public var pushPullInterval: Duration
+    /// Deadline for a stream's connect and read (10 s).
+    public var tcpTimeout: Duration
+    /// Do not fall back to a TCP ping when UDP probes fail.
+    public var disableTCPPings: Bool
+    /// The UDP payload budget for piggy-backing and gossip (1400 bytes).
+    public var udpBufferSize: Int
+    /// Compress stream messages (memberlist's `EnableCompression`; UDP is never compressed on send, since every
+    /// peer accepts plain packets; received compressed data is always accepted).
+    public var compressStreams: Bool
+    /// How many times each seed is tried when joining, and the first pause between tries (doubled each time).
+    public var joinAttempts: Int
+    public var joinBackoff: Duration
+    /// The incarnation to start at (a restarted node may pass its last known one; the join reply raises it
+    /// further if the cluster remembers a higher one).
+    public var initialIncarnation: UInt32
+    /// How often to try a push/pull with one random failed node, so a healed partition or a restarted peer
+    /// is found again (serf's `ReconnectInterval`, 30 s; memberlist alone never does this).
+    public var reconnectInterval: Duration
+    /// How long a failed node is remembered for reconnection (serf's `ReconnectTimeout`, 24 h).
+    public var reconnectTimeout: Duration
+    /// Where to log.
+    public var logger: Logger
+
+    /// memberlist's LAN defaults for a node named `name`.
+    public init(name: String, tags: [String: String] = [:], logger: Logger = Logger(label: "weft.gossip")) {
+        self.name = name
+        self.tags = tags
+        self.versions = [1, 5, 2, 2, 5, 5]
+        self.serfCompatible = true
+        self.wire = WireConfig()
+        self.probeInterval = .seconds(1)
+        self.probeTimeout = .milliseconds(500)
+        self.indirectChecks = 3
+        self.retransmitMultiplier = 4
+        self.suspicionMultiplier = 4
+        self.suspicionMaxTimeoutMultiplier = 6
+        self.awarenessMaxMultiplier = 8
+        self.gossipInterval = .milliseconds(200)
+        self.gossipNodes = 3
+        self.gossipToTheDeadTime = .seconds(30)
+        self.pushPullInterval = .seconds(30)
+        self.tcpTimeout = .seconds(10)
+        self.disableTCPPings = false
+        self.udpBufferSize = 1400
+        self.compressStreams = true
+        self.joinAttempts = 3
+        self.joinBackoff = .milliseconds(500)
+        self.initialIncarnation = 1
+        self.reconnectInterval = .seconds(30)
+        self.reconnectTimeout = .seconds(24 * 3600)
+        self.logger = logger
+    }
+
+    /// The same settings with every interval and timeout multiplied by `factor` (for fast simulations).
+    public func scaled(by factor: Double) -> GossipConfiguration {
+        var copy = self
+        copy.probeInterval = probeInterval * factor
+        copy.probeTimeout = probeTimeout * factor
+        copy.gossipInterval = gossipInterval * factor
+        copy.gossipToTheDeadTime = gossipToTheDeadTime * factor
+        copy.pushPullInterval = pushPullInterval * factor
+        copy.tcpTimeout = tcpTimeout * factor
+        copy.joinBackoff = joinBackoff * factor
+        copy.reconnectInterval = reconnectInterval * factor
+        return copy
+    }
+
+    /// The shortest suspicion timeout for a cluster of `nodeCount` entries.
+    public func suspicionMinimum(nodeCount: Int) -> Duration {
+        LifeguardTiming.suspicionTimeout(multiplier: suspicionMultiplier, nodeCount: nodeCount, interval: probeInterval)
+    }
+}
+
+/// Why a gossip operation failed.
+public enum GossipError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No seed answered the join push/pull.
+    case joinFailed([String])
+    /// The metadata is larger than memberlist's 512-byte limit.
+    case metaTooLarge(Int)
+    /// A push/pull reply was not a push/pull.
+    case unexpectedReply(String)
+    /// A push/pull was refused: a node's versions do not fit the cluster's.
+    case incompatibleProtocol(node: String, versions: [UInt8])
+    /// The node is not running.
+    case notRunning
+    /// The key is not in the keyring.
+    case unknownKey
+    /// The primary key cannot be removed; make another key primary first.
+    case removingPrimaryKey
+
+    public var description: String {
+        switch self {
+        case .joinFailed(let reasons): "could not join any seed: \(reasons.joined(separator: "; "))"
+        case .metaTooLarge(let size): "node metadata is \(size) bytes, over the 512-byte limit"
+        case .unexpectedReply(let what): "unexpected reply to a push/pull: \(what)"
+        case .incompatibleProtocol(let node, let versions):
+            "node \(node)'s versions \(versions) are incompatible with the cluster's"
+        case .notRunning: "the gossip node is not running"
+        case .unknownKey: "the key is not installed"
+        case .removingPrimaryKey: "the primary key cannot be removed; use another key first"
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import Logging
+import MessagePack
+
+/// Streams: inbound push/pull, TCP pings and reliable messages; join; periodic push/pull anti-entropy; leave.
+extension GossipNode {
+    /// memberlist's `maxPushPullRequests`: more concurrent inbound streams than this are closed at once.
+    static let maxConcurrentStreams = 128
+
+    func acceptStreams() async {
+        await withDiscardingTaskGroup { group in
+            for await stream in transport.streams {
+                guard activeStreams < Self.maxConcurrentStreams else {
+                    counters.refusedStreams += 1
+                    stream.close()
+                    continue
+                }
+                activeStreams += 1
+                group.addTask { await self.serveStream(stream) }
+            }
+        }
+    }
+
+    private func serveStream(_ stream: GossipStream) async {
+        defer {
+            stream.close()
+            activeStreams -= 1
+        }
+        guard responsive else {
+            counters.ignoredWhileUnresponsive += 1
+            return
+        }
+        let request: DecodedStream
+        do {
+            request = try await readStreamMessage(stream, config: wire, timeout: configuration.tcpTimeout)
+        } catch {
+            counters.malformedStreams += 1
+            logger.debug("dropped a stream", metadata: ["from": "\(stream.remote)", "error": "\(error)"])
+            if case WireError.notEncrypted = error {
+                try? await reply(.error(ErrorResponse(error: "\(error)")), on: stream)
+            }
+            return
+        }
+        guard responsive else {
+            counters.ignoredWhileUnresponsive += 1
+            return
+        }
+        switch request.message {
+        case .ping(let ping):
+            guard ping.node.isEmpty || ping.node == name else { return }
+            try? await reply(.ack(Ack(seqNo: ping.seqNo)), on: stream)
+        case .pushPull(let remote):
+            let local = await localPushPull(join: remote.join)
+            do {
+                try await reply(.pushPull(local), on: stream)
+            } catch {
+                logger.debug("could not answer a push/pull", metadata: ["error": "\(error)"])
+                return
+            }
+            counters.pushPulls += 1
+            try? await merge(remote)
+        case .user(let user):
+            await deliverUserMessage(user.payload)
+        case .ack, .error:
+            counters.malformedStreams += 1
+        }
+    }
+
+    private func reply(_ message: StreamMessage, on stream: GossipStream) async throws {
+        try await stream.write(
+            StreamCodec.encode(message, compress: configuration.compressStreams, config: wire))
+    }
+
+    /// Our full state for a push/pull: every node we know, with the delegate's state.
+    private func localPushPull(join: Bool) async -> PushPull {
+        let userState = await delegate?.localState(join: join) ?? []
+        return PushPull(join: join, nodes: members.values.map(\.pushState), userState: userState)
+    }
+
+    /// One push/pull exchange with `address` (memberlist's `pushPullNode`).
+    func pushPull(with address: GossipAddress, join: Bool) async throws {
+        let request = await localPushPull(join: join)
+        let stream = try await transport.openStream(to: address, timeout: configuration.tcpTimeout)
+        defer { stream.close() }
+        try await stream.write(
+            StreamCodec.encode(.pushPull(request), compress: configuration.compressStreams, config: wire))
+        let response = try await readStreamMessage(stream, config: wire, timeout: configuration.tcpTimeout)
+        switch response.message {
+        case .pushPull(let remote):
+            counters.pushPulls += 1
+            try await merge(remote)
+        case .error(let error):
+            throw GossipError.unexpectedReply("remote error: \(error.error)")
+        default:
+            throw GossipError.unexpectedReply("\(response.message)")
+        }
+    }
+
+    /// memberlist's `mergeRemoteState`: check versions, merge node states, hand the user state to the delegate.
+    private func merge(_ remote: PushPull) async throws {
+        do {
+            try verifyProtocol(remote.nodes)
+        } catch {
+            counters.refusedMerges += 1
+            logger.warning("refused a push/pull", metadata: ["error": "\(error)"])
+            throw error
+        }
+        for node in remote.nodes {
+            switch node.state {
+            case .alive:
+                handleAlive(Alive(
+                    incarnation: node.incarnation, node: node.name, addr: node.addr, port: node.port, meta: node.meta,
+                    vsn: node.vsn))
+            case .left:
+                handleDead(Dead(incarnation: node.incarnation, node: node.name, from: node.name))
+            case .suspect, .dead:
+                // A remote death only makes us suspect: we check for ourselves.
+                handleSuspect(Suspect(incarnation: node.incarnation, node: node.name, from: name))
+            default:
+                continue
+            }
+        }
+        if configuration.serfCompatible { witnessSerfPushPull(remote.userState) }
+        if !remote.userState.isEmpty { await delegate?.mergeRemoteState(remote.userState, join: remote.join) }
+    }
+
+    /// memberlist's `verifyProtocol`: every node's current versions must lie in the range all alive nodes support.
+    private func verifyProtocol(_ remote: [PushNodeState]) throws(GossipError) {
+        var pmin: UInt8 = 0, pmax: UInt8 = .max, dmin: UInt8 = 0, dmax: UInt8 = .max
+        let alive = members.values.filter { $0.state == .alive }.map(\.versions)
+            + remote.filter { $0.state == .alive && !$0.vsn.isEmpty }.map(\.vsn)
+        for vsn in alive where vsn.count >= 6 {
+            pmin = max(pmin, vsn[0]); pmax = min(pmax, vsn[1]); dmin = max(dmin, vsn[3]); dmax = min(dmax, vsn[4])
+        }
+        let all = remote.map { ($0.name, $0.vsn) } + members.values.map { ($0.name, $0.versions) }
+        for (node, vsn) in all {
+            if members[node]?.state == .dead && vsn.isEmpty { continue }  // our own placeholder, never heard alive
+            let pcur = vsn.count >= 3 ? vsn[2] : 0
+            let dcur = vsn.count >= 6 ? vsn[5] : 0
+            guard pmin <= pcur, pcur <= pmax, dmin <= dcur, dcur <= dmax else {
+                throw .incompatibleProtocol(node: node, versions: vsn)
+            }
+        }
+    }
+
+    /// Joins a cluster through `seeds` (`host:port`): a join push/pull with each, retried with backoff.
+    /// Returns how many seeds answered; throws if none did.
+    @discardableResult
+    public func join(_ seeds: [GossipAddress]) async throws -> Int {
+        var joined = 0
+        var failures: [String] = []
+        for seed in seeds where seed != transport.localAddress {
+            var pause = configuration.joinBackoff
+            for attempt in 1...max(1, configuration.joinAttempts) {
+                do {
+                    try await pushPull(with: seed, join: true)
+                    joined += 1
+                    break
+                } catch {
+                    logger.debug("join attempt failed", metadata: ["seed": "\(seed)", "attempt": "\(attempt)", "error": "\(error)"])
+                    if attempt == configuration.joinAttempts {
+                        failures.append("\(seed): \(error)")
+                    } else {
+                        try await Task.sleep(for: pause)
+                        pause = pause * 2
+                    }
+                }
+            }
+        }
+        if joined == 0 && !seeds.isEmpty { throw GossipError.joinFailed(failures) }
+        return joined
+    }
+
+    func periodicPushPull() async {
+        let peers = members.values.filter { $0.name != name && $0.state == .alive }
+        guard let peer = peers.randomElement() else { return }
+        do {
+            try await pushPull(with: peer.address, join: false)
+        } catch {
+            logger.debug("push/pull failed", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
+        }
+    }
+
+    /// serf's reconnect: a push/pull with one random failed node, which brings back a node across a healed
+    /// partition (its refutation follows from what we tell it about itself).
+    func reconnect() async {
+        let now = clock.now
+        failedPeers = failedPeers.filter { now - $0.value.since < configuration.reconnectTimeout }
+        for (node, record) in members where record.state == .dead && failedPeers[node] == nil {
+            failedPeers[node] = (record.address, record.stateChange)
+        }
+        for (node, record) in members where record.state == .alive || record.state == .suspect || record.state == .left {
+            failedPeers.removeValue(forKey: node)
+        }
+        guard let (node, peer) = failedPeers.randomElement() else { return }
+        do {
+            try await pushPull(with: peer.address, join: false)
+            logger.info("reconnected to a failed node", metadata: ["node": "\(node)"])
+        } catch {
+            logger.trace("reconnect failed", metadata: ["node": "\(node)", "error": "\(error)"])
+        }
+    }
+
+    /// Leaves gracefully: a serf leave intent (when serf-compatible), then a `dead` about ourselves from
+    /// ourselves, each waited for until fully gossiped or until `timeout`. Peers show the node as `left`.
+    /// Call ``stop()`` afterwards.
+    public func leave(timeout: Duration = .seconds(5)) async {
+        guard running, !leaving else { return }
+        let deadline = clock.now + timeout
+        let othersAlive = members.values.contains { $0.name != name && $0.state == .alive }
+        if configuration.serfCompatible && othersAlive {
+            let intent = SerfIntent.leave(lamportTime: serfClock + 1, node: name)
+            let id = applicationBroadcasts.enqueue([MessageType.user.rawValue] + intent, key: "serf-intent:\(name)")
+            await waitUntilSent(id, application: true, before: min(deadline, clock.now + timeout / 2))
+        }
+        leaving = true
+        handleDead(Dead(incarnation: incarnation, node: name, from: name))
+        if othersAlive {
+            let id = broadcastID(forKey: name)
+            await waitUntilSent(id, application: false, before: deadline)
+        }
+    }
+
+    private func broadcastID(forKey key: String) -> UInt64? {
+        broadcasts.id(forKey: key)
+    }
+
+    private func waitUntilSent(
+        _ id: UInt64?, application: Bool, before deadline: ContinuousClock.Instant
+    ) async {
+        guard let id else { return }
+        while clock.now < deadline && (application ? applicationBroadcasts : broadcasts).contains(id: id) {
+            try? await Task.sleep(for: configuration.gossipInterval / 2)
+        }
+    }
+
+    /// Tracks serf's Lamport clock from its join and leave intents.
+    func witnessSerfMessage(_ payload: [UInt8]) {
+        guard let type = payload.first, type == SerfIntent.leaveType || type == SerfIntent.joinType,
+            let time = SerfIntent.lamportTime(in: Array(payload.dropFirst()))
+        else { return }
+        serfClock = max(serfClock, time)
+    }
+
+    /// Tracks serf's Lamport clock from its push/pull state (`02` + msgpack with `LTime` and `StatusLTimes`).
+    private func witnessSerfPushPull(_ userState: [UInt8]) {
+        guard userState.first == SerfIntent.pushPullType else { return }
+        serfClock = max(serfClock, SerfIntent.highestLamportTime(inPushPull: Array(userState.dropFirst())))
+    }
+}

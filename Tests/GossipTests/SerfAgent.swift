@@ -1,0 +1,130 @@
+import Foundation
+
+/// One Debian `serf agent` process for interoperation tests, bound to loopback on its own ports, logging to a
+/// file. ``stop()`` kills it; tests call it on every path (``withSerfAgents(_:_:)``).
+final class SerfAgent: @unchecked Sendable {
+    let name: String
+    let bind: String
+    let rpc: String
+    let logPath: String
+    private let process = Process()
+
+    /// Whether a `serf` binary is installed (the interop tests skip without one).
+    static var isInstalled: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/serf")
+    }
+
+    init(name: String, port: Int, rpcPort: Int, tags: [String: String] = [:], join: String? = nil,
+         encrypt: String? = nil, extra: [String] = []) throws {
+        self.name = name
+        self.bind = "127.0.0.1:\(port)"
+        self.rpc = "127.0.0.1:\(rpcPort)"
+        self.logPath = NSTemporaryDirectory() + "weft-serf-\(name)-\(port).log"
+        var arguments = ["agent", "-node=\(name)", "-bind=\(bind)", "-rpc-addr=\(rpc)", "-log-level=debug"]
+        for (key, value) in tags.sorted(by: { $0.key < $1.key }) { arguments += ["-tag", "\(key)=\(value)"] }
+        if let join { arguments.append("-join=\(join)") }
+        if let encrypt { arguments.append("-encrypt=\(encrypt)") }
+        arguments += extra
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    /// The agent's process id (for SIGSTOP and the like).
+    var pid: Int32 { process.processIdentifier }
+
+    /// Kills the agent (SIGKILL) and waits for it.
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGCONT)
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+
+    /// The agent's log so far.
+    var log: String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Log lines at WARN or ERR level.
+    var problems: [String] {
+        log.split(separator: "\n").map(String.init).filter { $0.contains("[ERR]") || $0.contains("[WARN]") }
+    }
+
+    struct MemberRow: Decodable, Sendable {
+        let name: String
+        let addr: String
+        let status: String
+        let tags: [String: String]
+    }
+
+    /// `serf members -format=json` through this agent's RPC address; empty while the agent is not ready.
+    func members() -> [MemberRow] {
+        struct Output: Decodable { let members: [MemberRow] }
+        guard let data = try? run(["members", "-rpc-addr=\(rpc)", "-format=json"]),
+            let output = try? JSONDecoder().decode(Output.self, from: data)
+        else { return [] }
+        return output.members
+    }
+
+    /// The member row for `name`, if the agent lists it.
+    func member(_ name: String) -> MemberRow? {
+        members().first { $0.name == name }
+    }
+
+    /// Sends a serf user event through this agent (`serf event`).
+    func sendEvent(_ name: String, payload: String) throws {
+        _ = try run(["event", "-rpc-addr=\(rpc)", name, payload])
+    }
+
+    private func run(_ arguments: [String]) throws -> Data {
+        let command = Process()
+        command.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
+        command.arguments = arguments
+        let output = Pipe()
+        command.standardOutput = output
+        command.standardError = FileHandle.nullDevice
+        try command.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        command.waitUntilExit()
+        return data
+    }
+}
+
+/// The agents a test started; ``withSerfAgents(_:)`` kills them all at the end, on every path.
+final class SerfAgents: @unchecked Sendable {
+    private(set) var all: [SerfAgent] = []
+
+    /// Starts an agent and registers it for cleanup.
+    func start(
+        _ name: String, port: Int, rpcPort: Int, tags: [String: String] = [:], join: String? = nil,
+        encrypt: String? = nil, extra: [String] = []
+    ) throws -> SerfAgent {
+        let agent = try SerfAgent(
+            name: name, port: port, rpcPort: rpcPort, tags: tags, join: join, encrypt: encrypt, extra: extra)
+        all.append(agent)
+        return agent
+    }
+
+    func stopAll() {
+        for agent in all { agent.stop() }
+    }
+}
+
+/// Runs `body` and kills every agent it started afterwards, whether it succeeds or throws.
+func withSerfAgents<Result>(_ body: (SerfAgents) async throws -> Result) async throws -> Result {
+    let agents = SerfAgents()
+    do {
+        let result = try await body(agents)
+        agents.stopAll()
+        return result
+    } catch {
+        agents.stopAll()
+        throw error
+    }
+}
