@@ -1,6 +1,7 @@
 import ArgumentParser
 import DockerPlugin
 import Glibc
+import Gossip
 import Logging
 import Netlink
 import Overlay
@@ -14,7 +15,8 @@ struct DaemonCommand: AsyncParsableCommand {
         abstract: "Run weft's Docker network and IPAM driver.",
         discussion: """
             Every option can also be set in the environment: WEFT_SOCKET, WEFT_STATE_DIR, WEFT_RUNTIME_DIR, \
-            WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1. \
+            WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1, \
+            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_NODE_NAME. \
             With --dry-run weft needs no root and changes nothing: it serves the whole API and prints each kernel \
             change it would make as the equivalent ip/bridge command.
             """
@@ -46,6 +48,15 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Flag(help: "Change nothing in the kernel; print what would be done.")
     var dryRun = false
+
+    @Option(help: "A weft host to join, host[:port]; repeat for several. Seeds are retried with backoff.")
+    var join: [String] = []
+
+    @Option(help: "The gossip port, UDP and TCP, on the advertise address.")
+    var gossipPort: UInt16?
+
+    @Option(help: "This host's name in the cluster (default: its advertise address).")
+    var nodeName: String?
 
     func run() async throws {
         let environment = Environment()
@@ -93,7 +104,38 @@ struct DaemonCommand: AsyncParsableCommand {
         let backend: any NetlinkBackend =
             dryRun ? DryRunBackend(output: { line in print(line) }) : KernelBackend()
         let store = try StateStore(directory: stateDir)
-        let driver = OverlayDriver(host: host, backend: backend, store: store, logger: logger)
+
+        // Gossip with the other hosts on the advertise address; the cluster tables ride on it.
+        let gossipPort = try gossipPort ?? environment["WEFT_GOSSIP_PORT"].map { text throws -> UInt16 in
+            guard let port = UInt16(text) else { throw ValidationError("WEFT_GOSSIP_PORT=\(text) is not a port") }
+            return port
+        } ?? 7946
+        let seedTexts = join.isEmpty ? (environment["WEFT_JOIN"]?.split(separator: ",").map(String.init) ?? []) : join
+        let seeds = try seedTexts.map { text throws -> GossipAddress in
+            guard let seed = GossipAddress(parsing: text, defaultPort: gossipPort) else {
+                throw ValidationError("join seed \"\(text)\" is not host[:port]")
+            }
+            return seed
+        }
+        let name = nodeName ?? environment["WEFT_NODE_NAME"] ?? underlay.address.description
+        let cluster = ClusterState(node: name, logger: logger)
+        let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: gossipPort)
+        var gossipConfiguration = GossipConfiguration(name: name, tags: ["role": "weft", "vtep": underlay.address.description], logger: logger)
+        gossipConfiguration.joinAttempts = 1  // the daemon retries with its own capped backoff, below
+        // A dry run gossips only when asked to join: it must not announce a host that programs nothing.
+        let gossiping = !dryRun || !seeds.isEmpty
+        var node: GossipNode?
+        if gossiping {
+            let transport = try await NIOGossipTransport.bind(gossipAddress)
+            let gossip = try GossipNode(configuration: gossipConfiguration, transport: transport, delegate: cluster)
+            await cluster.attach { payload, key in await gossip.broadcast(payload, key: key) }
+            await gossip.start()
+            logger.info("gossip running", metadata: ["node": "\(name)", "address": "\(transport.localAddress)"])
+            node = gossip
+        }
+
+        let driver = OverlayDriver(
+            host: host, backend: backend, store: store, logger: logger, cluster: gossiping ? cluster : nil)
         try await driver.start()
         logger.info(
             "weft started",
@@ -106,10 +148,53 @@ struct DaemonCommand: AsyncParsableCommand {
             network: OverlayNetworkBackend(driver: driver), ipam: AllocatorIpamBackend(allocator: allocator))
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)
+        let background = Task {
+            guard let node else { return }
+            await withDiscardingTaskGroup { tasks in
+                tasks.addTask {
+                    for await event in node.events {
+                        await cluster.apply(event)
+                    }
+                }
+                tasks.addTask {
+                    for await vnis in cluster.changes { await driver.remoteChanged(vnis) }
+                }
+                tasks.addTask {
+                    // Level-triggered: a periodic pass repairs whatever drifted or was missed.
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(10))
+                        await cluster.expireTombstones()
+                        await driver.reconcileAllRemote()
+                    }
+                }
+                if !seeds.isEmpty {
+                    tasks.addTask {
+                        // Seeds may start after this host: retry, backing off from 0.5 s to 30 s, until one answers.
+                        var pause = Duration.milliseconds(500)
+                        while !Task.isCancelled {
+                            do {
+                                let answered = try await node.join(seeds)
+                                logger.info("joined the cluster", metadata: ["seeds answered": "\(answered)"])
+                                return
+                            } catch {
+                                logger.warning("no seed answered yet", metadata: ["seeds": "\(seeds)", "retry in": "\(pause)", "error": "\(error)"])
+                            }
+                            try? await Task.sleep(for: pause)
+                            pause = min(pause * 2, .seconds(30))
+                        }
+                    }
+                }
+            }
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        background.cancel()
+        if let node {
+            await node.leave(timeout: .seconds(3))
+            await node.stop()
+        }
     }
 }
 

@@ -50,9 +50,10 @@ public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, 
 
     public init(node: String) { self.node = node }
 
-    /// Writes a value of this node's and returns the entry to broadcast.
-    public mutating func put(_ key: String, _ value: Value, owner: String? = nil) -> ReplicatedEntry<Value> {
-        clock += 1
+    /// Writes a value of this node's and returns the entry to broadcast. `floor` (a wall-clock reading, say) keeps
+    /// the clock ahead of versions this node wrote before a restart, which its fresh table no longer knows.
+    public mutating func put(_ key: String, _ value: Value, owner: String? = nil, floor: UInt64 = 0) -> ReplicatedEntry<Value> {
+        clock = max(clock + 1, floor)
         let entry = ReplicatedEntry(version: EntryVersion(clock: clock, node: node), owner: owner ?? node, value: value)
         entries[key] = entry
         tombstonedAt[key] = nil
@@ -60,9 +61,9 @@ public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, 
     }
 
     /// Deletes a key (leaving a tombstone) and returns the tombstone to broadcast; nil if there was nothing.
-    public mutating func delete(_ key: String, at now: Double) -> ReplicatedEntry<Value>? {
+    public mutating func delete(_ key: String, at now: Double, floor: UInt64 = 0) -> ReplicatedEntry<Value>? {
         guard let existing = entries[key], !existing.isTombstone else { return nil }
-        clock += 1
+        clock = max(clock + 1, floor)
         let tombstone = ReplicatedEntry<Value>(version: EntryVersion(clock: clock, node: node), owner: existing.owner, value: nil)
         entries[key] = tombstone
         tombstonedAt[key] = now

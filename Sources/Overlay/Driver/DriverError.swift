@@ -9,6 +9,8 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidAddress(object: String, value: String)
     /// The VNI is already taken on this host by a network with another ID.
     case vniInUse(vni: VNI, network: String, subnet: IPv4Subnet)
+    /// Another host uses the VNI for a different subnet.
+    case vniUsedElsewhere(vni: VNI, subnet: IPv4Subnet, host: String)
     /// The same NetworkID was created again with different settings.
     case networkRedefined(network: String, existing: String, requested: String)
     case unknownNetwork(String)
@@ -32,6 +34,8 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(object): \"\(value)\" is not an IPv4 address in CIDR form"
         case .vniInUse(let vni, let network, let subnet):
             "VNI \(vni) is already used by network \(network.prefix(12)) (subnet \(subnet)) on this host"
+        case .vniUsedElsewhere(let vni, let subnet, let host):
+            "VNI \(vni) is already used by subnet \(subnet) on host \(host)"
         case .networkRedefined(let network, let existing, let requested):
             "network \(network.prefix(12)) already exists as \(existing); it cannot be recreated as \(requested)"
         case .unknownNetwork(let network):

@@ -20,23 +20,29 @@ public actor OverlayDriver {
 
     /// The namespace Docker's side of every endpoint lives in: the process's own, except in tests.
     private let hostNamespaceReference: NamespaceReference
+    /// The replicated tables shared with the other hosts; nil for a host on its own.
+    private let cluster: ClusterState?
+    /// Networks whose remote entries need reprogramming, and whether a pass is running (see ``remoteChanged(_:)``).
+    private var pendingRemote: Set<VNI> = []
+    private var reconcilingRemote = false
 
     public init(
         host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger,
-        hostNamespace: NamespaceReference = .current
+        hostNamespace: NamespaceReference = .current, cluster: ClusterState? = nil
     ) {
         self.host = host
         self.backend = backend
         self.store = store
         self.logger = logger
         self.hostNamespaceReference = hostNamespace
+        self.cluster = cluster
     }
 
     // MARK: Start
 
     /// Adopts what the kernel holds: reconciles every saved network (creating only what is missing or wrong,
     /// tearing nothing down that is right) and removes weft objects that belong to no saved network or endpoint.
-    public func start() throws(DriverError) {
+    public func start() async throws(DriverError) {
         let state = store.current
         for record in state.networks.values.sorted(by: { $0.vni < $1.vni }) {
             do throws(DriverError) {
@@ -65,11 +71,18 @@ public actor OverlayDriver {
             corrections += 1
             logger.notice("removed a leftover link", metadata: ["operation": "\(operation)", "outcome": "\(outcome)"])
         }
+        // Tell the cluster again what this host has (versions stay above those written before a restart).
+        if let cluster {
+            for network in state.networks.values { await cluster.announce(announcement(of: network)) }
+            for endpoint in state.endpoints.values {
+                if let network = state.networks[endpoint.networkID] { await cluster.announce(announcement(of: endpoint, in: network)) }
+            }
+        }
     }
 
     // MARK: Networks
 
-    public func createNetwork(_ request: NetworkCreation) throws(DriverError) {
+    public func createNetwork(_ request: NetworkCreation) async throws(DriverError) {
         if request.ipv6Requested { throw .ipv6NotSupported(network: request.id) }
         guard let pool = request.ipv4Pools.first else { throw .noIPv4Pool(network: request.id) }
         guard request.ipv4Pools.count == 1 else {
@@ -88,6 +101,9 @@ public actor OverlayDriver {
             if let other = state.networks.values.first(where: { $0.vni == record.vni }) {
                 throw .vniInUse(vni: record.vni, network: other.id, subnet: other.subnet)
             }
+            if let other = await cluster?.conflictingNetwork(vni: record.vni, subnet: record.subnet) {
+                throw .vniUsedElsewhere(vni: record.vni, subnet: other.subnet, host: other.host)
+            }
             try save { $0.networks[record.id] = record }
         }
         do throws(DriverError) {
@@ -101,10 +117,14 @@ public actor OverlayDriver {
         }
         logger.info("network ready", metadata: ["network": "\(record.shortID)", "vni": "\(record.vni)",
                                                 "subnet": "\(record.subnet)", "mtu": "\(record.mtu)"])
+        if let cluster {
+            await cluster.announce(announcement(of: record))
+            await reconcileRemote([record.vni])
+        }
     }
 
     /// Removes the network and everything weft made for it. Unknown networks succeed: Docker may retry.
-    public func deleteNetwork(id: String) throws(DriverError) {
+    public func deleteNetwork(id: String) async throws(DriverError) {
         guard let record = store.current.networks[id] else { return }
         let endpoints = store.current.endpoints(of: id)
         try save { state in
@@ -117,6 +137,7 @@ public actor OverlayDriver {
             _ = session.apply(hostEnds)
         }
         removeNamespace(of: record)
+        await cluster?.withdraw(network: record.vni)
         logger.info("network removed", metadata: ["network": "\(record.shortID)", "vni": "\(record.vni)"])
     }
 
@@ -127,7 +148,7 @@ public actor OverlayDriver {
     /// Creates the endpoint's veth pair: one end in the host namespace for Docker to move into the container,
     /// the other a port of the network's bridge. Returns the endpoint, whose MAC is weft's choice unless Docker
     /// gave one.
-    public func createEndpoint(_ request: EndpointCreation) throws(DriverError) -> EndpointRecord {
+    public func createEndpoint(_ request: EndpointCreation) async throws(DriverError) -> EndpointRecord {
         guard let network = store.current.networks[request.networkID] else { throw .unknownNetwork(request.networkID) }
         let object = "endpoint \(request.endpointID.prefix(12))"
         let (address, prefixLength) = try Self.parseCIDR(request.address, object: object)
@@ -164,6 +185,7 @@ public actor OverlayDriver {
         }
         logger.info("endpoint ready", metadata: ["endpoint": "\(record.shortID)", "network": "\(network.shortID)",
                                                  "address": "\(record.address)", "mac": "\(record.mac)"])
+        await cluster?.announce(announcement(of: record, in: network))
         return record
     }
 
@@ -193,11 +215,78 @@ public actor OverlayDriver {
     }
 
     /// Removes the endpoint's veth pair. Unknown endpoints succeed: Docker may retry.
-    public func deleteEndpoint(network: String, endpoint: String) throws(DriverError) {
+    public func deleteEndpoint(network: String, endpoint: String) async throws(DriverError) {
         guard let record = store.current.endpoints[endpoint], record.networkID == network else { return }
         try save { $0.endpoints[endpoint] = nil }
-        if let networkRecord = store.current.networks[network] { detach(record, from: networkRecord) }
+        if let networkRecord = store.current.networks[network] {
+            detach(record, from: networkRecord)
+            await cluster?.withdraw(endpoint: announcement(of: record, in: networkRecord).key)
+        }
         logger.info("endpoint removed", metadata: ["endpoint": "\(record.shortID)", "network": "\(network.prefix(12))"])
+    }
+
+    // MARK: Remote endpoints
+
+    /// Reprograms the networks whose remote state changed. Calls that arrive while a pass runs are folded into
+    /// the next pass, so a burst of gossip costs a few passes, not one per message.
+    public func remoteChanged(_ vnis: Set<VNI>) async {
+        pendingRemote.formUnion(vnis)
+        guard !reconcilingRemote else { return }
+        reconcilingRemote = true
+        while !pendingRemote.isEmpty {
+            let batch = pendingRemote
+            pendingRemote = []
+            await reconcileRemote(batch)
+        }
+        reconcilingRemote = false
+    }
+
+    /// Every network, as the periodic pass does: corrects whatever drifted (an entry removed by hand, a missed
+    /// message).
+    public func reconcileAllRemote() async {
+        await remoteChanged(Set(store.current.networks.values.map(\.vni)))
+    }
+
+    /// Brings each network's VXLAN device to the cluster's view: an FDB and a neighbour entry per remote endpoint,
+    /// a flooding entry per remote host. Every correction is logged and counted.
+    private func reconcileRemote(_ vnis: Set<VNI>) async {
+        guard let cluster else { return }
+        for network in store.current.networks.values where vnis.contains(network.vni) {
+            let remotes = await cluster.remoteEndpoints(vni: network.vni)
+            let hosts = await cluster.remoteHosts(vni: network.vni).union(remotes.map(\.vtep))
+            do throws(DriverError) {
+                let session = try networkNamespace(network)
+                let device = LinkReference.name(layout(for: network).vxlanName)
+                let plan = try kernel("network \(network.shortID)") {
+                    let index = LinkReference.index(try session.index(of: device))
+                    return Reconciler.planRemote(
+                        vxlan: index, remotes: remotes, remoteHosts: hosts,
+                        fdb: try session.forwardingDatabase(device: index), neighbours: try session.neighbours(device: index))
+                }
+                guard !plan.isEmpty else { continue }
+                let failures = session.apply(plan).filter { if case .failure = $0 { true } else { false } }.count
+                remoteCorrections += plan.count
+                logger.info("programmed remote entries", metadata: [
+                    "network": "\(network.shortID)", "vni": "\(network.vni)", "changes": "\(plan.count)",
+                    "failed": "\(failures)", "remote endpoints": "\(remotes.count)", "remote hosts": "\(hosts.count)",
+                ])
+            } catch {
+                logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// FDB and neighbour changes made for remote endpoints since start.
+    public private(set) var remoteCorrections = 0
+
+    private func announcement(of network: NetworkRecord) -> NetworkAnnouncement {
+        NetworkAnnouncement(vni: network.vni, subnet: network.subnet, host: cluster?.node ?? "", vtep: host.advertiseAddress)
+    }
+
+    private func announcement(of endpoint: EndpointRecord, in network: NetworkRecord) -> EndpointAnnouncement {
+        EndpointAnnouncement(
+            vni: network.vni, endpointID: endpoint.id, address: endpoint.address, mac: endpoint.mac,
+            host: cluster?.node ?? "", vtep: host.advertiseAddress)
     }
 
     // MARK: Kernel

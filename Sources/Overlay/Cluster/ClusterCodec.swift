@@ -1,0 +1,135 @@
+import MessagePack
+import Netlink
+
+/// What weft's hosts gossip, encoded as msgpack behind a leading `0xf7` byte (serf's own messages, which share
+/// the channel in a mixed cluster, start with small type numbers).
+///
+/// A message is a list of table updates; a push/pull state is the same list holding every entry. Anything
+/// that does not decode is dropped whole and counted by the caller, never trusted in part.
+public enum ClusterCodec {
+    public static let magic: UInt8 = 0xF7
+
+    public enum Table: String, Sendable, Equatable {
+        case endpoints = "e"
+        case networks = "n"
+    }
+
+    public enum Update: Sendable, Equatable {
+        case endpoint(key: String, entry: ReplicatedEntry<EndpointAnnouncement>)
+        case network(key: String, entry: ReplicatedEntry<NetworkAnnouncement>)
+    }
+
+    public struct DecodingFailure: Error, Sendable, Equatable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { "undecodable cluster message: \(reason)" }
+    }
+
+    public static func encode(_ updates: [Update]) -> [UInt8] {
+        [magic] + MessagePack.encode(.array(updates.map(value)))
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodingFailure) -> [Update] {
+        guard bytes.first == magic else { throw DecodingFailure(reason: "not a weft message") }
+        let value: MessagePackValue
+        do { value = try MessagePack.decode(Array(bytes.dropFirst())) } catch {
+            throw DecodingFailure(reason: "\(error)")
+        }
+        guard case .array(let items) = value else { throw DecodingFailure(reason: "not a list of updates") }
+        var updates: [Update] = []
+        for item in items { updates.append(try update(item)) }
+        return updates
+    }
+
+    private static func value(_ update: Update) -> MessagePackValue {
+        switch update {
+        case .endpoint(let key, let entry):
+            return envelope(.endpoints, key, entry.version, entry.owner, entry.value.map { endpoint in
+                .map([
+                    pair("v", .uint(UInt64(endpoint.vni.value))), pair("i", .string(endpoint.endpointID)),
+                    pair("a", .uint(UInt64(endpoint.address.value))), pair("m", .raw(endpoint.mac.bytes)),
+                    pair("h", .string(endpoint.host)), pair("t", .raw(endpoint.vtep.bytes)),
+                ])
+            })
+        case .network(let key, let entry):
+            return envelope(.networks, key, entry.version, entry.owner, entry.value.map { network in
+                .map([
+                    pair("v", .uint(UInt64(network.vni.value))), pair("s", .string(network.subnet.description)),
+                    pair("h", .string(network.host)), pair("t", .raw(network.vtep.bytes)),
+                ])
+            })
+        }
+    }
+
+    private static func envelope(
+        _ table: Table, _ key: String, _ version: EntryVersion, _ owner: String, _ value: MessagePackValue?
+    ) -> MessagePackValue {
+        .map([
+            pair("T", .string(table.rawValue)), pair("k", .string(key)), pair("c", .uint(version.clock)),
+            pair("n", .string(version.node)), pair("o", .string(owner)), pair("v", value ?? .null),
+        ])
+    }
+
+    private static func update(_ item: MessagePackValue) throws(DecodingFailure) -> Update {
+        let fields = try map(item)
+        let key = try string(fields, "k")
+        let version = EntryVersion(clock: try uint(fields, "c"), node: try string(fields, "n"))
+        let owner = try string(fields, "o")
+        let value = fields["v"].flatMap { $0 == .null ? nil : $0 }
+        switch try string(fields, "T") {
+        case Table.endpoints.rawValue:
+            let endpoint = try value.map { value throws(DecodingFailure) -> EndpointAnnouncement in
+                let fields = try map(value)
+                guard let vni = VNI(UInt32(truncatingIfNeeded: try uint(fields, "v"))),
+                    let mac = MACAddress(bytes: try raw(fields, "m")), let vtep = IPAddress(bytes: try raw(fields, "t"))
+                else { throw DecodingFailure(reason: "endpoint \(key) has an invalid VNI, MAC or VTEP") }
+                let address = try uint(fields, "a")
+                guard address <= UInt64(UInt32.max) else { throw DecodingFailure(reason: "endpoint \(key) address") }
+                return EndpointAnnouncement(
+                    vni: vni, endpointID: try string(fields, "i"), address: IPv4Address(UInt32(address)), mac: mac,
+                    host: try string(fields, "h"), vtep: vtep)
+            }
+            return .endpoint(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: endpoint))
+        case Table.networks.rawValue:
+            let network = try value.map { value throws(DecodingFailure) -> NetworkAnnouncement in
+                let fields = try map(value)
+                guard let vni = VNI(UInt32(truncatingIfNeeded: try uint(fields, "v"))),
+                    let vtep = IPAddress(bytes: try raw(fields, "t")),
+                    let subnet = try? IPv4Subnet(parsing: try string(fields, "s"))
+                else { throw DecodingFailure(reason: "network \(key) has an invalid VNI, subnet or VTEP") }
+                return NetworkAnnouncement(vni: vni, subnet: subnet, host: try string(fields, "h"), vtep: vtep)
+            }
+            return .network(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: network))
+        case let other:
+            throw DecodingFailure(reason: "unknown table \(other)")
+        }
+    }
+
+    private static func pair(_ key: String, _ value: MessagePackValue) -> MessagePackPair { MessagePackPair(.string(key), value) }
+
+    private static func map(_ value: MessagePackValue) throws(DecodingFailure) -> [String: MessagePackValue] {
+        guard case .map(let pairs) = value else { throw DecodingFailure(reason: "expected a map, got \(value.kindName)") }
+        var fields: [String: MessagePackValue] = [:]
+        for pair in pairs {
+            guard let key = pair.key.rawBytes else { throw DecodingFailure(reason: "a map key is not a string") }
+            fields[String(decoding: key, as: UTF8.self)] = pair.value
+        }
+        return fields
+    }
+
+    private static func raw(_ fields: [String: MessagePackValue], _ name: String) throws(DecodingFailure) -> [UInt8] {
+        guard let bytes = fields[name]?.rawBytes else { throw DecodingFailure(reason: "field \(name) is missing or not bytes") }
+        return bytes
+    }
+
+    private static func string(_ fields: [String: MessagePackValue], _ name: String) throws(DecodingFailure) -> String {
+        String(decoding: try raw(fields, name), as: UTF8.self)
+    }
+
+    private static func uint(_ fields: [String: MessagePackValue], _ name: String) throws(DecodingFailure) -> UInt64 {
+        switch fields[name] {
+        case .uint(let value)?: return value
+        case .int(let value)? where value >= 0: return UInt64(value)
+        default: throw DecodingFailure(reason: "field \(name) is missing or not a non-negative integer")
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Netlink
+
+/// An endpoint as every host learns it: enough to program the FDB and neighbour entries that reach it.
+public struct EndpointAnnouncement: Codable, Sendable, Equatable {
+    public var vni: VNI
+    public var endpointID: String
+    public var address: IPv4Address
+    public var mac: MACAddress
+    /// The gossip node name of the host it runs on.
+    public var host: String
+    /// That host's VTEP (its advertise address).
+    public var vtep: IPAddress
+
+    public init(vni: VNI, endpointID: String, address: IPv4Address, mac: MACAddress, host: String, vtep: IPAddress) {
+        self.vni = vni
+        self.endpointID = endpointID
+        self.address = address
+        self.mac = mac
+        self.host = host
+        self.vtep = vtep
+    }
+
+    /// The table key: one entry per endpoint of a network.
+    public var key: String { "\(vni.value)/\(endpointID)" }
+}
+
+/// A host's definition of a network it has created, so the same VNI with another subnet is refused everywhere
+/// and every host knows where to flood broadcast traffic.
+public struct NetworkAnnouncement: Codable, Sendable, Equatable {
+    public var vni: VNI
+    public var subnet: IPv4Subnet
+    public var host: String
+    public var vtep: IPAddress
+
+    public init(vni: VNI, subnet: IPv4Subnet, host: String, vtep: IPAddress) {
+        self.vni = vni
+        self.subnet = subnet
+        self.host = host
+        self.vtep = vtep
+    }
+
+    /// The table key: one entry per network per host.
+    public var key: String { "\(vni.value)/\(host)" }
+}

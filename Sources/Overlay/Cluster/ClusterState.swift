@@ -1,0 +1,212 @@
+import Glibc
+import Gossip
+import Logging
+import Netlink
+
+/// This host's view of the cluster's replicated tables (endpoints and network definitions), kept in step with
+/// the other hosts through the gossip node: local changes are broadcast, remote ones merged, and whole tables
+/// exchanged in push/pull. Whenever a network's remote state changes, its VNI is reported on ``changes`` so the
+/// driver reprograms that network's VXLAN device.
+public actor ClusterState: GossipDelegate {
+    public nonisolated let node: String
+    /// VNIs whose remote endpoints or hosts changed, as they change (coalesce before acting).
+    public nonisolated let changes: AsyncStream<Set<VNI>>
+    private let changeSink: AsyncStream<Set<VNI>>.Continuation
+    private var endpoints: ReplicatedTable<EndpointAnnouncement>
+    private var networks: ReplicatedTable<NetworkAnnouncement>
+    private var broadcaster: (@Sendable ([UInt8], String) async -> Void)?
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+    /// How long a deletion is remembered, so a late copy of a deleted entry cannot revive it.
+    public let tombstoneLifetime: Double
+    public private(set) var malformedMessages = 0
+
+    public init(node: String, logger: Logger, tombstoneLifetime: Double = 300) {
+        self.node = node
+        self.logger = logger
+        self.tombstoneLifetime = tombstoneLifetime
+        endpoints = ReplicatedTable(node: node)
+        networks = ReplicatedTable(node: node)
+        (changes, changeSink) = AsyncStream.makeStream(of: Set<VNI>.self, bufferingPolicy: .bufferingNewest(1024))
+        start = clock.now
+    }
+
+    /// Connects the state to the gossip node that carries its broadcasts.
+    public func attach(broadcast: @escaping @Sendable ([UInt8], String) async -> Void) {
+        broadcaster = broadcast
+    }
+
+    // MARK: Local changes
+
+    public func announce(_ endpoint: EndpointAnnouncement) async {
+        let entry = endpoints.put(endpoint.key, endpoint, floor: Self.wallClockMilliseconds())
+        await send(.endpoint(key: endpoint.key, entry: entry), key: endpoint.key)
+    }
+
+    public func withdraw(endpoint key: String) async {
+        guard let tombstone = endpoints.delete(key, at: now, floor: Self.wallClockMilliseconds()) else { return }
+        await send(.endpoint(key: key, entry: tombstone), key: key)
+    }
+
+    public func announce(_ network: NetworkAnnouncement) async {
+        let entry = networks.put(network.key, network, floor: Self.wallClockMilliseconds())
+        await send(.network(key: network.key, entry: entry), key: network.key)
+    }
+
+    /// Withdraws this host's definition of a network and every endpoint of it this host announced.
+    public func withdraw(network vni: VNI) async {
+        for (key, endpoint) in endpoints.live where endpoint.vni == vni && endpoint.host == node {
+            await withdraw(endpoint: key)
+        }
+        let key = "\(vni.value)/\(node)"
+        guard let tombstone = networks.delete(key, at: now, floor: Self.wallClockMilliseconds()) else { return }
+        await send(.network(key: key, entry: tombstone), key: key)
+    }
+
+    // MARK: Reads
+
+    /// Endpoints of other hosts in a network, as its VXLAN device must know them.
+    public func remoteEndpoints(vni: VNI) -> [RemoteEndpoint] {
+        endpoints.live.values.filter { $0.vni == vni && $0.host != node }
+            .sorted { $0.address < $1.address }
+            .map { RemoteEndpoint(address: IPAddress.v4(Self.bytes($0.address)), mac: $0.mac, vtep: $0.vtep) }
+    }
+
+    /// VTEPs of the other hosts that have the network: where broadcast frames are replicated to.
+    public func remoteHosts(vni: VNI) -> Set<IPAddress> {
+        Set(networks.live.values.filter { $0.vni == vni && $0.host != node }.map(\.vtep))
+    }
+
+    /// Another host's definition of the VNI with a different subnet, if there is one.
+    public func conflictingNetwork(vni: VNI, subnet: IPv4Subnet) -> NetworkAnnouncement? {
+        networks.live.values.filter { $0.vni == vni && $0.host != node && $0.subnet != subnet }.min { $0.host < $1.host }
+    }
+
+    public var endpointTable: ReplicatedTable<EndpointAnnouncement> { endpoints }
+    public var networkTable: ReplicatedTable<NetworkAnnouncement> { networks }
+
+    // MARK: Membership
+
+    /// Applies a membership change: a failed host's entries stop being live (its FDB and neighbour entries go)
+    /// but are kept; a host that comes back has them restored; a host that left has them forgotten.
+    public func apply(_ event: MembershipEvent) {
+        let name = event.member.name
+        guard name != node else { return }
+        var touched: Set<VNI> = []
+        func vnis(of owner: String) -> Set<VNI> {
+            Set(endpoints.entries.values.filter { $0.owner == owner }.compactMap { $0.value?.vni })
+                .union(networks.entries.values.filter { $0.owner == owner }.compactMap { $0.value?.vni })
+        }
+        switch event {
+        case .dead:
+            touched = vnis(of: name)
+            endpoints.suspend(owner: name)
+            networks.suspend(owner: name)
+        case .join:
+            touched = vnis(of: name)
+            endpoints.restore(owner: name)
+            networks.restore(owner: name)
+        case .left:
+            touched = vnis(of: name)
+            endpoints.purge(owner: name)
+            networks.purge(owner: name)
+        case .update, .suspect:
+            return
+        }
+        if !touched.isEmpty {
+            logger.info("membership changed the overlay", metadata: ["member": "\(name)", "event": "\(event)", "networks": "\(touched.count)"])
+            changeSink.yield(touched)
+        }
+    }
+
+    /// Drops expired tombstones.
+    public func expireTombstones() {
+        endpoints.expireTombstones(olderThan: tombstoneLifetime, at: now)
+        networks.expireTombstones(olderThan: tombstoneLifetime, at: now)
+    }
+
+    // MARK: GossipDelegate
+
+    public func notifyMessage(_ payload: [UInt8]) async -> MessageHandling {
+        guard payload.first == ClusterCodec.magic else { return .done }
+        let updates: [ClusterCodec.Update]
+        do throws(ClusterCodec.DecodingFailure) {
+            updates = try ClusterCodec.decode(payload)
+        } catch {
+            malformedMessages += 1
+            logger.debug("dropped a cluster message", metadata: ["error": "\(error)"])
+            return .done
+        }
+        let changed = merge(updates)
+        return changed.isEmpty ? .done : .rebroadcast(key: changed.first)
+    }
+
+    public func localState(join: Bool) async -> [UInt8] {
+        var updates: [ClusterCodec.Update] = endpoints.entries.map { .endpoint(key: $0.key, entry: $0.value) }
+        updates += networks.entries.map { .network(key: $0.key, entry: $0.value) }
+        return ClusterCodec.encode(updates)
+    }
+
+    public func mergeRemoteState(_ state: [UInt8], join: Bool) async {
+        do throws(ClusterCodec.DecodingFailure) {
+            _ = merge(try ClusterCodec.decode(state))
+        } catch {
+            malformedMessages += 1
+            logger.debug("dropped a cluster state", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Internals
+
+    /// Merges updates; returns the keys that changed, and reports the VNIs they touch.
+    private func merge(_ updates: [ClusterCodec.Update]) -> [String] {
+        var changedKeys: [String] = []
+        var touched: Set<VNI> = []
+        for update in updates {
+            switch update {
+            case .endpoint(let key, let entry):
+                let before = endpoints.entries[key]?.value?.vni ?? Self.vni(inKey: key)
+                if endpoints.merge(key, entry, at: now) {
+                    changedKeys.append(key)
+                    if let vni = entry.value?.vni ?? before { touched.insert(vni) }
+                }
+            case .network(let key, let entry):
+                let before = networks.entries[key]?.value?.vni ?? Self.vni(inKey: key)
+                if networks.merge(key, entry, at: now) {
+                    changedKeys.append(key)
+                    if let vni = entry.value?.vni ?? before { touched.insert(vni) }
+                }
+            }
+        }
+        if !touched.isEmpty { changeSink.yield(touched) }
+        return changedKeys
+    }
+
+    private func send(_ update: ClusterCodec.Update, key: String) async {
+        await broadcaster?(ClusterCodec.encode([update]), key)
+    }
+
+    private var now: Double {
+        let elapsed = clock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// Keys start with the VNI (`42/…`), so a tombstone for an entry never seen here still names its network.
+    static func vni(inKey key: String) -> VNI? {
+        key.split(separator: "/").first.flatMap { UInt32($0) }.flatMap(VNI.init)
+    }
+
+    /// Versions never go below wall-clock milliseconds, so a restarted host (whose table starts empty) still
+    /// writes above everything it wrote before.
+    static func wallClockMilliseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+    }
+
+    static func bytes(_ address: IPv4Address) -> [UInt8] {
+        let value = address.value
+        return [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+    }
+}
