@@ -58,6 +58,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "This host's name in the cluster (default: its advertise address).")
     var nodeName: String?
 
+    @Option(help: "Seconds after which a failed host's endpoints and address blocks are forgotten.")
+    var failedHostGrace: Double = 600
+
     func run() async throws {
         let environment = Environment()
         let dryRun = dryRun || environment["WEFT_DRY_RUN"] == "1"
@@ -143,11 +146,22 @@ struct DaemonCommand: AsyncParsableCommand {
                 "socket": "\(socket)", "state": "\(stateDir)", "underlay": "\(underlay.interface)",
                 "advertise": "\(underlay.address)", "mtu": "\(host.defaultOverlayMTU)", "dry-run": "\(dryRun)",
             ])
-        let allocator = LocalAddressAllocator(configuration: try AllocatorConfiguration(defaultRange: range), store: store)
+        let allocatorConfiguration = try AllocatorConfiguration(defaultRange: range)
+        let allocator: any AddressAllocator
+        if gossiping {
+            // Addresses unique across hosts: each host allocates from blocks it claims through the cluster.
+            let clusterAllocator = ClusterAddressAllocator(
+                configuration: allocatorConfiguration, store: store, cluster: cluster, logger: logger)
+            await clusterAllocator.start()
+            allocator = clusterAllocator
+        } else {
+            allocator = LocalAddressAllocator(configuration: allocatorConfiguration, store: store)
+        }
         let router = PluginRouter(
             network: OverlayNetworkBackend(driver: driver), ipam: AllocatorIpamBackend(allocator: allocator))
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)
+        let failedHostGrace = failedHostGrace
         let background = Task {
             guard let node else { return }
             await withDiscardingTaskGroup { tasks in
@@ -163,7 +177,7 @@ struct DaemonCommand: AsyncParsableCommand {
                     // Level-triggered: a periodic pass repairs whatever drifted or was missed.
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(10))
-                        await cluster.expireTombstones()
+                        await cluster.expire(failedHostGrace: failedHostGrace)
                         await driver.reconcileAllRemote()
                     }
                 }

@@ -65,3 +65,69 @@ struct MultiHostOverlayTests {
         }
     }
 }
+
+/// Cluster-wide IPAM under load: containers started concurrently on three hosts never share an address.
+@Suite(
+    "End to end: cluster-wide IPAM across three Docker hosts",
+    .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
+    .timeLimit(.minutes(6))
+)
+struct ClusterIPAMTests {
+    static let perHost = 100
+    static let concurrency = 6
+
+    @Test("300 containers started concurrently across three hosts: no duplicate address anywhere")
+    func noDuplicateAddresses() async throws {
+        try await Cluster.with(hosts: MultiHostOverlayTests.hostCount, beforeDockerd: MultiHostOverlayTests.startJoinedWeft) { cluster in
+            for host in cluster.hosts {
+                try await host.docker("network", "create", "-d", "weft", "--ipam-driver", "weft", "--subnet", "10.80.0.0/23", "big")
+            }
+            // Every host's weft must know the others before the rush, or a host could not tell claimed blocks.
+            try await Poll.until("every weft to see its peers", timeout: .seconds(20), interval: .milliseconds(200)) {
+                for host in cluster.hosts {
+                    let members = try await host.run([PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):7946"])
+                    if members.output.split(separator: "\n").filter({ $0.contains(" alive") }).count < MultiHostOverlayTests.hostCount { return false }
+                }
+                return true
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for host in cluster.hosts {
+                    for lane in 0..<Self.concurrency {
+                        group.addTask {
+                            for index in stride(from: lane, to: Self.perHost, by: Self.concurrency) {
+                                try await host.docker("run", "-d", "--name", "b\(host.index)-\(index)", "--network", "big",
+                                                      TestImage.reference, "sleep", "600", timeout: .seconds(120))
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            var addresses: [String: String] = [:]
+            for host in cluster.hosts {
+                let listing = try await host.docker(
+                    "ps", "-q", "--filter", "network=big")
+                let ids = listing.split(separator: "\n").map(String.init)
+                #expect(ids.count == Self.perHost)
+                let inspected = try await host.docker(
+                    ["inspect", "--format", "{{.Name}} {{(index .NetworkSettings.Networks \"big\").IPAddress}}"] + ids)
+                for line in inspected.split(separator: "\n") {
+                    let parts = line.split(separator: " ")
+                    let (name, address) = (String(parts[0]), String(parts[1]))
+                    if let other = addresses[address] { Issue.record("\(address) is held by both \(other) and \(name)") }
+                    addresses[address] = name
+                }
+            }
+            #expect(addresses.count == MultiHostOverlayTests.hostCount * Self.perHost)
+            #expect(addresses["10.80.0.1"] == nil, "the gateway address went to a container")
+            for host in cluster.hosts {
+                let ids = try await host.docker("ps", "-aq").split(separator: "\n").map(String.init)
+                try await host.docker(["rm", "-f"] + ids, timeout: .seconds(120))
+                // dockerd finishes tearing down a hundred endpoints a moment after `rm -f` returns.
+                try await Poll.until("\(host.name) to remove network big", timeout: .seconds(30), interval: .milliseconds(200)) {
+                    try await host.dockerResult(["network", "rm", "big"]).succeeded
+                }
+            }
+        }
+    }
+}

@@ -12,11 +12,13 @@ public enum ClusterCodec {
     public enum Table: String, Sendable, Equatable {
         case endpoints = "e"
         case networks = "n"
+        case claims = "b"
     }
 
     public enum Update: Sendable, Equatable {
         case endpoint(key: String, entry: ReplicatedEntry<EndpointAnnouncement>)
         case network(key: String, entry: ReplicatedEntry<NetworkAnnouncement>)
+        case claim(key: String, entry: ReplicatedEntry<BlockClaim>)
     }
 
     public struct DecodingFailure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -55,6 +57,13 @@ public enum ClusterCodec {
                 .map([
                     pair("v", .uint(UInt64(network.vni.value))), pair("s", .string(network.subnet.description)),
                     pair("h", .string(network.host)), pair("t", .raw(network.vtep.bytes)),
+                ])
+            })
+        case .claim(let key, let entry):
+            return envelope(.claims, key, entry.version, entry.owner, entry.value.map { claim in
+                .map([
+                    pair("s", .string(claim.subnet.description)), pair("b", .uint(UInt64(claim.block))),
+                    pair("h", .string(claim.host)),
                 ])
             })
         }
@@ -99,6 +108,17 @@ public enum ClusterCodec {
                 return NetworkAnnouncement(vni: vni, subnet: subnet, host: try string(fields, "h"), vtep: vtep)
             }
             return .network(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: network))
+        case Table.claims.rawValue:
+            let claim = try value.map { value throws(DecodingFailure) -> BlockClaim in
+                let fields = try map(value)
+                guard let subnet = try? IPv4Subnet(parsing: try string(fields, "s")) else {
+                    throw DecodingFailure(reason: "claim \(key) has an invalid subnet")
+                }
+                let block = try uint(fields, "b")
+                guard block < UInt64(subnet.size) else { throw DecodingFailure(reason: "claim \(key) names block \(block)") }
+                return BlockClaim(subnet: subnet, block: Int(block), host: try string(fields, "h"))
+            }
+            return .claim(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: claim))
         case let other:
             throw DecodingFailure(reason: "unknown table \(other)")
         }

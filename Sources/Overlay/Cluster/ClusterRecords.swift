@@ -42,3 +42,21 @@ public struct NetworkAnnouncement: Codable, Sendable, Equatable {
     /// The table key: one entry per network per host.
     public var key: String { "\(vni.value)/\(host)" }
 }
+
+/// A host's claim on a block of a pool: the host allocates addresses only from blocks it owns, so addresses
+/// stay unique across hosts without asking anyone. When two hosts claim a block, the earlier claim (lower
+/// version) owns it everywhere.
+public struct BlockClaim: Codable, Sendable, Equatable {
+    public var subnet: IPv4Subnet
+    public var block: Int
+    public var host: String
+
+    public init(subnet: IPv4Subnet, block: Int, host: String) {
+        self.subnet = subnet
+        self.block = block
+        self.host = host
+    }
+
+    /// The table key: one entry per block per claiming host.
+    public var key: String { "\(subnet)/\(block)/\(host)" }
+}

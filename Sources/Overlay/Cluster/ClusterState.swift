@@ -14,6 +14,9 @@ public actor ClusterState: GossipDelegate {
     private let changeSink: AsyncStream<Set<VNI>>.Continuation
     private var endpoints: ReplicatedTable<EndpointAnnouncement>
     private var networks: ReplicatedTable<NetworkAnnouncement>
+    private var claims: ReplicatedTable<BlockClaim>
+    /// When each failed host was declared dead (table time), for purging it after the grace period.
+    private var deadSince: [String: Double] = [:]
     private var broadcaster: (@Sendable ([UInt8], String) async -> Void)?
     private let logger: Logger
     private let clock = ContinuousClock()
@@ -28,6 +31,7 @@ public actor ClusterState: GossipDelegate {
         self.tombstoneLifetime = tombstoneLifetime
         endpoints = ReplicatedTable(node: node)
         networks = ReplicatedTable(node: node)
+        claims = ReplicatedTable(node: node)
         (changes, changeSink) = AsyncStream.makeStream(of: Set<VNI>.self, bufferingPolicy: .bufferingNewest(1024))
         start = clock.now
     }
@@ -64,11 +68,43 @@ public actor ClusterState: GossipDelegate {
         await send(.network(key: key, entry: tombstone), key: key)
     }
 
+    /// Claims a block of a pool for this host and returns the claim's version.
+    public func claim(_ claim: BlockClaim) async -> EntryVersion {
+        let entry = claims.put(claim.key, claim, floor: Self.wallClockMilliseconds())
+        await send(.claim(key: claim.key, entry: entry), key: claim.key)
+        return entry.version
+    }
+
+    /// Gives up this host's claim on a block (a claim it lost, or a pool it released).
+    public func unclaim(_ claim: BlockClaim) async {
+        guard let tombstone = claims.delete(claim.key, at: now, floor: Self.wallClockMilliseconds()) else { return }
+        await send(.claim(key: claim.key, entry: tombstone), key: claim.key)
+    }
+
+    /// Who owns each claimed block of a pool: of the live claims on a block, the earliest (lowest version).
+    public func blockOwners(subnet: IPv4Subnet) -> [Int: String] {
+        var owners: [Int: (host: String, version: EntryVersion)] = [:]
+        for (_, entry) in claims.entries {
+            guard let claim = entry.value, claim.subnet == subnet, !claims.suspendedOwners.contains(entry.owner) else { continue }
+            if let current = owners[claim.block], current.version < entry.version { continue }
+            owners[claim.block] = (claim.host, entry.version)
+        }
+        return owners.mapValues(\.host)
+    }
+
     // MARK: Reads
 
     /// Endpoints of other hosts in a network, as its VXLAN device must know them.
+    /// When two endpoints hold the same address (one moved, or was reused, before the old one was withdrawn),
+    /// the newer entry wins on every host, and an address held by an endpoint of this host is never remote.
     public func remoteEndpoints(vni: VNI) -> [RemoteEndpoint] {
-        endpoints.live.values.filter { $0.vni == vni && $0.host != node }
+        var newest: [IPv4Address: (entry: EndpointAnnouncement, version: EntryVersion)] = [:]
+        for (_, entry) in endpoints.entries {
+            guard let endpoint = entry.value, endpoint.vni == vni, !endpoints.suspendedOwners.contains(entry.owner) else { continue }
+            if let current = newest[endpoint.address], current.version > entry.version { continue }
+            newest[endpoint.address] = (endpoint, entry.version)
+        }
+        return newest.values.map(\.entry).filter { $0.host != node }
             .sorted { $0.address < $1.address }
             .map { RemoteEndpoint(address: IPAddress.v4(Self.bytes($0.address)), mac: $0.mac, vtep: $0.vtep) }
     }
@@ -103,14 +139,16 @@ public actor ClusterState: GossipDelegate {
             touched = vnis(of: name)
             endpoints.suspend(owner: name)
             networks.suspend(owner: name)
+            deadSince[name] = now
         case .join:
             touched = vnis(of: name)
             endpoints.restore(owner: name)
             networks.restore(owner: name)
+            claims.restore(owner: name)
+            deadSince[name] = nil
         case .left:
             touched = vnis(of: name)
-            endpoints.purge(owner: name)
-            networks.purge(owner: name)
+            forget(name)
         case .update, .suspect:
             return
         }
@@ -120,10 +158,23 @@ public actor ClusterState: GossipDelegate {
         }
     }
 
-    /// Drops expired tombstones.
-    public func expireTombstones() {
+    /// Drops expired tombstones, and forgets hosts that failed more than `grace` seconds ago: their endpoints,
+    /// networks and address blocks (which other hosts may then claim).
+    public func expire(failedHostGrace grace: Double) {
         endpoints.expireTombstones(olderThan: tombstoneLifetime, at: now)
         networks.expireTombstones(olderThan: tombstoneLifetime, at: now)
+        claims.expireTombstones(olderThan: tombstoneLifetime, at: now)
+        for (host, since) in deadSince where now - since >= grace {
+            logger.notice("forgetting a host that failed", metadata: ["member": "\(host)", "after seconds": "\(Int(now - since))"])
+            forget(host)
+        }
+    }
+
+    private func forget(_ host: String) {
+        endpoints.purge(owner: host)
+        networks.purge(owner: host)
+        claims.purge(owner: host)
+        deadSince[host] = nil
     }
 
     // MARK: GossipDelegate
@@ -145,6 +196,7 @@ public actor ClusterState: GossipDelegate {
     public func localState(join: Bool) async -> [UInt8] {
         var updates: [ClusterCodec.Update] = endpoints.entries.map { .endpoint(key: $0.key, entry: $0.value) }
         updates += networks.entries.map { .network(key: $0.key, entry: $0.value) }
+        updates += claims.entries.map { .claim(key: $0.key, entry: $0.value) }
         return ClusterCodec.encode(updates)
     }
 
@@ -177,6 +229,8 @@ public actor ClusterState: GossipDelegate {
                     changedKeys.append(key)
                     if let vni = entry.value?.vni ?? before { touched.insert(vni) }
                 }
+            case .claim(let key, let entry):
+                if claims.merge(key, entry, at: now) { changedKeys.append(key) }
             }
         }
         if !touched.isEmpty { changeSink.yield(touched) }

@@ -9,8 +9,19 @@ public struct PersistentState: Codable, Sendable, Equatable {
     /// By Docker EndpointID.
     public var endpoints: [String: EndpointRecord] = [:]
     public var ipam = AllocatorState()
+    /// The address blocks this host has claimed, by pool subnet, so it claims them again after a restart.
+    public var claimedBlocks: [String: [Int]] = [:]
 
     public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        formatVersion = try container.decode(Int.self, forKey: .formatVersion)
+        networks = try container.decode([String: NetworkRecord].self, forKey: .networks)
+        endpoints = try container.decode([String: EndpointRecord].self, forKey: .endpoints)
+        ipam = try container.decode(AllocatorState.self, forKey: .ipam)
+        claimedBlocks = try container.decodeIfPresent([String: [Int]].self, forKey: .claimedBlocks) ?? [:]
+    }
 
     public func endpoints(of network: String) -> [EndpointRecord] {
         endpoints.values.filter { $0.networkID == network }.sorted { $0.id < $1.id }

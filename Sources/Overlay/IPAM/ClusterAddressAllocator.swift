@@ -1,0 +1,176 @@
+import Logging
+
+/// Cluster-wide IPAM: every pool is cut into blocks, a host claims blocks through the replicated claims table
+/// and hands out addresses only from blocks it owns, so addresses are unique across hosts without a central
+/// allocator and without a round trip per container.
+///
+/// - A block is claimed when the host has no free address left in its blocks. It starts looking at a block
+///   picked from a hash of its name (so hosts rarely reach for the same one) and, after claiming, waits
+///   `settle` for concurrent claims to arrive: of two claims on one block the earlier owns it everywhere, and
+///   the loser gives its claim up and tries another block. Addresses are allocated only after the wait.
+/// - The gateway (the pool's first usable address) is the same on every host and never handed to an endpoint.
+/// - An explicit address (`docker run --ip`) is accepted if this host has not allocated it; keeping explicit
+///   addresses apart across hosts is the user's choice of addresses.
+/// - Blocks of a host that failed are released when the cluster forgets it (after the grace period).
+public actor ClusterAddressAllocator: AddressAllocator {
+    public let configuration: AllocatorConfiguration
+    private let store: StateStore
+    private let cluster: ClusterState
+    private let settle: Duration
+    private let logger: Logger
+    /// Addresses per block (fewer for pools smaller than a block).
+    public let blockSize: Int
+
+    public init(
+        configuration: AllocatorConfiguration = .standard, store: StateStore, cluster: ClusterState,
+        blockSize: Int = 16, settle: Duration = .milliseconds(800), logger: Logger
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.cluster = cluster
+        self.blockSize = blockSize
+        self.settle = settle
+        self.logger = logger
+    }
+
+    /// Claims again the blocks this host held before a restart.
+    public func start() async {
+        for (subnetText, blocks) in store.current.claimedBlocks {
+            guard let subnet = try? IPv4Subnet(parsing: subnetText) else { continue }
+            for block in blocks { _ = await cluster.claim(BlockClaim(subnet: subnet, block: block, host: cluster.node)) }
+        }
+    }
+
+    public func requestPool(_ request: PoolRequest) throws(IPAMError) -> AllocatedPool {
+        let configuration = configuration
+        return try change { (state: inout PersistentState) throws(IPAMError) in
+            try state.ipam.requestPool(request, configuration: configuration)
+        }
+    }
+
+    public func releasePool(_ id: PoolID) async throws(IPAMError) {
+        let subnet = store.current.ipam.pools[id]?.subnet
+        let released = try change { (state: inout PersistentState) throws(IPAMError) -> [Int] in
+            state.ipam.releasePool(id)
+            guard let subnet, !state.ipam.pools.values.contains(where: { $0.subnet == subnet }) else { return [] }
+            return state.claimedBlocks.removeValue(forKey: subnet.description) ?? []
+        }
+        if let subnet {
+            for block in released { await cluster.unclaim(BlockClaim(subnet: subnet, block: block, host: cluster.node)) }
+        }
+    }
+
+    public func requestAddress(in pool: PoolID, address: IPv4Address?, role: AddressRole) async throws(IPAMError)
+        -> AllocatedAddress
+    {
+        if address != nil || role == .gateway {
+            return try change { (state: inout PersistentState) throws(IPAMError) in
+                try state.ipam.requestAddress(in: pool, address: address, role: role)
+            }
+        }
+        guard let subnet = store.current.ipam.pools[pool]?.subnet else { throw .unknownPool(pool) }
+        for _ in 0..<64 {
+            guard let poolState = store.current.ipam.pools[pool] else { throw .unknownPool(pool) }
+            let geometry = BlockGeometry(subnet: poolState.subnet, blockSize: blockSize)
+            let owners = await cluster.blockOwners(subnet: poolState.subnet)
+            let mine = owners.filter { $0.value == cluster.node }.keys.sorted()
+            if let free = firstFreeAddress(in: mine, of: poolState, geometry: geometry) {
+                do {
+                    return try change { (state: inout PersistentState) throws(IPAMError) in
+                        try state.ipam.requestAddress(in: pool, address: free, role: .endpoint)
+                    }
+                } catch .addressInUse {
+                    continue  // a concurrent request took it first
+                }
+            }
+            try await claimBlock(of: poolState, geometry: geometry, owners: owners)
+        }
+        throw .poolExhausted(pool: subnet, range: nil)
+    }
+
+    public func releaseAddress(_ address: IPv4Address, in pool: PoolID) throws(IPAMError) {
+        try change { (state: inout PersistentState) throws(IPAMError) in try state.ipam.releaseAddress(address, in: pool) }
+    }
+
+    /// Claims the first block no host owns, starting at this host's preferred one, and keeps it if no earlier
+    /// claim on it shows up within `settle`.
+    private func claimBlock(of pool: PoolState, geometry: BlockGeometry, owners: [Int: String]) async throws(IPAMError) {
+        let usable = geometry.blocks(within: pool.range)
+        guard !usable.isEmpty else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
+        let start = Int(Self.hash(cluster.node) % UInt64(usable.count))
+        guard let block = (0..<usable.count).lazy.map({ usable[(start + $0) % usable.count] }).first(where: { owners[$0] == nil })
+        else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
+        let claim = BlockClaim(subnet: pool.subnet, block: block, host: cluster.node)
+        _ = await cluster.claim(claim)
+        try? await Task.sleep(for: settle)
+        if await cluster.blockOwners(subnet: pool.subnet)[block] == cluster.node {
+            _ = try change { (state: inout PersistentState) throws(IPAMError) in
+                state.claimedBlocks[pool.subnet.description, default: []].append(block)
+            }
+            logger.info("claimed an address block", metadata: ["subnet": "\(pool.subnet)", "block": "\(block)", "first": "\(geometry.range(of: block).lowerBound)"])
+        } else {
+            await cluster.unclaim(claim)
+            logger.info("lost a block to an earlier claim", metadata: ["subnet": "\(pool.subnet)", "block": "\(block)"])
+        }
+    }
+
+    private func firstFreeAddress(in blocks: [Int], of pool: PoolState, geometry: BlockGeometry) -> IPv4Address? {
+        guard let usable = pool.subnet.usableRange else { return nil }
+        for block in blocks {
+            for value in geometry.range(of: block) {
+                let address = IPv4Address(value)
+                guard usable.contains(address), address != pool.gateway, pool.addresses[address] == nil else { continue }
+                if let range = pool.range, !range.contains(address) { continue }
+                return address
+            }
+        }
+        return nil
+    }
+
+    private func change<T>(_ body: (inout PersistentState) throws(IPAMError) -> T) throws(IPAMError) -> T {
+        do {
+            return try store.update { (state: inout PersistentState) throws(IPAMError) -> T in try body(&state) }
+        } catch let error as IPAMError {
+            throw error
+        } catch {
+            throw .persistence("\(error)")
+        }
+    }
+
+    /// FNV-1a: a stable spread of host names over the blocks.
+    static func hash(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}
+
+/// How a pool is cut into blocks.
+struct BlockGeometry {
+    let subnet: IPv4Subnet
+    let blockSize: Int
+
+    init(subnet: IPv4Subnet, blockSize: Int) {
+        self.subnet = subnet
+        self.blockSize = Int(min(UInt64(blockSize), subnet.size))
+    }
+
+    var count: Int { Int(subnet.size / UInt64(blockSize)) }
+
+    func range(of block: Int) -> ClosedRange<UInt32> {
+        let first = subnet.network.value + UInt32(block * blockSize)
+        return first...(first + UInt32(blockSize - 1))
+    }
+
+    /// The blocks that hold at least one address of `range` (all blocks without one).
+    func blocks(within range: IPv4Subnet?) -> [Int] {
+        (0..<count).filter { block in
+            guard let range else { return true }
+            let span = self.range(of: block)
+            return span.lowerBound <= range.lastAddress.value && span.upperBound >= range.network.value
+        }
+    }
+}
