@@ -51,7 +51,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "weft-bench",
-            dependencies: ["Netlink", "Gossip", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Netlink", "Gossip", "DockerPlugin", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/weft-bench",
             swiftSettings: strictSwift
         ),

@@ -1,3 +1,4 @@
+import DockerPlugin
 import Foundation
 
 /// Starts `weft daemon --dry-run` and drives endpoint lifecycles through its socket the way dockerd does
@@ -54,10 +55,10 @@ struct ControlPlaneBenchmark {
         print(String(format: "  request latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms (goal: p99 < 2 ms)", percentile(0.5), percentile(0.99), latencies.last! * 1000))
     }
 
-    private func connect(_ socket: String, within limit: Duration) throws -> UnixHTTPClient {
+    private func connect(_ socket: String, within limit: Duration) throws -> PluginClient {
         let deadline = ContinuousClock.now + limit
         while true {
-            do { return try UnixHTTPClient(path: socket) } catch {
+            do { return try PluginClient(path: socket) } catch {
                 if ContinuousClock.now > deadline { throw error }
                 Thread.sleep(forTimeInterval: 0.02)
             }
@@ -65,7 +66,7 @@ struct ControlPlaneBenchmark {
     }
 
     private func check(_ response: (status: Int, body: String)) throws -> String {
-        guard response.status == 200 else { throw UnixHTTPClient.Failure(description: "HTTP \(response.status): \(response.body)") }
+        guard response.status == 200 else { throw PluginClient.Failure(description: "HTTP \(response.status): \(response.body)") }
         return response.body
     }
 

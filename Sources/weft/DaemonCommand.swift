@@ -96,6 +96,24 @@ struct DaemonCommand: AsyncParsableCommand {
             throw ValidationError("default range: \(error)")
         }
 
+        // Gossip settings first: without an advertise address, the route toward the seeds picks it.
+        let gossipPort = try gossipPort ?? environment["WEFT_GOSSIP_PORT"].map { text throws -> UInt16 in
+            guard let port = UInt16(text) else { throw ValidationError("WEFT_GOSSIP_PORT=\(text) is not a port") }
+            return port
+        } ?? 7946
+        let seedTexts = join.isEmpty ? (environment["WEFT_JOIN"]?.split(separator: ",").map(String.init) ?? []) : join
+        let seeds = try seedTexts.map { text throws -> GossipAddress in
+            guard let seed = GossipAddress(parsing: text, defaultPort: gossipPort) else {
+                throw ValidationError("join seed \"\(text)\" is not host[:port]")
+            }
+            return seed
+        }
+        if advertise == nil, underlayInterface == nil, environment["WEFT_UNDERLAY_INTERFACE"] == nil,
+            let seed = seeds.first, let routed = RouteProbe.sourceAddress(toward: seed)
+        {
+            advertise = routed
+        }
+
         // The underlay is read from the real kernel in both modes: reading needs no privilege.
         let reader = try KernelBackend().session(in: .current)
         let underlay = try UnderlayDiscovery.find(
@@ -108,18 +126,6 @@ struct DaemonCommand: AsyncParsableCommand {
             dryRun ? DryRunBackend(output: { line in print(line) }) : KernelBackend()
         let store = try StateStore(directory: stateDir)
 
-        // Gossip with the other hosts on the advertise address; the cluster tables ride on it.
-        let gossipPort = try gossipPort ?? environment["WEFT_GOSSIP_PORT"].map { text throws -> UInt16 in
-            guard let port = UInt16(text) else { throw ValidationError("WEFT_GOSSIP_PORT=\(text) is not a port") }
-            return port
-        } ?? 7946
-        let seedTexts = join.isEmpty ? (environment["WEFT_JOIN"]?.split(separator: ",").map(String.init) ?? []) : join
-        let seeds = try seedTexts.map { text throws -> GossipAddress in
-            guard let seed = GossipAddress(parsing: text, defaultPort: gossipPort) else {
-                throw ValidationError("join seed \"\(text)\" is not host[:port]")
-            }
-            return seed
-        }
         let name = nodeName ?? environment["WEFT_NODE_NAME"] ?? underlay.address.description
         let cluster = ClusterState(node: name, logger: logger)
         let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: gossipPort)
@@ -158,7 +164,8 @@ struct DaemonCommand: AsyncParsableCommand {
             allocator = LocalAddressAllocator(configuration: allocatorConfiguration, store: store)
         }
         let router = PluginRouter(
-            network: OverlayNetworkBackend(driver: driver), ipam: AllocatorIpamBackend(allocator: allocator))
+            network: OverlayNetworkBackend(driver: driver), ipam: AllocatorIpamBackend(allocator: allocator),
+            control: node.map { GossipControl(node: $0, defaultPort: gossipPort) })
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)
         let failedHostGrace = failedHostGrace

@@ -66,6 +66,39 @@ struct MultiHostOverlayTests {
     }
 }
 
+/// Hosts that start alone and are joined later, by `weft join` on a running daemon.
+@Suite(
+    "End to end: weft join on a running daemon",
+    .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
+    .timeLimit(.minutes(3))
+)
+struct LateJoinTests {
+    @Test("two hosts started without seeds: after `weft join`, containers reach each other across them")
+    func joinRunningDaemon() async throws {
+        try await Cluster.with(hosts: 2, beforeDockerd: { host in _ = try await host.startWeft(arguments: ["--log-level", "debug"]) }) { cluster in
+            let (h1, h2) = (cluster["h1"], cluster["h2"])
+            for host in [h1, h2] {
+                try await host.docker("network", "create", "-d", "weft", "--ipam-driver", "weft", "--subnet", "10.90.0.0/24", "net1")
+                // Explicit addresses: before the join the two hosts' IPAMs do not know each other.
+                try await host.docker("run", "-d", "--name", "c\(host.index)", "--network", "net1", "--ip", "10.90.0.\(10 + host.index)",
+                                      TestImage.reference, "sleep", "600")
+            }
+            let target = try await SingleHostWeftTests.address(of: "c2", on: "net1", in: h2)
+            let alone = try await h1.dockerResult(["exec", "c1", "ping", "-c", "1", "-W", "1", target])
+            #expect(!alone.succeeded, "the hosts reached each other before they were joined")
+            let joined = try await h2.run([PackagePaths.weftBinary, "join", "--socket", TestHost.pluginSocket, h1.underlayAddress]).check()
+            #expect(joined.output == "joined: 1 of 1 seeds answered")
+            try await Poll.until("c1 on h1 to reach c2 on h2 after the join", timeout: .seconds(20), interval: .milliseconds(200)) {
+                try await h1.dockerResult(["exec", "c1", "ping", "-c", "1", "-W", "1", target]).succeeded
+            }
+            for host in [h1, h2] {
+                try await host.docker("rm", "-f", "c\(host.index)")
+                try await host.docker("network", "rm", "net1")
+            }
+        }
+    }
+}
+
 /// Cluster-wide IPAM under load: containers started concurrently on three hosts never share an address.
 @Suite(
     "End to end: cluster-wide IPAM across three Docker hosts",

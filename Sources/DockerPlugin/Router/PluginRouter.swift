@@ -5,10 +5,13 @@ public struct PluginRouter: Sendable {
     public let network: any NetworkDriverBackend
     /// Receives IpamDriver calls.
     public let ipam: any IpamBackend
+    /// Receives weft's own control calls (`/Weft.*`); nil serves none.
+    public let control: (any ControlBackend)?
 
-    public init(network: any NetworkDriverBackend, ipam: any IpamBackend) {
+    public init(network: any NetworkDriverBackend, ipam: any IpamBackend, control: (any ControlBackend)? = nil) {
         self.network = network
         self.ipam = ipam
+        self.control = control
     }
 
     /// Answers one request. Never throws: every failure becomes an error reply (`{"Err": ...}`).
@@ -17,6 +20,9 @@ public struct PluginRouter: Sendable {
     ///   - path: the request target, e.g. `/NetworkDriver.CreateNetwork`.
     ///   - body: the request body, possibly empty.
     public func respond(method: String, path: String, body: [UInt8]) async -> PluginResponse {
+        if path.hasPrefix("/Weft."), let control, method == "POST" {
+            return await respondToControl(path: path, body: body, control: control)
+        }
         guard let endpoint = PluginEndpoint(path: path) else {
             return .failure(status: 404, endpoint: nil, message: "unknown plugin API path \(path)")
         }
@@ -25,6 +31,22 @@ public struct PluginRouter: Sendable {
                 status: 405, endpoint: endpoint, message: "\(endpoint.path) accepts only POST, not \(method)")
         }
         return await dispatch(endpoint, body: body)
+    }
+
+    /// weft's control calls: `POST /Weft.Join {"Seeds": [...]}`.
+    private func respondToControl(path: String, body: [UInt8], control: any ControlBackend) async -> PluginResponse {
+        guard path == "/Weft.Join" else {
+            return .failure(status: 404, endpoint: nil, message: "unknown weft control path \(path)")
+        }
+        do {
+            let request = try WireCoding.decode(JoinSeedsRequest.self, from: body)
+            let answered = try await control.join(seeds: request.seeds)
+            return PluginResponse(status: 200, body: try WireCoding.encode(JoinSeedsResponse(answered: answered)), endpoint: nil)
+        } catch let error as BadRequest {
+            return .failure(status: 400, endpoint: nil, message: "\(error)")
+        } catch {
+            return .failure(status: 500, endpoint: nil, message: "join: \(error)")
+        }
     }
 
     private func dispatch(_ endpoint: PluginEndpoint, body: [UInt8]) async -> PluginResponse {

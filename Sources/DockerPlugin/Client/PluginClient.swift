@@ -1,16 +1,20 @@
 import Glibc
 
-/// A minimal HTTP/1.1 client on a Unix socket with keep-alive, for timing the plugin API the way dockerd
-/// calls it (POST, JSON body, one request at a time on a connection).
-final class UnixHTTPClient {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+/// A minimal HTTP/1.1 client for the plugin socket: POST with a JSON body, one request at a time on a
+/// keep-alive connection, as dockerd calls it. `weft join` uses it to reach a running daemon, and the
+/// control-plane benchmark to time requests the way Docker sends them.
+public final class PluginClient {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+
+        public init(description: String) { self.description = description }
     }
 
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(path: String) throws {
+    /// Connects to the Unix socket at `path`.
+    public init(path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
@@ -30,7 +34,7 @@ final class UnixHTTPClient {
     deinit { close(fd) }
 
     /// Posts `body` to `path` and returns the status and the response body.
-    func post(_ path: String, _ body: String) throws -> (status: Int, body: String) {
+    public func post(_ path: String, _ body: String) throws -> (status: Int, body: String) {
         let payload = Array(body.utf8)
         let head = "POST /\(path) HTTP/1.1\r\nHost: plugin\r\nContent-Length: \(payload.count)\r\n\r\n"
         try write(Array(head.utf8) + payload)
