@@ -106,7 +106,7 @@ public actor ClusterState: GossipDelegate {
         }
         return newest.values.map(\.entry).filter { $0.host != node }
             .sorted { $0.address < $1.address }
-            .map { RemoteEndpoint(address: IPAddress.v4(Self.bytes($0.address)), mac: $0.mac, vtep: $0.vtep) }
+            .map { RemoteEndpoint(address: .v4($0.address.bytes), mac: $0.mac, vtep: $0.vtep) }
     }
 
     /// VTEPs of the other hosts that have the network: where broadcast frames are replicated to.
@@ -259,8 +259,4 @@ public actor ClusterState: GossipDelegate {
         return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
     }
 
-    static func bytes(_ address: IPv4Address) -> [UInt8] {
-        let value = address.value
-        return [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
-    }
 }

@@ -97,7 +97,7 @@ public actor ClusterAddressAllocator: AddressAllocator {
     private func claimBlock(of pool: PoolState, geometry: BlockGeometry, owners: [Int: String]) async throws(IPAMError) {
         let usable = geometry.blocks(within: pool.range)
         guard !usable.isEmpty else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
-        let start = Int(Self.hash(cluster.node) % UInt64(usable.count))
+        let start = Int(FNV1a.hash64(cluster.node.utf8) % UInt64(usable.count))  // hosts spread over the blocks
         guard let block = (0..<usable.count).lazy.map({ usable[(start + $0) % usable.count] }).first(where: { owners[$0] == nil })
         else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
         let claim = BlockClaim(subnet: pool.subnet, block: block, host: cluster.node)
@@ -137,15 +137,6 @@ public actor ClusterAddressAllocator: AddressAllocator {
         }
     }
 
-    /// FNV-1a: a stable spread of host names over the blocks.
-    static func hash(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
-    }
 }
 
 /// How a pool is cut into blocks.
