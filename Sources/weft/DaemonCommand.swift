@@ -185,6 +185,12 @@ struct DaemonCommand: AsyncParsableCommand {
                     for await vnis in cluster.changes { await driver.remoteChanged(vnis) }
                 }
                 tasks.addTask {
+                    // With no seeds, or none answering, this host may be the first: after a while it trusts
+                    // its own tables (and so removes entries nobody announces any more).
+                    try? await Task.sleep(for: seeds.isEmpty ? .seconds(35) : .seconds(60))
+                    await cluster.markSynchronized()
+                }
+                tasks.addTask {
                     // Level-triggered: a periodic pass repairs whatever drifted or was missed.
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(10))

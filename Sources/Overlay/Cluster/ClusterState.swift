@@ -24,6 +24,10 @@ public actor ClusterState: GossipDelegate {
     /// How long a deletion is remembered, so a late copy of a deleted entry cannot revive it.
     public let tombstoneLifetime: Double
     public private(set) var malformedMessages = 0
+    /// Whether this host has received the cluster's tables at least once (a push/pull), or waited long enough
+    /// to be sure it is alone. Until then its tables may be missing what the kernel already holds (after a
+    /// restart), so remote entries are added but never removed on their account.
+    public private(set) var isSynchronized = false
 
     public init(node: String, logger: Logger, tombstoneLifetime: Double = 300) {
         self.node = node
@@ -91,6 +95,9 @@ public actor ClusterState: GossipDelegate {
         }
         return owners.mapValues(\.host)
     }
+
+    /// Declares the tables complete without a push/pull: this host found nobody to sync with in time.
+    public func markSynchronized() { isSynchronized = true }
 
     // MARK: Reads
 
@@ -203,6 +210,7 @@ public actor ClusterState: GossipDelegate {
     public func mergeRemoteState(_ state: [UInt8], join: Bool) async {
         do throws(ClusterCodec.DecodingFailure) {
             _ = merge(try ClusterCodec.decode(state))
+            isSynchronized = true
         } catch {
             malformedMessages += 1
             logger.debug("dropped a cluster state", metadata: ["error": "\(error)"])

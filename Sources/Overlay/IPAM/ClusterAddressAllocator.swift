@@ -74,10 +74,12 @@ public actor ClusterAddressAllocator: AddressAllocator {
             let geometry = BlockGeometry(subnet: poolState.subnet, blockSize: blockSize)
             let owners = await cluster.blockOwners(subnet: poolState.subnet)
             let mine = owners.filter { $0.value == cluster.node }.keys.sorted()
-            if let free = firstFreeAddress(in: mine, of: poolState, geometry: geometry) {
+            if let free = nextFreeAddress(in: mine, of: poolState, geometry: geometry) {
                 do {
                     return try change { (state: inout PersistentState) throws(IPAMError) in
-                        try state.ipam.requestAddress(in: pool, address: free, role: .endpoint)
+                        let allocated = try state.ipam.requestAddress(in: pool, address: free, role: .endpoint)
+                        state.ipam.pools[pool]?.lastAllocated = free
+                        return allocated
                     }
                 } catch .addressInUse {
                     continue  // a concurrent request took it first
@@ -114,17 +116,17 @@ public actor ClusterAddressAllocator: AddressAllocator {
         }
     }
 
-    private func firstFreeAddress(in blocks: [Int], of pool: PoolState, geometry: BlockGeometry) -> IPv4Address? {
+    /// The next free address of this host's blocks after the last one handed out, wrapping around: a just
+    /// released address is not handed out again at once, since other containers may still have the old
+    /// endpoint's MAC for it in their ARP caches (MACs are random, never derived from the address).
+    private func nextFreeAddress(in blocks: [Int], of pool: PoolState, geometry: BlockGeometry) -> IPv4Address? {
         guard let usable = pool.subnet.usableRange else { return nil }
-        for block in blocks {
-            for value in geometry.range(of: block) {
-                let address = IPv4Address(value)
-                guard usable.contains(address), address != pool.gateway, pool.addresses[address] == nil else { continue }
-                if let range = pool.range, !range.contains(address) { continue }
-                return address
-            }
+        let candidates = blocks.flatMap { geometry.range(of: $0) }.map(IPv4Address.init).filter { address in
+            usable.contains(address) && address != pool.gateway && pool.addresses[address] == nil
+                && (pool.range.map { $0.contains(address) } ?? true)
         }
-        return nil
+        guard let last = pool.lastAllocated else { return candidates.first }
+        return candidates.first { $0 > last } ?? candidates.first
     }
 
     private func change<T>(_ body: (inout PersistentState) throws(IPAMError) -> T) throws(IPAMError) -> T {
