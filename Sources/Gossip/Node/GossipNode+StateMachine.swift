@@ -57,6 +57,7 @@ extension GossipNode {
             record.stateChange = now
         }
         members[alive.node] = record
+        failedPeers.removeValue(forKey: alive.node)
         if oldState == .dead || oldState == .left {
             emit(.join(record.member))
         } else if metaChanged {
@@ -116,6 +117,11 @@ extension GossipNode {
         record.state = dead.isLeave ? .left : .dead
         record.stateChange = clock.now
         members[dead.node] = record
+        if dead.isLeave {
+            failedPeers.removeValue(forKey: dead.node)
+        } else if dead.node != name {
+            failedPeers[dead.node] = (record.address, record.stateChange)
+        }
         emit(dead.isLeave ? .left(record.member) : .dead(record.member))
     }
 

@@ -185,12 +185,6 @@ extension GossipNode {
     func reconnect() async {
         let now = clock.now
         failedPeers = failedPeers.filter { now - $0.value.since < configuration.reconnectTimeout }
-        for (node, record) in members where record.state == .dead && failedPeers[node] == nil {
-            failedPeers[node] = (record.address, record.stateChange)
-        }
-        for (node, record) in members where record.state == .alive || record.state == .suspect || record.state == .left {
-            failedPeers.removeValue(forKey: node)
-        }
         guard let (node, peer) = failedPeers.randomElement() else { return }
         do {
             try await pushPull(with: peer.address, join: false)

@@ -8,7 +8,7 @@ import Logging
 public actor GossipNode {
     /// The node's name.
     public nonisolated let name: String
-    /// Membership changes, as they happen.
+    /// Membership changes, as they happen (one consumer; the newest 4,096 are kept if it falls behind).
     public nonisolated let events: AsyncStream<MembershipEvent>
 
     let configuration: GossipConfiguration
