@@ -64,6 +64,7 @@ extension ScaledTimeGossipTests {
                     return true
                 }
                 #expect(took != nil, "not dead everywhere within \(bound)")
+                #expect(took.map { $0 >= minimum } == true, "dead sooner than the shortest suspicion: \(String(describing: took))")
                 if let took {
                     print("stopped node dead everywhere after \(took) (\(took / scale) at LAN timings; bound \(bound / scale), suspicion \(minimum / scale)…\(minimum * 6 / scale))")
                 }
