@@ -138,8 +138,19 @@ public actor GossipNode {
 
     /// Queues an application message for gossip; it replaces a queued message with the same `key` (so only the
     /// newest version of a record spreads). Receivers get it through ``GossipDelegate/notifyMessage(_:)``.
-    public func broadcast(_ payload: [UInt8], key: String? = nil) {
+    /// A message must fit in one packet with its framing; larger data goes through ``sendReliable(_:to:)`` or
+    /// the delegate's push/pull state.
+    public func broadcast(_ payload: [UInt8], key: String? = nil) throws(GossipError) {
+        guard payload.count <= maximumBroadcastSize else {
+            throw .messageTooLarge(payload.count, limit: maximumBroadcastSize)
+        }
         applicationBroadcasts.enqueue([MessageType.user.rawValue] + payload, key: key)
+    }
+
+    /// The largest application broadcast: the UDP budget less the compound header, one part's length, the user
+    /// type byte and encryption.
+    public var maximumBroadcastSize: Int {
+        configuration.udpBufferSize - 2 - 2 - 1 - encryptionOverhead
     }
 
     /// Sends an application message to one member over a stream (memberlist's `SendReliable`).
