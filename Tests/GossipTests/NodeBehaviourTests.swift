@@ -180,6 +180,10 @@ extension ScaledTimeGossipTests {
             #expect(await eventually(within: .seconds(5)) { await nodes[0].statistics.malformedStreams >= 1 } != nil)
             stream.close()
             #expect(await nodes[0].members().count == 1)
+            // Well-formed but hostile: an accusation at the largest incarnation must not overflow the refutation.
+            try await attacker.sendPacket(
+                Suspect(incarnation: .max, node: "n0", from: "x").encoded(), to: SimulatedCluster.address(0))
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].currentIncarnation == .max } != nil)
             await nodes[0].stop()
             await attacker.shutdown()
         }

@@ -126,9 +126,11 @@ extension GossipNode {
     }
 
     /// Raises our incarnation above `accusedIncarnation` and gossips alive; awareness +1.
+    /// Saturates at `UInt32.max` rather than trapping: a peer that accuses us at the largest incarnation must not
+    /// crash the node (Go's memberlist wraps to 0 there, after which nobody believes it).
     func refute(accusedIncarnation: UInt32) {
-        incarnation += 1
-        if accusedIncarnation >= incarnation { incarnation = accusedIncarnation + 1 }
+        incarnation = incarnation.saturatingIncrement
+        if accusedIncarnation >= incarnation { incarnation = accusedIncarnation.saturatingIncrement }
         counters.refutations += 1
         awareness.apply(1)
         guard var me = members[name] else { return }
@@ -158,4 +160,9 @@ extension GossipNode {
         logger.info("marking a node as failed, suspicion expired", metadata: ["node": "\(node)"])
         handleDead(Dead(incarnation: record.incarnation, node: node, from: name))
     }
+}
+
+extension UInt32 {
+    /// `self + 1`, or `self` at the maximum.
+    var saturatingIncrement: UInt32 { self == .max ? self : self + 1 }
 }

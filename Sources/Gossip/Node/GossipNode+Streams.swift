@@ -142,13 +142,15 @@ extension GossipNode {
         }
     }
 
-    /// Joins a cluster through `seeds` (`host:port`): a join push/pull with each, retried with backoff.
+    /// Joins a cluster through `seeds` (`host:port`; this node's own address is skipped): a join push/pull with
+    /// each, retried with backoff.
     /// Returns how many seeds answered; throws if none did.
     @discardableResult
     public func join(_ seeds: [GossipAddress]) async throws -> Int {
         var joined = 0
         var failures: [String] = []
-        for seed in seeds where seed != transport.localAddress {
+        let others = seeds.filter { $0 != transport.localAddress }
+        for seed in others {
             var pause = configuration.joinBackoff
             for attempt in 1...max(1, configuration.joinAttempts) {
                 do {
@@ -166,7 +168,7 @@ extension GossipNode {
                 }
             }
         }
-        if joined == 0 && !seeds.isEmpty { throw GossipError.joinFailed(failures) }
+        if joined == 0 && !others.isEmpty { throw GossipError.joinFailed(failures) }
         return joined
     }
 

@@ -128,7 +128,7 @@ public actor GossipNode {
         let encoded = SerfTags.encode(tags)
         guard encoded.count <= 512 else { throw .metaTooLarge(encoded.count) }
         meta = encoded
-        incarnation += 1
+        incarnation = incarnation.saturatingIncrement
         guard var me = members[name] else { return }
         me.meta = encoded
         me.incarnation = incarnation
