@@ -65,7 +65,7 @@ struct GossipBenchmark {
         var sent: [Int: ContinuousClock.Instant] = [:]
         for id in 0..<messages {
             sent[id] = ContinuousClock.now
-            try await nodes[id % size].broadcast([0xbe, UInt8(id)], key: "bench-\(id)")
+            await nodes[id % size].broadcast([0xbe, UInt8(id)], key: "bench-\(id)")
             try await Task.sleep(for: .milliseconds(100))
         }
         _ = await waitUntil(timeout: .seconds(30)) { receipts.count >= messages * (size - 1) }

@@ -10,8 +10,6 @@ public enum GossipError: Error, Sendable, Hashable, CustomStringConvertible {
     case incompatibleProtocol(node: String, versions: [UInt8])
     /// The node is not running.
     case notRunning
-    /// An application broadcast does not fit in one packet.
-    case messageTooLarge(Int, limit: Int)
     /// The key is not in the keyring.
     case unknownKey
     /// The primary key cannot be removed; make another key primary first.
@@ -25,8 +23,6 @@ public enum GossipError: Error, Sendable, Hashable, CustomStringConvertible {
         case .incompatibleProtocol(let node, let versions):
             "node \(node)'s versions \(versions) are incompatible with the cluster's"
         case .notRunning: "the gossip node is not running"
-        case .messageTooLarge(let size, let limit):
-            "a \(size)-byte broadcast does not fit in one packet (at most \(limit) bytes); send it reliably instead"
         case .unknownKey: "the key is not installed"
         case .removingPrimaryKey: "the primary key cannot be removed; use another key first"
         }

@@ -39,7 +39,7 @@ extension GossipNode {
         if configuration.serfCompatible { witnessSerfMessage(payload) }
         guard let delegate else { return }
         if case .rebroadcast(let key) = await delegate.notifyMessage(payload) {
-            try? broadcast(payload, key: key)
+            broadcast(payload, key: key)
         }
     }
 

@@ -138,11 +138,16 @@ public actor GossipNode {
 
     /// Queues an application message for gossip; it replaces a queued message with the same `key` (so only the
     /// newest version of a record spreads). Receivers get it through ``GossipDelegate/notifyMessage(_:)``.
-    /// A message must fit in one packet with its framing; larger data goes through ``sendReliable(_:to:)`` or
-    /// the delegate's push/pull state.
-    public func broadcast(_ payload: [UInt8], key: String? = nil) throws(GossipError) {
+    /// A message must fit in one packet with its framing (``maximumBroadcastSize``): a larger one could never be
+    /// sent, so it is dropped, logged and counted in ``GossipCounters/oversizedBroadcasts``; send such data with
+    /// ``sendReliable(_:to:)`` or in the delegate's push/pull state.
+    public func broadcast(_ payload: [UInt8], key: String? = nil) {
         guard payload.count <= maximumBroadcastSize else {
-            throw .messageTooLarge(payload.count, limit: maximumBroadcastSize)
+            counters.oversizedBroadcasts += 1
+            logger.warning(
+                "dropped an application broadcast too large for one packet",
+                metadata: ["size": "\(payload.count)", "limit": "\(maximumBroadcastSize)", "key": "\(key ?? "")"])
+            return
         }
         applicationBroadcasts.enqueue([MessageType.user.rawValue] + payload, key: key)
     }
