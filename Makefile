@@ -57,6 +57,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --filter EndToEndTests
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 # Benchmarks: each figure against a reference measured in the same run. The container-start benchmark uses the
 # end-to-end harness (real dockerd), so it runs through the test runner, with the release weft.
