@@ -51,13 +51,13 @@ run: build
 	$(BIN)/weft daemon $(WEFT_ARGS)
 
 # Kernel tests need root; WEFT_REQUIRE_ROOT_TESTS makes them fail rather than skip when it is missing.
-# The end-to-end suites (real dockerd engines) run after the rest, not beside it: on two cores they would starve
-# the gossip simulations, whose timings are scaled down.
+# A short fuzz run of the gossip decoders first; then the tests. The end-to-end suites (real dockerd engines) run
+# after the rest, not beside it: on two cores they would starve the gossip simulations, whose timings are scaled.
 test: deps
+	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(SWIFT) build --build-tests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --filter EndToEndTests
-	$(MAKE) fuzz FUZZ_SECONDS=20
 
 # Benchmarks: each figure against a reference measured in the same run. The container-start benchmark uses the
 # end-to-end harness (real dockerd), so it runs through the test runner, with the release weft.
