@@ -8,7 +8,7 @@ RELEASE    := .build/release
 # serf for the gossip interoperation tests.
 APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf
 
-.PHONY: deps build release run test bench fuzz clean
+.PHONY: deps build release run test bench fuzz plugin clean
 
 # Installing docker.io would start the system dockerd (its postinst runs `invoke-rc.d docker start`; without
 # systemd that is /etc/init.d/docker) and, under systemd, enable docker.service, docker.socket and containerd.
@@ -80,5 +80,19 @@ fuzz: deps
 	SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/debug/weft-fuzz-gossip -max_total_time=$(FUZZ_SECONDS) \
 	  -artifact_prefix=fuzz-corpus/artifacts/ fuzz-corpus/gossip Fuzz/seeds-gossip
 
+# The managed (v2) plugin: a release weft with the Swift standard library linked statically (its own scratch
+# path, so the debug build's flags stay apart), a rootfs of the stripped binary and the libraries ldd names, and
+# plugin-spec/config.json, in $(PLUGIN_DIR); then `docker plugin create $(PLUGIN_NAME)` if an engine answers
+# (DOCKER_HOST=unix://… make plugin), otherwise it stops after the directory and says so.
+PLUGIN_BUILD := .build-plugin
+PLUGIN_DIR   := $(PLUGIN_BUILD)/plugin
+PLUGIN_NAME  ?= weft:latest
+
+plugin: deps
+	@start=$$(date +%s); \
+	$(SWIFT) build -c release --static-swift-stdlib --product weft --scratch-path $(PLUGIN_BUILD) || exit 1; \
+	echo "plugin: release build $$(( $$(date +%s) - start )) s"
+	plugin-spec/build-plugin.sh $(PLUGIN_BUILD)/release/weft $(PLUGIN_DIR) $(PLUGIN_NAME)
+
 clean:
-	rm -rf .build $(FUZZ_BUILD)
+	rm -rf .build $(FUZZ_BUILD) $(PLUGIN_BUILD)
