@@ -16,7 +16,7 @@ struct DaemonCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set in the environment: WEFT_SOCKET, WEFT_STATE_DIR, WEFT_RUNTIME_DIR, \
             WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1, \
-            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_NODE_NAME. \
+            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_NODE_NAME, WEFT_SCOPE. \
             With --dry-run weft needs no root and changes nothing: it serves the whole API and prints each kernel \
             change it would make as the equivalent ip/bridge command.
             """
@@ -60,6 +60,9 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds after which a failed host's endpoints and address blocks are forgotten.")
     var failedHostGrace: Double = 600
+
+    @Option(help: "The driver's scope: local for the socket plugin, global for the managed plugin under swarm.")
+    var scope: String?
 
     func run() async throws {
         let environment = Environment()
@@ -163,9 +166,16 @@ struct DaemonCommand: AsyncParsableCommand {
         } else {
             allocator = LocalAddressAllocator(configuration: allocatorConfiguration, store: store)
         }
+        let scopeName = scope ?? environment["WEFT_SCOPE"] ?? "local"
+        guard let driverScope = DriverScope(rawValue: scopeName) else {
+            throw ValidationError("scope \"\(scopeName)\" is not local or global")
+        }
+        let control = node.map { GossipControl(node: $0, defaultPort: gossipPort) }
         let router = PluginRouter(
-            network: OverlayNetworkBackend(driver: driver), ipam: AllocatorIpamBackend(allocator: allocator),
-            control: node.map { GossipControl(node: $0, defaultPort: gossipPort) })
+            network: OverlayNetworkBackend(
+                driver: driver, scope: driverScope, seedJoiner: control,
+                gossipSeed: gossiping ? "\(underlay.address):\(gossipPort)" : nil),
+            ipam: AllocatorIpamBackend(allocator: allocator), control: control)
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)
         let failedHostGrace = failedHostGrace

@@ -5,12 +5,24 @@ import Overlay
 public struct OverlayNetworkBackend: NetworkDriverBackend {
     private let driver: OverlayDriver
     private let scope: DriverScope
+    private let seedJoiner: (any ControlBackend)?
+    /// This host's gossip address (`host:port`), handed to workers as a seed by AllocateNetwork on a manager.
+    private let gossipSeed: String?
 
-    /// - Parameter scope: `local` for the socket plugin (a `global` driver needs swarm), `global` for the
-    ///   managed plugin under swarm.
-    public init(driver: OverlayDriver, scope: DriverScope = .local) {
+    /// The option AllocateNetwork returns and CreateNetwork on every swarm node receives: gossip seeds.
+    public static let seedsOption = "weft.seeds"
+
+    /// - Parameters:
+    ///   - scope: `local` for the socket plugin (a `global` driver needs swarm), `global` for the managed
+    ///     plugin under swarm.
+    ///   - seedJoiner: joins the gossip seeds a swarm network's options carry (nil: a host on its own).
+    ///   - gossipSeed: this host's gossip address, given to swarm workers as a seed.
+    public init(driver: OverlayDriver, scope: DriverScope = .local, seedJoiner: (any ControlBackend)? = nil,
+                gossipSeed: String? = nil) {
         self.driver = driver
         self.scope = scope
+        self.seedJoiner = seedJoiner
+        self.gossipSeed = gossipSeed
     }
 
     public func capabilities() async throws -> NetworkDriverCapabilities {
@@ -30,6 +42,12 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
             pools.append(NetworkCreation.Pool(subnet: subnet, gateway: gateway))
         }
         let ipv6 = request.options.enableIPv6 || request.ipv6Data.contains { $0.pool != nil }
+        // A swarm network carries the manager's gossip seeds: join them (in the background; the manager may
+        // still be starting, and joining retries).
+        if let seedJoiner, let seeds = request.options.genericStrings[Self.seedsOption] {
+            let list = seeds.split(separator: ",").map(String.init).filter { !$0.isEmpty && $0 != gossipSeed }
+            if !list.isEmpty { Task { _ = try? await seedJoiner.join(seeds: list) } }
+        }
         try await driver.createNetwork(
             NetworkCreation(
                 id: request.networkID, options: request.options.genericStrings, isInternal: request.options.isInternal,
@@ -76,4 +94,26 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
     public func leave(_ request: LeaveRequest) async throws {
         try await driver.leave(network: request.networkID, endpoint: request.endpointID)
     }
+
+    /// On a swarm manager: fixes the network's VNI (from `weft.vni`, or derived from the subnet, so every leader
+    /// answers the same) and adds this manager as a gossip seed. Idempotent: swarm calls it again on every
+    /// leader change, with the options of the previous answer merged in.
+    public func allocateNetwork(_ request: AllocateNetworkRequest) async throws -> AllocateNetworkResponse {
+        guard let pool = request.ipv4Data.first?.pool else { throw DriverError.noIPv4Pool(network: request.networkID) }
+        let subnet: IPv4Subnet
+        do { subnet = try IPv4Subnet(parsing: pool) } catch {
+            throw DriverError.invalidAddress(object: "network \(request.networkID.prefix(12)) pool", value: pool)
+        }
+        var options = request.options
+        options[NetworkPolicy.vniOption] = "\(try NetworkPolicy.vni(options: request.options, subnet: subnet))"
+        if let gossipSeed {
+            var seeds = (options[Self.seedsOption] ?? "").split(separator: ",").map(String.init)
+            if !seeds.contains(gossipSeed) { seeds.append(gossipSeed) }
+            options[Self.seedsOption] = seeds.joined(separator: ",")
+        }
+        return AllocateNetworkResponse(options: options)
+    }
+
+    /// Nothing to free: the VNI is derived, not reserved.
+    public func freeNetwork(_ request: FreeNetworkRequest) async throws {}
 }

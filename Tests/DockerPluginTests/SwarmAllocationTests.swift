@@ -1,0 +1,44 @@
+import DockerPlugin
+import Logging
+import Netlink
+import Overlay
+import Testing
+
+/// AllocateNetwork on a swarm manager: a VNI every leader agrees on, and this manager as a gossip seed.
+struct SwarmAllocationTests {
+    func backend(seed: String?) -> OverlayNetworkBackend {
+        let driver = OverlayDriver(
+            host: HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500),
+            backend: DryRunBackend(seedFromCurrentNamespace: false) { _ in },
+            store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"))
+        return OverlayNetworkBackend(driver: driver, scope: .global, gossipSeed: seed)
+    }
+
+    @Test func allocationIsDeterministicIdempotentAndCarriesSeeds() async throws {
+        let manager = backend(seed: "192.0.2.1:7946")
+        let request = AllocateNetworkRequest(
+            networkID: "swarmnet0123456789abcdefg", options: ["custom": "kept"],
+            ipv4Data: [IPAMData(pool: "10.30.0.0/24", gateway: "10.30.0.1/24")])
+        let first = try await manager.allocateNetwork(request)
+        let vni = NetworkPolicy.derivedVNI(for: try IPv4Subnet(parsing: "10.30.0.0/24"))
+        #expect(first.options == ["custom": "kept", "weft.vni": "\(vni)", "weft.seeds": "192.0.2.1:7946"])
+        // A new leader gets the previous answer merged into its request and answers the same.
+        var again = request
+        again.options.merge(first.options) { _, new in new }
+        #expect(try await manager.allocateNetwork(again).options == first.options)
+        // Another manager adds itself to the seeds; an explicit weft.vni is kept.
+        let other = backend(seed: "192.0.2.2:7946")
+        var explicit = again
+        explicit.options["weft.vni"] = "4242"
+        let second = try await other.allocateNetwork(explicit)
+        #expect(second.options["weft.vni"] == "4242")
+        #expect(second.options["weft.seeds"] == "192.0.2.1:7946,192.0.2.2:7946")
+        #expect(try await other.capabilities() == NetworkDriverCapabilities(scope: .global, connectivityScope: .global))
+    }
+
+    @Test func aPoolIsRequired() async {
+        await #expect(throws: DriverError.noIPv4Pool(network: "n")) {
+            _ = try await backend(seed: nil).allocateNetwork(AllocateNetworkRequest(networkID: "n"))
+        }
+    }
+}
