@@ -5,10 +5,11 @@ RELEASE    := .build/release
 # Debian packages the build and the tests need; `deps` installs only those missing.
 # docker.io, busybox-static and iptables are for the end-to-end tests (real engines in namespaces; busybox is
 # the container image and the ping between simulated hosts); iputils-ping for the kernel tests' pings;
-# serf for the gossip interoperation tests.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf
+# serf for the gossip interoperation tests; curl asks the managed plugin's socket in the swarm test; binutils
+# strips the plugin's binary.
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils
 
-.PHONY: deps build release run test bench fuzz plugin clean
+.PHONY: deps build release run test bench fuzz plugin plugin-dir clean
 
 # Installing docker.io would start the system dockerd (its postinst runs `invoke-rc.d docker start`; without
 # systemd that is /etc/init.d/docker) and, under systemd, enable docker.service, docker.socket and containerd.
@@ -87,12 +88,17 @@ fuzz: deps
 PLUGIN_BUILD := .build-plugin
 PLUGIN_DIR   := $(PLUGIN_BUILD)/plugin
 PLUGIN_NAME  ?= weft:latest
+# auto: create the plugin when an engine answers; no: only the directory (make test, whose engines create it).
+PLUGIN_CREATE ?= auto
 
 plugin: deps
 	@start=$$(date +%s); \
 	$(SWIFT) build -c release --static-swift-stdlib --product weft --scratch-path $(PLUGIN_BUILD) || exit 1; \
 	echo "plugin: release build $$(( $$(date +%s) - start )) s"
-	plugin-spec/build-plugin.sh $(PLUGIN_BUILD)/release/weft $(PLUGIN_DIR) $(PLUGIN_NAME)
+	PLUGIN_CREATE=$(PLUGIN_CREATE) plugin-spec/build-plugin.sh $(PLUGIN_BUILD)/release/weft $(PLUGIN_DIR) $(PLUGIN_NAME)
+
+plugin-dir:
+	$(MAKE) plugin PLUGIN_CREATE=no
 
 clean:
 	rm -rf .build $(FUZZ_BUILD) $(PLUGIN_BUILD)

@@ -5,7 +5,7 @@
 #   OUTDIR  the plugin directory to (re)make: OUTDIR/config.json, OUTDIR/rootfs
 #   NAME    the plugin name for `docker plugin create` (default weft:latest)
 # DOCKER (default: docker) is the CLI; DOCKER_HOST picks the engine. Without an engine that answers, it stops
-# after building the directory and says so.
+# after building the directory and says so; PLUGIN_CREATE=no stops there in any case.
 set -eu
 binary=$1
 out=$2
@@ -36,6 +36,10 @@ cp "$spec/config.json" "$out/config.json"
 echo "build-plugin: $out: rootfs $(du -sh "$rootfs" | cut -f1) ($(du -sh "$rootfs/bin/weft" | cut -f1) weft, stripped);" \
   "shared libraries: $(ldd "$binary" | grep -o '/[^ ]*' | xargs -n1 basename | tr '\n' ' ')"
 
+if [ "${PLUGIN_CREATE:-auto}" = no ]; then
+  echo "build-plugin: plugin directory ready; create it with: $docker plugin create $name $out"
+  exit 0
+fi
 if ! "$docker" version --format '{{.Server.Version}}' >/dev/null 2>&1; then
   echo "build-plugin: no Docker engine answers${DOCKER_HOST:+ at $DOCKER_HOST}; the plugin directory is built," \
     "create it with: $docker plugin create $name $out"
