@@ -13,7 +13,7 @@ import Testing
 struct SwarmPluginTests {
     static let replicas = 6
 
-    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay")
+    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; nothing left")
     func swarmService() async throws {
         let directory = try ManagedPlugin.directory()
         try await Cluster.with(hosts: 3) { cluster in
@@ -37,6 +37,27 @@ struct SwarmPluginTests {
             #expect(try await manager.docker("network", "inspect", "--format", "{{.Scope}} {{.Driver}}", "net")
                 == "swarm \(ManagedPlugin.name)")
             let weft = try await Swarm.runService("web", replicas: Self.replicas, network: "net", in: cluster)
+            // No node was given a seed: the workers joined weft's gossip through the seed AllocateNetwork put in
+            // the network's options.
+            for host in cluster.hosts {
+                let members = try await ManagedPlugin.gossipMembers(seenBy: host)
+                #expect(members.count == cluster.hosts.count, "\(host.name)'s weft sees \(members)")
+            }
+
+            // Scale up: the new tasks reach every task; scale down: the tasks that went leave every other
+            // node's kernel (the neighbour entries weft programs), and those left still reach each other.
+            try await manager.docker("service", "scale", "--detach", "web=12")
+            let twelve = try await Swarm.waitForTasks(of: "web", count: 12, network: "net", in: cluster)
+            try await Swarm.pingMatrix(twelve, service: "web")
+            try await manager.docker("service", "scale", "--detach", "web=3")
+            let three = try await Swarm.waitForTasks(of: "web", count: 3, network: "net", in: cluster)
+            for host in cluster.hosts {
+                let remote = Set(three.filter { $0.host !== host }.map(\.address))
+                try await Poll.until("\(host.name)'s weft to keep neighbour entries for exactly \(remote.sorted())", timeout: .seconds(30), interval: .milliseconds(250)) {
+                    try await ManagedPlugin.neighbourAddresses(on: host) == remote
+                }
+            }
+            try await Swarm.pingMatrix(three, service: "web")
 
             // The reference: the built-in overlay, same swarm, same service.
             try await manager.docker("network", "create", "-d", "overlay", "--attachable", "--subnet", "10.31.0.0/24", "ovl")
@@ -84,14 +105,14 @@ enum ManagedPlugin {
         try await host.docker("plugin", "inspect", "--format", "{{.Id}}", name)
     }
 
-    /// `docker plugin create`, settings for this host (its own state directory and underlay address, debug
-    /// logs), `docker plugin enable`; returns how long after the enable began the plugin answered
+    /// `docker plugin create`, settings for this host (its own state directory, debug logs), `docker plugin
+    /// enable`; returns how long after the enable began the plugin answered
     /// GetCapabilities on its socket, with global scope.
     static func install(on host: TestHost, from directory: String) async throws -> Duration {
         try await host.docker(["plugin", "create", name, directory], timeout: .seconds(120))
-        try await host.docker(
-            "plugin", "set", name, "state.source=\(host.weftStateDirectory)",
-            "WEFT_ADVERTISE_ADDRESS=\(host.underlayAddress)", "WEFT_LOG_LEVEL=debug")
+        // No seeds and no advertise address: swarm's AllocateNetwork hands out the seeds, and the address
+        // defaults to the first interface that is up (eth0, the underlay, in these hosts).
+        try await host.docker("plugin", "set", name, "state.source=\(host.weftStateDirectory)", "WEFT_LOG_LEVEL=debug")
         let socket = "/run/docker/plugins/\(try await id(on: host))/weft.sock"
         let clock = ContinuousClock()
         let start = clock.now
@@ -110,14 +131,35 @@ enum ManagedPlugin {
         return answered
     }
 
+    /// The directory of weft's per-network namespaces on `host`: the plugin's propagated mount `/run/weft`,
+    /// under dockerd's data root.
+    static func namespaceDirectory(on host: TestHost) async throws -> String {
+        host.directory.appendingPathComponent("data/plugins/\(try await id(on: host))/propagated-mount/netns").path
+    }
+
+    /// The addresses of the neighbour entries in every weft namespace on `host` (one per remote endpoint).
+    static func neighbourAddresses(on host: TestHost) async throws -> Set<String> {
+        let directory = try await namespaceDirectory(on: host)
+        let output = try await host.run([Tools.sh, "-c", "for n in \(directory)/*; do nsenter --net=$n ip neigh show; done"]).check().output
+        return Set(output.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+    }
+
+    /// The weft gossip members `host`'s plugin sees alive (asked with `weft gossip members` on its gossip port).
+    static func gossipMembers(seenBy host: TestHost) async throws -> [String] {
+        let output = try await host.run([PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):\(gossipPort)"]).check().output
+        return output.split(separator: "\n").filter { $0.contains(" alive") }.map(String.init)
+    }
+
+    /// config.json's WEFT_GOSSIP_PORT (swarm's own gossip holds 7946).
+    static let gossipPort = 7947
+
     /// weft's kernel objects and state left on `host`: its links, its network namespaces (in the plugin's
     /// propagated mount, under dockerd's data root), and networks or pools in its state.
     static func leftovers(on host: TestHost) async throws -> [String] {
         var found: [String] = []
         let links = try await host.run([Tools.ip, "-o", "link", "show"]).check().output
         found += links.split(separator: "\n").filter { $0.contains(": wve") || $0.contains(": wvx-") }.map(String.init)
-        let id = try await id(on: host)
-        let namespaces = host.directory.appendingPathComponent("data/plugins/\(id)/propagated-mount/netns").path
+        let namespaces = try await namespaceDirectory(on: host)
         found += ((try? FileManager.default.contentsOfDirectory(atPath: namespaces)) ?? []).map { "namespace \($0)" }
         let state = try await Command.run([PackagePaths.weftBinary, "state", "--state-dir", host.weftStateDirectory]).check().output
         if !state.contains("networks (0):") || !state.contains("IPAM pools (0):") { found.append(state) }
@@ -177,26 +219,44 @@ enum Swarm {
         try await manager.docker(
             "service", "create", "--detach", "--no-resolve-image", "--name", service, "--replicas", "\(replicas)",
             "--network", network, TestImage.reference, "sleep", "600")
+        let tasks = try await waitForTasks(of: service, count: replicas, network: network, in: cluster)
+        try await pingMatrix(tasks, service: service)
+        return clock.now - start
+    }
+
+    /// Waits until exactly `count` tasks of `service` run, spread over every node, each with an address.
+    static func waitForTasks(of service: String, count: Int, network: String, in cluster: Cluster) async throws -> [ServiceTask] {
         var tasks: [ServiceTask] = []
         do {
-            try await Poll.until("\(replicas) tasks of \(service) to run", timeout: .seconds(90), interval: .milliseconds(250)) {
+            try await Poll.until("\(count) tasks of \(service) to run", timeout: .seconds(90), interval: .milliseconds(250)) {
                 tasks = try await Self.tasks(of: service, network: network, in: cluster)
-                return tasks.count == replicas && tasks.allSatisfy { !$0.address.isEmpty }
+                return tasks.count == count && tasks.allSatisfy { !$0.address.isEmpty }
             }
         } catch {
-            let states = try? await manager.docker("service", "ps", "--no-trunc", "--format", "{{.Node}} {{.CurrentState}} {{.Error}}", service)
+            let states = try? await cluster.hosts[0].docker(
+                "service", "ps", "--no-trunc", "--format", "{{.Node}} {{.CurrentState}} {{.Error}}", service)
             throw HarnessError("\(error)\n\(service) tasks:\n\(states ?? "?")")
         }
         let perHost = Dictionary(grouping: tasks, by: { $0.host.name }).mapValues(\.count)
         print("e2e swarm: \(service) on \(network): \(tasks.map(\.description).joined(separator: ", "))")
-        #expect(perHost.count == cluster.hosts.count, "\(service)'s tasks are not on every node: \(perHost)")
-        for source in tasks {
-            for target in tasks where target.container != source.container {
-                try await Poll.until("\(service) task \(source) to reach \(target)", timeout: .seconds(30), interval: .milliseconds(200)) {
-                    try await source.host.dockerResult(["exec", source.container, "ping", "-c", "1", "-W", "1", target.address]).succeeded
+        #expect(perHost.count == min(count, cluster.hosts.count), "\(service)'s tasks are not spread over the nodes: \(perHost)")
+        return tasks
+    }
+
+    /// Every task pings every other (each source's pings in parallel with the other sources'), each pair retried
+    /// until it answers, bounded.
+    static func pingMatrix(_ tasks: [ServiceTask], service: String) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for source in tasks {
+                group.addTask {
+                    for target in tasks where target.container != source.container {
+                        try await Poll.until("\(service) task \(source) to reach \(target)", timeout: .seconds(30), interval: .milliseconds(200)) {
+                            try await source.host.dockerResult(["exec", source.container, "ping", "-c", "1", "-W", "1", target.address]).succeeded
+                        }
+                    }
                 }
             }
+            try await group.waitForAll()
         }
-        return clock.now - start
     }
 }
