@@ -52,11 +52,12 @@ run: build
 	$(BIN)/weft daemon $(WEFT_ARGS)
 
 # Kernel tests need root; WEFT_REQUIRE_ROOT_TESTS makes them fail rather than skip when it is missing.
-# The end-to-end suites (real dockerd engines) run after the rest, not beside it: on two cores they would starve
-# the gossip simulations, whose timings are scaled down.
+# A short fuzz run of the gossip decoders first; then the tests. The end-to-end suites (real dockerd engines) run
+# after the rest, not beside it: on two cores they would starve the gossip simulations, whose timings are scaled.
 # The swarm test runs the managed plugin as shipped, so the plugin directory is built first (a release build in
 # .build-plugin: minutes on a fresh clone, seconds once built).
 test: deps plugin-dir
+	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(SWIFT) build --build-tests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --filter EndToEndTests

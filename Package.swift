@@ -126,13 +126,13 @@ let package = Package(
 if Context.environment["WEFT_FUZZ"] == "1" {
     // `swift build --sanitize=fuzzer` instruments only the fuzz executable's own module; the code under test
     // needs the coverage instrumentation too or libFuzzer runs blind.
-    for target in package.targets where ["MessagePack", "Gossip"].contains(target.name) {
+    for target in package.targets where ["MessagePack", "Gossip", "Overlay"].contains(target.name) {
         target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer"])]
     }
     package.targets.append(
         .executableTarget(
             name: "weft-fuzz-gossip",
-            dependencies: ["Gossip", "MessagePack"],
+            dependencies: ["Gossip", "MessagePack", "Overlay"],
             path: "Fuzz/weft-fuzz-gossip",
             swiftSettings: strictSwift
         )

@@ -1,4 +1,4 @@
-// libFuzzer entry point over the gossip wire decoders. Built only with WEFT_FUZZ=1 and the fuzzer sanitizer
+// libFuzzer entry point over the gossip wire decoders and weft's cluster payloads. Built only with WEFT_FUZZ=1 and the fuzzer sanitizer
 // (`make fuzz`); libFuzzer supplies `main`.
 //
 // The first input byte picks a decoder, the rest is its input. Besides "never trap", each decoder is checked
@@ -6,6 +6,7 @@
 
 import Gossip
 import MessagePack
+import Overlay
 
 private let keyring = try! Keyring(keys: [Array("0123456789abcdef".utf8), Array(repeating: 7, count: 32)])
 private let limits: WireLimits = {
@@ -58,17 +59,25 @@ private func checkLZW(_ data: [UInt8]) {
     precondition(again == output, "LZW output does not round-trip")
 }
 
+/// weft's own gossip payloads (endpoint, network and block-claim updates) as peers send them.
+private func checkClusterCodec(_ data: [UInt8]) {
+    guard let updates = try? ClusterCodec.decode([ClusterCodec.magic] + data) else { return }
+    let again = try? ClusterCodec.decode(ClusterCodec.encode(updates))
+    precondition(again == updates, "cluster updates do not round-trip")
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGossipWire(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start, count > 0 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
     let selector = Int(bytes[0])
     let input = Array(bytes.dropFirst())
-    switch selector % 10 {
-    case 0...3: checkPacket(input, config: configs[selector % 10])
-    case 4...7: checkStream(input, config: configs[selector % 10 - 4])
+    switch selector % 11 {
+    case 0...3: checkPacket(input, config: configs[selector % 11])
+    case 4...7: checkStream(input, config: configs[selector % 11 - 4])
     case 8: checkMessagePack(input)
-    default: checkLZW(input)
+    case 9: checkLZW(input)
+    default: checkClusterCodec(input)
     }
     return 0
 }

@@ -1,11 +1,16 @@
-/// Addresses persist as their text form (`02:aa:bb:cc:dd:ee`, `192.0.2.1`), readable in state files.
-extension MACAddress: Codable {
+/// Values that persist as their text form (`02:aa:bb:cc:dd:ee`, `192.0.2.1`), readable in state files.
+protocol CodableAsText: Codable, CustomStringConvertible {
+    init?(_ text: String)
+}
+
+extension CodableAsText {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let mac = MACAddress(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\"\(text)\" is not a MAC address"))
+        guard let value = Self(text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "\"\(text)\" is not a valid \(Self.self)"))
         }
-        self = mac
+        self = value
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -14,17 +19,5 @@ extension MACAddress: Codable {
     }
 }
 
-extension IPAddress: Codable {
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let address = IPAddress(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\"\(text)\" is not an IP address"))
-        }
-        self = address
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
+extension MACAddress: CodableAsText {}
+extension IPAddress: CodableAsText {}

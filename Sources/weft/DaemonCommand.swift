@@ -83,10 +83,7 @@ struct DaemonCommand: AsyncParsableCommand {
             ?? (dryRun && !isRoot ? "\(unprivilegedDefault)/weft.sock" : PluginServerConfiguration.defaultSocketPath)
         let stateDir = stateDir ?? environment["WEFT_STATE_DIR"] ?? (dryRun ? "\(unprivilegedDefault)/state" : "/var/lib/weft")
         let runtimeDir = runtimeDir ?? environment["WEFT_RUNTIME_DIR"] ?? "/run/weft"
-        let vxlanPort = try vxlanPort ?? environment["WEFT_VXLAN_PORT"].map { text throws -> UInt16 in
-            guard let port = UInt16(text), port > 0 else { throw ValidationError("WEFT_VXLAN_PORT=\(text) is not a port") }
-            return port
-        } ?? 4789
+        let vxlanPort = try vxlanPort ?? environment.port("WEFT_VXLAN_PORT") ?? 4789
         var advertise: IPAddress?
         if let text = advertiseAddress ?? environment["WEFT_ADVERTISE_ADDRESS"] {
             guard let address = IPAddress(text) else { throw ValidationError("\(text) is not an IP address") }
@@ -100,10 +97,7 @@ struct DaemonCommand: AsyncParsableCommand {
         }
 
         // Gossip settings first: without an advertise address, the route toward the seeds picks it.
-        let gossipPort = try gossipPort ?? environment["WEFT_GOSSIP_PORT"].map { text throws -> UInt16 in
-            guard let port = UInt16(text) else { throw ValidationError("WEFT_GOSSIP_PORT=\(text) is not a port") }
-            return port
-        } ?? 7946
+        let gossipPort = try gossipPort ?? environment.port("WEFT_GOSSIP_PORT") ?? 7946
         let seedTexts = join.isEmpty ? (environment["WEFT_JOIN"]?.split(separator: ",").map(String.init) ?? []) : join
         let seeds = try seedTexts.map { text throws -> GossipAddress in
             guard let seed = GossipAddress(parsing: text, defaultPort: gossipPort) else {
@@ -191,6 +185,12 @@ struct DaemonCommand: AsyncParsableCommand {
                     for await vnis in cluster.changes { await driver.remoteChanged(vnis) }
                 }
                 tasks.addTask {
+                    // With no seeds, or none answering, this host may be the first: after a while it trusts
+                    // its own tables (and so removes entries nobody announces any more).
+                    try? await Task.sleep(for: seeds.isEmpty ? .seconds(35) : .seconds(60))
+                    await cluster.markSynchronized()
+                }
+                tasks.addTask {
                     // Level-triggered: a periodic pass repairs whatever drifted or was missed.
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(10))
@@ -247,4 +247,11 @@ struct Environment {
     }
 
     subscript(_ name: String) -> String? { values[name] }
+
+    /// A port number from the environment, nil when the variable is unset.
+    func port(_ name: String) throws -> UInt16? {
+        guard let text = values[name] else { return nil }
+        guard let port = UInt16(text), port > 0 else { throw ValidationError("\(name)=\(text) is not a port") }
+        return port
+    }
 }

@@ -28,216 +28,234 @@ final class RecordingDelegate: GossipDelegate {
     func mergeRemoteState(_ state: [UInt8], join: Bool) async { merged.withLock { $0.append(state) } }
 }
 
-/// The node's behaviour through its public API on the simulated network: delegate, events, restart, bad input.
-@Suite("Gossip node behaviour", .serialized)
-struct NodeBehaviourTests {
-    static let scale = 0.1
+extension ScaledTimeGossipTests {
+    /// The node's behaviour through its public API on the simulated network: delegate, events, restart, bad input.
+    @Suite("Gossip node behaviour", .serialized)
+    struct NodeBehaviourTests {
+        static let scale = 0.1
 
-    static func makeNodes(
-        _ count: Int, network: SimulatedNetwork, delegates: [RecordingDelegate]? = nil,
-        configure: (inout GossipConfiguration) -> Void = { _ in }
-    ) async throws -> [GossipNode] {
-        var nodes: [GossipNode] = []
-        for index in 0..<count {
+        static func makeNodes(
+            _ count: Int, network: SimulatedNetwork, delegates: [RecordingDelegate]? = nil, scale: Double = scale,
+            configure: (inout GossipConfiguration) -> Void = { _ in }
+        ) async throws -> [GossipNode] {
+            var nodes: [GossipNode] = []
+            for index in 0..<count {
+                var logger = Logger(label: "test")
+                logger.logLevel = .critical
+                var config = GossipConfiguration(name: "n\(index)", tags: ["i": "\(index)"], logger: logger)
+                    .scaled(by: scale)
+                configure(&config)
+                let node = try GossipNode(
+                    configuration: config, transport: network.attach(SimulatedCluster.address(index)),
+                    delegate: delegates?[index])
+                await node.start()
+                nodes.append(node)
+            }
+            for node in nodes.dropFirst() { try await node.join([SimulatedCluster.address(0)]) }
+            return nodes
+        }
+
+        static func allAlive(_ nodes: [GossipNode]) async -> Bool {
+            for node in nodes where await node.members(includingGone: false).count != nodes.count { return false }
+            return true
+        }
+
+        @Test("application broadcasts reach every node; a newer message with the same key replaces the queued one")
+        func applicationBroadcasts() async throws {
+            let network = SimulatedNetwork()
+            let delegates = (0..<6).map { _ in RecordingDelegate() }
+            let nodes = try await Self.makeNodes(6, network: network, delegates: delegates)
+            #expect(await eventually(within: .seconds(10)) { await Self.allAlive(nodes) } != nil)
+            // Queue all three while node 0 sends nothing, so the second replaces the first before any gossip round.
+            await nodes[0].setResponsive(false)
+            await nodes[0].broadcast([0x57, 1], key: "endpoint-1")
+            await nodes[0].broadcast([0x57, 2], key: "endpoint-1")
+            await nodes[0].broadcast([0x58], key: nil)
+            await nodes[0].setResponsive(true)
+            let delivered = await eventually(within: .seconds(5)) {
+                delegates.dropFirst().allSatisfy { $0.messages.contains([0x57, 2]) && $0.messages.contains([0x58]) }
+            }
+            #expect(delivered != nil)
+            #expect(delegates.allSatisfy { !$0.messages.contains([0x57, 1]) })
+            let limit = await nodes[0].maximumBroadcastSize
+            #expect(limit == 1395)
+            await nodes[0].broadcast(Array(repeating: 1, count: limit + 1))
+            #expect(await nodes[0].statistics.oversizedBroadcasts == 1)
+            for node in nodes { await node.stop() }
+        }
+
+        @Test("push/pull carries the delegate's local state to its peers")
+        func localStateMerges() async throws {
+            let network = SimulatedNetwork()
+            let delegates = (0..<3).map { RecordingDelegate(state: [0xaa, UInt8($0)]) }
+            let nodes = try await Self.makeNodes(3, network: network, delegates: delegates)
+            #expect(delegates[0].mergedStates.contains([0xaa, 1]))
+            #expect(delegates[1].mergedStates.contains([0xaa, 0]))
+            // Periodic anti-entropy (3 s at this scale) exchanges state between the others too.
+            let spread = await eventually(within: .seconds(10)) {
+                delegates[1].mergedStates.contains([0xaa, 2]) || delegates[2].mergedStates.contains([0xaa, 1])
+            }
+            #expect(spread != nil)
+            for node in nodes { await node.stop() }
+        }
+
+        @Test("membership events: join, update, suspect, dead and left arrive as an AsyncSequence")
+        func events() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await Self.makeNodes(4, network: network)
+            #expect(await eventually(within: .seconds(10)) { await Self.allAlive(nodes) } != nil)
+            let watcher = Task { () -> [String] in
+                var seen: [String] = []
+                for await event in nodes[0].events {
+                    switch event {
+                    case .join(let m): seen.append("join \(m.name)")
+                    case .update(let m): seen.append("update \(m.name) \(m.tags["i"] ?? "")")
+                    case .suspect(let m): seen.append("suspect \(m.name)")
+                    case .dead(let m): seen.append("dead \(m.name)")
+                    case .left(let m): seen.append("left \(m.name)")
+                    }
+                }
+                return seen
+            }
+            try await nodes[1].updateTags(["i": "one"])
+            await nodes[2].leave(timeout: .seconds(1))
+            await nodes[2].stop()
+            network.setIsolated(SimulatedCluster.address(3), true)
+            await nodes[3].setResponsive(false)
+            #expect(await eventually(within: .seconds(10)) { await nodes[0].member(named: "n3")?.state == .dead } != nil)
+            await nodes[0].stop()
+            let seen = await watcher.value
+            #expect(seen.contains("update n1 one"))
+            #expect(seen.contains("left n2"))
+            #expect(seen.contains("suspect n3"))
+            #expect(seen.contains("dead n3"))
+            #expect(!seen.contains("dead n2"))
+            for node in nodes { await node.stop() }
+        }
+
+        @Test("a restarted node rejoins at incarnation 1 and refutes above the cluster's view of it")
+        func restartRejoins() async throws {
+            let network = SimulatedNetwork()
+            var nodes = try await Self.makeNodes(4, network: network)
+            #expect(await eventually(within: .seconds(10)) { await Self.allAlive(nodes) } != nil)
+            // Raise n3's incarnation a few times, then kill it without a leave.
+            for round in 0..<3 { try await nodes[3].updateTags(["i": "r\(round)"]) }
+            let old = await nodes[3].currentIncarnation
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].member(named: "n3")?.incarnation == old } != nil)
+            network.setIsolated(SimulatedCluster.address(3), true)
+            await nodes[3].stop()
+            network.setIsolated(SimulatedCluster.address(3), false)
+            #expect(await eventually(within: .seconds(10)) { await nodes[0].member(named: "n3")?.state == .dead } != nil)
+
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            var config = GossipConfiguration(name: "n\(index)", tags: ["i": "\(index)"], logger: logger).scaled(by: scale)
-            configure(&config)
-            let node = try GossipNode(
-                configuration: config, transport: network.attach(SimulatedCluster.address(index)),
-                delegate: delegates?[index])
-            await node.start()
-            nodes.append(node)
+            let config = GossipConfiguration(name: "n3", tags: ["i": "again"], logger: logger).scaled(by: Self.scale)
+            let restarted = try GossipNode(configuration: config, transport: network.attach(SimulatedCluster.address(3)))
+            await restarted.start()
+            #expect(await restarted.currentIncarnation == 1)
+            try await restarted.join([SimulatedCluster.address(0)])
+            nodes[3] = restarted
+            let back = await eventually(within: .seconds(10)) { await Self.allAlive(nodes) }
+            #expect(back != nil)
+            #expect(await restarted.currentIncarnation > old)
+            #expect(await nodes[1].member(named: "n3")?.tags == ["i": "again"])
+            for node in nodes { await node.stop() }
         }
-        for node in nodes.dropFirst() { try await node.join([SimulatedCluster.address(0)]) }
-        return nodes
-    }
 
-    static func allAlive(_ nodes: [GossipNode]) async -> Bool {
-        for node in nodes where await node.members(includingGone: false).count != nodes.count { return false }
-        return true
-    }
-
-    @Test("application broadcasts reach every node; a newer message with the same key replaces the queued one")
-    func applicationBroadcasts() async throws {
-        let network = SimulatedNetwork()
-        let delegates = (0..<6).map { _ in RecordingDelegate() }
-        let nodes = try await Self.makeNodes(6, network: network, delegates: delegates)
-        #expect(await eventually(within: .seconds(10)) { await Self.allAlive(nodes) } != nil)
-        await nodes[0].broadcast([0x57, 1], key: "endpoint-1")
-        await nodes[0].broadcast([0x57, 2], key: "endpoint-1")
-        await nodes[0].broadcast([0x58], key: nil)
-        let delivered = await eventually(within: .seconds(5)) {
-            delegates.dropFirst().allSatisfy { $0.messages.contains([0x57, 2]) && $0.messages.contains([0x58]) }
+        @Test("malformed packets and streams are dropped and counted, never a crash")
+        func malformedInput() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await Self.makeNodes(1, network: network)
+            let attacker = network.attach(GossipAddress(ip: [10, 9, 9, 9], port: 1))
+            let garbage: [[UInt8]] = [
+                [], [0xff], [0x07, 0x80], [0x07, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00], [0x0c, 1, 2, 3, 4, 0x00],
+                [0x09, 0x82, 0xa4], [0x04, 0xde, 0xff, 0xff], [0x00, 0x85], [0xf4, 0x05, 0x41],
+                [0x06, 0x83], [0x01] + Array(repeating: 0, count: 40),
+            ]
+            for packet in garbage { try await attacker.sendPacket(packet, to: SimulatedCluster.address(0)) }
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].statistics.malformedPackets >= garbage.count - 1 } != nil)
+            let stream = try await attacker.openStream(to: SimulatedCluster.address(0), timeout: .seconds(1))
+            try await stream.write([0x06, 0x83, 0xa4, 0x4a, 0x6f, 0x69, 0x6e, 0xc3, 0xa5, 0x4e, 0x6f, 0x64, 0x65, 0x73, 0xce, 0xff, 0xff, 0xff, 0xff])
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].statistics.malformedStreams >= 1 } != nil)
+            stream.close()
+            #expect(await nodes[0].members().count == 1)
+            // Well-formed but hostile: an accusation at the largest incarnation must not overflow the refutation.
+            try await attacker.sendPacket(
+                Suspect(incarnation: .max, node: "n0", from: "x").encoded(), to: SimulatedCluster.address(0))
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].currentIncarnation == .max } != nil)
+            await nodes[0].stop()
+            await attacker.shutdown()
         }
-        #expect(delivered != nil)
-        #expect(delegates.allSatisfy { !$0.messages.contains([0x57, 1]) })
-        for node in nodes { await node.stop() }
     }
+}
 
-    @Test("push/pull carries the delegate's local state to its peers")
-    func localStateMerges() async throws {
-        let network = SimulatedNetwork()
-        let delegates = (0..<3).map { RecordingDelegate(state: [0xaa, UInt8($0)]) }
-        let nodes = try await Self.makeNodes(3, network: network, delegates: delegates)
-        #expect(delegates[0].mergedStates.contains([0xaa, 1]))
-        #expect(delegates[1].mergedStates.contains([0xaa, 0]))
-        // Periodic anti-entropy (3 s at this scale) exchanges state between the others too.
-        let spread = await eventually(within: .seconds(10)) {
-            delegates[1].mergedStates.contains([0xaa, 2]) || delegates[2].mergedStates.contains([0xaa, 1])
-        }
-        #expect(spread != nil)
-        for node in nodes { await node.stop() }
-    }
-
-    @Test("membership events: join, update, suspect, dead and left arrive as an AsyncSequence")
-    func events() async throws {
-        let network = SimulatedNetwork()
-        let nodes = try await Self.makeNodes(4, network: network)
-        #expect(await eventually(within: .seconds(10)) { await Self.allAlive(nodes) } != nil)
-        let watcher = Task { () -> [String] in
-            var seen: [String] = []
-            for await event in nodes[0].events {
-                switch event {
-                case .join(let m): seen.append("join \(m.name)")
-                case .update(let m): seen.append("update \(m.name) \(m.tags["i"] ?? "")")
-                case .suspect(let m): seen.append("suspect \(m.name)")
-                case .dead(let m): seen.append("dead \(m.name)")
-                case .left(let m): seen.append("left \(m.name)")
-                }
+extension ScaledTimeGossipTests {
+    @Suite("Gossip keyring rotation")
+    struct KeyringRotationTests {
+        @Test("install, use and remove keys across a running cluster; a node with only the old key is refused")
+        func rotation() async throws {
+            let network = SimulatedNetwork()
+            let old: [UInt8] = Array(repeating: 1, count: 16), new: [UInt8] = Array(repeating: 2, count: 32)
+            let nodes = try await NodeBehaviourTests.makeNodes(3, network: network) {
+                $0.wire.keyring = try? Keyring(keys: [old])
             }
-            return seen
+            #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
+            for node in nodes { try await node.installKey(new) }
+            for node in nodes { try await node.useKey(new) }
+            for node in nodes { try await node.removeKey(old) }
+            await #expect(throws: GossipError.removingPrimaryKey) { try await nodes[0].removeKey(new) }
+            #expect(await nodes[0].keys == [new])
+            try await Task.sleep(for: .seconds(1))
+            #expect(await NodeBehaviourTests.allAlive(nodes))
+
+            var config = GossipConfiguration(name: "stale").scaled(by: NodeBehaviourTests.scale)
+            config.wire.keyring = try Keyring(keys: [old])
+            config.joinAttempts = 1
+            config.logger.logLevel = .critical
+            let stale = try GossipNode(configuration: config, transport: network.attach(SimulatedCluster.address(9)))
+            await stale.start()
+            await #expect(throws: GossipError.self) { try await stale.join([SimulatedCluster.address(0)]) }
+            await stale.stop()
+            for node in nodes { await node.stop() }
         }
-        try await nodes[1].updateTags(["i": "one"])
-        await nodes[2].leave(timeout: .seconds(1))
-        await nodes[2].stop()
-        network.setIsolated(SimulatedCluster.address(3), true)
-        await nodes[3].setResponsive(false)
-        #expect(await eventually(within: .seconds(10)) { await nodes[0].member(named: "n3")?.state == .dead } != nil)
-        await nodes[0].stop()
-        let seen = await watcher.value
-        #expect(seen.contains("update n1 one"))
-        #expect(seen.contains("left n2"))
-        #expect(seen.contains("suspect n3"))
-        #expect(seen.contains("dead n3"))
-        #expect(!seen.contains("dead n2"))
-        for node in nodes { await node.stop() }
-    }
-
-    @Test("a restarted node rejoins at incarnation 1 and refutes above the cluster's view of it")
-    func restartRejoins() async throws {
-        let network = SimulatedNetwork()
-        var nodes = try await Self.makeNodes(4, network: network)
-        #expect(await eventually(within: .seconds(10)) { await Self.allAlive(nodes) } != nil)
-        // Raise n3's incarnation a few times, then kill it without a leave.
-        for round in 0..<3 { try await nodes[3].updateTags(["i": "r\(round)"]) }
-        let old = await nodes[3].currentIncarnation
-        #expect(await eventually(within: .seconds(5)) { await nodes[0].member(named: "n3")?.incarnation == old } != nil)
-        network.setIsolated(SimulatedCluster.address(3), true)
-        await nodes[3].stop()
-        network.setIsolated(SimulatedCluster.address(3), false)
-        #expect(await eventually(within: .seconds(10)) { await nodes[0].member(named: "n3")?.state == .dead } != nil)
-
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let config = GossipConfiguration(name: "n3", tags: ["i": "again"], logger: logger).scaled(by: Self.scale)
-        let restarted = try GossipNode(configuration: config, transport: network.attach(SimulatedCluster.address(3)))
-        await restarted.start()
-        #expect(await restarted.currentIncarnation == 1)
-        try await restarted.join([SimulatedCluster.address(0)])
-        nodes[3] = restarted
-        let back = await eventually(within: .seconds(10)) { await Self.allAlive(nodes) }
-        #expect(back != nil)
-        #expect(await restarted.currentIncarnation > old)
-        #expect(await nodes[1].member(named: "n3")?.tags == ["i": "again"])
-        for node in nodes { await node.stop() }
-    }
-
-    @Test("malformed packets and streams are dropped and counted, never a crash")
-    func malformedInput() async throws {
-        let network = SimulatedNetwork()
-        let nodes = try await Self.makeNodes(1, network: network)
-        let attacker = network.attach(GossipAddress(ip: [10, 9, 9, 9], port: 1))
-        let garbage: [[UInt8]] = [
-            [], [0xff], [0x07, 0x80], [0x07, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00], [0x0c, 1, 2, 3, 4, 0x00],
-            [0x09, 0x82, 0xa4], [0x04, 0xde, 0xff, 0xff], [0x00, 0x85], [0xf4, 0x05, 0x41],
-            [0x06, 0x83], [0x01] + Array(repeating: 0, count: 40),
-        ]
-        for packet in garbage { try await attacker.sendPacket(packet, to: SimulatedCluster.address(0)) }
-        #expect(await eventually(within: .seconds(5)) { await nodes[0].statistics.malformedPackets >= garbage.count - 1 } != nil)
-        let stream = try await attacker.openStream(to: SimulatedCluster.address(0), timeout: .seconds(1))
-        try await stream.write([0x06, 0x83, 0xa4, 0x4a, 0x6f, 0x69, 0x6e, 0xc3, 0xa5, 0x4e, 0x6f, 0x64, 0x65, 0x73, 0xce, 0xff, 0xff, 0xff, 0xff])
-        #expect(await eventually(within: .seconds(5)) { await nodes[0].statistics.malformedStreams >= 1 } != nil)
-        stream.close()
-        #expect(await nodes[0].members().count == 1)
-        await nodes[0].stop()
-        await attacker.shutdown()
     }
 }
 
-@Suite("Gossip keyring rotation")
-struct KeyringRotationTests {
-    @Test("install, use and remove keys across a running cluster; a node with only the old key is refused")
-    func rotation() async throws {
-        let network = SimulatedNetwork()
-        let old: [UInt8] = Array(repeating: 1, count: 16), new: [UInt8] = Array(repeating: 2, count: 32)
-        let nodes = try await NodeBehaviourTests.makeNodes(3, network: network) {
-            $0.wire.keyring = try? Keyring(keys: [old])
+extension ScaledTimeGossipTests {
+    @Suite("Gossip probe paths")
+    struct ProbePathTests {
+        @Test("a node one peer cannot reach over UDP stays alive through indirect probes")
+        func indirectProbes() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await NodeBehaviourTests.makeNodes(5, network: network, scale: 0.3) { $0.disableTCPPings = true }
+            #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
+            let a = SimulatedCluster.address(0), b = SimulatedCluster.address(1)
+            network.setPacketsBlocked(from: a, to: b, true)
+            network.setPacketsBlocked(from: b, to: a, true)
+            try await Task.sleep(for: .seconds(4))  // 13 probe intervals at this scale
+            for node in nodes {
+                let members = await node.members()
+                #expect(members.allSatisfy { $0.state == .alive }, "\(node.name): \(members)")
+            }
+            #expect(await nodes[0].statistics.failedProbes == 0)
+            #expect(await nodes[1].statistics.refutations == 0)
+            for node in nodes { await node.stop() }
         }
-        #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
-        for node in nodes { try await node.installKey(new) }
-        for node in nodes { try await node.useKey(new) }
-        for node in nodes { try await node.removeKey(old) }
-        await #expect(throws: GossipError.removingPrimaryKey) { try await nodes[0].removeKey(new) }
-        #expect(await nodes[0].keys == [new])
-        try await Task.sleep(for: .seconds(1))
-        #expect(await NodeBehaviourTests.allAlive(nodes))
 
-        var config = GossipConfiguration(name: "stale").scaled(by: NodeBehaviourTests.scale)
-        config.wire.keyring = try Keyring(keys: [old])
-        config.joinAttempts = 1
-        config.logger.logLevel = .critical
-        let stale = try GossipNode(configuration: config, transport: network.attach(SimulatedCluster.address(9)))
-        await stale.start()
-        await #expect(throws: GossipError.self) { try await stale.join([SimulatedCluster.address(0)]) }
-        await stale.stop()
-        for node in nodes { await node.stop() }
-    }
-}
-
-@Suite("Gossip probe paths")
-struct ProbePathTests {
-    @Test("a node one peer cannot reach over UDP stays alive through indirect probes")
-    func indirectProbes() async throws {
-        let network = SimulatedNetwork()
-        let nodes = try await NodeBehaviourTests.makeNodes(5, network: network) { $0.disableTCPPings = true }
-        #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
-        let a = SimulatedCluster.address(0), b = SimulatedCluster.address(1)
-        network.setPacketsBlocked(from: a, to: b, true)
-        network.setPacketsBlocked(from: b, to: a, true)
-        try await Task.sleep(for: .seconds(3))  // 30 probe intervals at this scale
-        for node in nodes {
-            let members = await node.members()
-            #expect(members.allSatisfy { $0.state == .alive }, "\(node.name): \(members)")
+        @Test("a node that gets no UDP at all stays alive through the TCP fallback ping")
+        func tcpFallback() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await NodeBehaviourTests.makeNodes(3, network: network, scale: 0.3)
+            #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
+            for index in [0, 2] {
+                network.setPacketsBlocked(from: SimulatedCluster.address(index), to: SimulatedCluster.address(1), true)
+            }
+            try await Task.sleep(for: .seconds(4))
+            #expect(await nodes[0].member(named: "n1")?.state == .alive)
+            #expect(await nodes[2].member(named: "n1")?.state == .alive)
+            #expect(await nodes[0].statistics.failedProbes == 0)
+            #expect(await nodes[1].statistics.refutations == 0)
+            for node in nodes { await node.stop() }
         }
-        #expect(await nodes[0].statistics.failedProbes == 0)
-        #expect(await nodes[1].statistics.refutations == 0)
-        for node in nodes { await node.stop() }
-    }
-
-    @Test("a node that gets no UDP at all stays alive through the TCP fallback ping")
-    func tcpFallback() async throws {
-        let network = SimulatedNetwork()
-        let nodes = try await NodeBehaviourTests.makeNodes(3, network: network)
-        #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
-        for index in [0, 2] {
-            network.setPacketsBlocked(from: SimulatedCluster.address(index), to: SimulatedCluster.address(1), true)
-        }
-        try await Task.sleep(for: .seconds(3))
-        #expect(await nodes[0].member(named: "n1")?.state == .alive)
-        #expect(await nodes[2].member(named: "n1")?.state == .alive)
-        #expect(await nodes[0].statistics.failedProbes == 0)
-        #expect(await nodes[1].statistics.refutations == 0)
-        for node in nodes { await node.stop() }
     }
 }

@@ -2,6 +2,11 @@ import Gossip
 import Logging
 import Testing
 
+/// Every suite that runs nodes on scaled-down timings, run one after another: their timeouts are tens of
+/// milliseconds, so they must not compete with each other for the two cores.
+@Suite("Gossip on scaled timings", .serialized)
+enum ScaledTimeGossipTests {}
+
 /// A cluster of gossip nodes on one ``SimulatedNetwork``, with timings scaled down for fast tests.
 struct SimulatedCluster: Sendable {
     let network = SimulatedNetwork()

@@ -64,6 +64,18 @@ struct ClusterAddressAllocatorTests {
         }
     }
 
+    /// A restarted container must not get back the address it just released under a new MAC: peers would
+    /// still have the old MAC for it in their ARP caches.
+    @Test func aReleasedAddressIsNotHandedOutAgainAtOnce() async throws {
+        let (_, allocator) = await Mesh().host("host-a")
+        let pool = try await allocator.requestPool(PoolRequest(subnet: subnet("10.74.0.0/24")))
+        let first = try await allocator.requestAddress(in: pool.id, address: nil, role: .endpoint).address
+        let second = try await allocator.requestAddress(in: pool.id, address: nil, role: .endpoint).address
+        try await allocator.releaseAddress(second, in: pool.id)
+        let third = try await allocator.requestAddress(in: pool.id, address: nil, role: .endpoint).address
+        #expect(third != second && third != first)
+    }
+
     @Test func theEarlierOfTwoClaimsOwnsTheBlockEverywhere() async {
         let mesh = Mesh()
         let (a, _) = await mesh.host("host-a")

@@ -3,6 +3,10 @@
 /// ``GossipNode/broadcast(_:key:)``).
 ///
 /// Every method has a default that does nothing, so a node can run without a delegate.
+///
+/// The node awaits these calls while it handles the packet or stream that carried the data, so they must
+/// return quickly (hand slow work to a task of your own): a delegate that blocks delays acks and gets its node
+/// suspected, as memberlist's `NotifyMsg` contract warns.
 public protocol GossipDelegate: Sendable {
     /// An application message arrived (a gossiped broadcast, or a reliable message over a stream). In a serf
     /// cluster this also receives serf's own messages (first byte: serf's message type).

@@ -110,34 +110,3 @@ public struct GossipConfiguration: Sendable {
         LifeguardTiming.suspicionTimeout(multiplier: suspicionMultiplier, nodeCount: nodeCount, interval: probeInterval)
     }
 }
-
-/// Why a gossip operation failed.
-public enum GossipError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// No seed answered the join push/pull.
-    case joinFailed([String])
-    /// The metadata is larger than memberlist's 512-byte limit.
-    case metaTooLarge(Int)
-    /// A push/pull reply was not a push/pull.
-    case unexpectedReply(String)
-    /// A push/pull was refused: a node's versions do not fit the cluster's.
-    case incompatibleProtocol(node: String, versions: [UInt8])
-    /// The node is not running.
-    case notRunning
-    /// The key is not in the keyring.
-    case unknownKey
-    /// The primary key cannot be removed; make another key primary first.
-    case removingPrimaryKey
-
-    public var description: String {
-        switch self {
-        case .joinFailed(let reasons): "could not join any seed: \(reasons.joined(separator: "; "))"
-        case .metaTooLarge(let size): "node metadata is \(size) bytes, over the 512-byte limit"
-        case .unexpectedReply(let what): "unexpected reply to a push/pull: \(what)"
-        case .incompatibleProtocol(let node, let versions):
-            "node \(node)'s versions \(versions) are incompatible with the cluster's"
-        case .notRunning: "the gossip node is not running"
-        case .unknownKey: "the key is not installed"
-        case .removingPrimaryKey: "the primary key cannot be removed; use another key first"
-        }
-    }
-}

@@ -20,6 +20,8 @@ public struct GossipCounters: Sendable, Hashable {
     public var addressConflicts = 0
     /// Push/pull exchanges completed (either side).
     public var pushPulls = 0
+    /// Application broadcasts dropped because they cannot fit in one packet.
+    public var oversizedBroadcasts = 0
     /// Push/pull merges refused by the protocol version check.
     public var refusedMerges = 0
 

@@ -57,6 +57,7 @@ extension GossipNode {
             record.stateChange = now
         }
         members[alive.node] = record
+        failedPeers.removeValue(forKey: alive.node)
         if oldState == .dead || oldState == .left {
             emit(.join(record.member))
         } else if metaChanged {
@@ -116,13 +117,20 @@ extension GossipNode {
         record.state = dead.isLeave ? .left : .dead
         record.stateChange = clock.now
         members[dead.node] = record
+        if dead.isLeave {
+            failedPeers.removeValue(forKey: dead.node)
+        } else if dead.node != name {
+            failedPeers[dead.node] = (record.address, record.stateChange)
+        }
         emit(dead.isLeave ? .left(record.member) : .dead(record.member))
     }
 
     /// Raises our incarnation above `accusedIncarnation` and gossips alive; awareness +1.
+    /// Saturates at `UInt32.max` rather than trapping: a peer that accuses us at the largest incarnation must not
+    /// crash the node (Go's memberlist wraps to 0 there, after which nobody believes it).
     func refute(accusedIncarnation: UInt32) {
-        incarnation += 1
-        if accusedIncarnation >= incarnation { incarnation = accusedIncarnation + 1 }
+        incarnation = incarnation.saturatingIncrement
+        if accusedIncarnation >= incarnation { incarnation = accusedIncarnation.saturatingIncrement }
         counters.refutations += 1
         awareness.apply(1)
         guard var me = members[name] else { return }
@@ -152,4 +160,9 @@ extension GossipNode {
         logger.info("marking a node as failed, suspicion expired", metadata: ["node": "\(node)"])
         handleDead(Dead(incarnation: record.incarnation, node: node, from: name))
     }
+}
+
+extension UInt32 {
+    /// `self + 1`, or `self` at the maximum.
+    var saturatingIncrement: UInt32 { self == .max ? self : self + 1 }
 }

@@ -1,7 +1,6 @@
 import Logging
-import MessagePack
 
-/// Streams: inbound push/pull, TCP pings and reliable messages; join; periodic push/pull anti-entropy; leave.
+/// Streams: inbound push/pull, TCP pings and reliable messages; push/pull exchanges and their merge.
 extension GossipNode {
     /// memberlist's `maxPushPullRequests`: more concurrent inbound streams than this are closed at once.
     static let maxConcurrentStreams = 128
@@ -140,110 +139,5 @@ extension GossipNode {
                 throw .incompatibleProtocol(node: node, versions: vsn)
             }
         }
-    }
-
-    /// Joins a cluster through `seeds` (`host:port`): a join push/pull with each, retried with backoff.
-    /// Returns how many seeds answered; throws if none did.
-    @discardableResult
-    public func join(_ seeds: [GossipAddress]) async throws -> Int {
-        var joined = 0
-        var failures: [String] = []
-        for seed in seeds where seed != transport.localAddress {
-            var pause = configuration.joinBackoff
-            for attempt in 1...max(1, configuration.joinAttempts) {
-                do {
-                    try await pushPull(with: seed, join: true)
-                    joined += 1
-                    break
-                } catch {
-                    logger.debug("join attempt failed", metadata: ["seed": "\(seed)", "attempt": "\(attempt)", "error": "\(error)"])
-                    if attempt == configuration.joinAttempts {
-                        failures.append("\(seed): \(error)")
-                    } else {
-                        try await Task.sleep(for: pause)
-                        pause = pause * 2
-                    }
-                }
-            }
-        }
-        if joined == 0 && !seeds.isEmpty { throw GossipError.joinFailed(failures) }
-        return joined
-    }
-
-    func periodicPushPull() async {
-        let peers = members.values.filter { $0.name != name && $0.state == .alive }
-        guard let peer = peers.randomElement() else { return }
-        do {
-            try await pushPull(with: peer.address, join: false)
-        } catch {
-            logger.debug("push/pull failed", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
-        }
-    }
-
-    /// serf's reconnect: a push/pull with one random failed node, which brings back a node across a healed
-    /// partition (its refutation follows from what we tell it about itself).
-    func reconnect() async {
-        let now = clock.now
-        failedPeers = failedPeers.filter { now - $0.value.since < configuration.reconnectTimeout }
-        for (node, record) in members where record.state == .dead && failedPeers[node] == nil {
-            failedPeers[node] = (record.address, record.stateChange)
-        }
-        for (node, record) in members where record.state == .alive || record.state == .suspect || record.state == .left {
-            failedPeers.removeValue(forKey: node)
-        }
-        guard let (node, peer) = failedPeers.randomElement() else { return }
-        do {
-            try await pushPull(with: peer.address, join: false)
-            logger.info("reconnected to a failed node", metadata: ["node": "\(node)"])
-        } catch {
-            logger.trace("reconnect failed", metadata: ["node": "\(node)", "error": "\(error)"])
-        }
-    }
-
-    /// Leaves gracefully: a serf leave intent (when serf-compatible), then a `dead` about ourselves from
-    /// ourselves, each waited for until fully gossiped or until `timeout`. Peers show the node as `left`.
-    /// Call ``stop()`` afterwards.
-    public func leave(timeout: Duration = .seconds(5)) async {
-        guard running, !leaving else { return }
-        let deadline = clock.now + timeout
-        let othersAlive = members.values.contains { $0.name != name && $0.state == .alive }
-        if configuration.serfCompatible && othersAlive {
-            let intent = SerfIntent.leave(lamportTime: serfClock + 1, node: name)
-            let id = applicationBroadcasts.enqueue([MessageType.user.rawValue] + intent, key: "serf-intent:\(name)")
-            await waitUntilSent(id, application: true, before: min(deadline, clock.now + timeout / 2))
-        }
-        leaving = true
-        handleDead(Dead(incarnation: incarnation, node: name, from: name))
-        if othersAlive {
-            let id = broadcastID(forKey: name)
-            await waitUntilSent(id, application: false, before: deadline)
-        }
-    }
-
-    private func broadcastID(forKey key: String) -> UInt64? {
-        broadcasts.id(forKey: key)
-    }
-
-    private func waitUntilSent(
-        _ id: UInt64?, application: Bool, before deadline: ContinuousClock.Instant
-    ) async {
-        guard let id else { return }
-        while clock.now < deadline && (application ? applicationBroadcasts : broadcasts).contains(id: id) {
-            try? await Task.sleep(for: configuration.gossipInterval / 2)
-        }
-    }
-
-    /// Tracks serf's Lamport clock from its join and leave intents.
-    func witnessSerfMessage(_ payload: [UInt8]) {
-        guard let type = payload.first, type == SerfIntent.leaveType || type == SerfIntent.joinType,
-            let time = SerfIntent.lamportTime(in: Array(payload.dropFirst()))
-        else { return }
-        serfClock = max(serfClock, time)
-    }
-
-    /// Tracks serf's Lamport clock from its push/pull state (`02` + msgpack with `LTime` and `StatusLTimes`).
-    private func witnessSerfPushPull(_ userState: [UInt8]) {
-        guard userState.first == SerfIntent.pushPullType else { return }
-        serfClock = max(serfClock, SerfIntent.highestLamportTime(inPushPull: Array(userState.dropFirst())))
     }
 }

@@ -8,7 +8,7 @@ import Logging
 public actor GossipNode {
     /// The node's name.
     public nonisolated let name: String
-    /// Membership changes, as they happen.
+    /// Membership changes, as they happen (one consumer; the newest 4,096 are kept if it falls behind).
     public nonisolated let events: AsyncStream<MembershipEvent>
 
     let configuration: GossipConfiguration
@@ -128,7 +128,7 @@ public actor GossipNode {
         let encoded = SerfTags.encode(tags)
         guard encoded.count <= 512 else { throw .metaTooLarge(encoded.count) }
         meta = encoded
-        incarnation += 1
+        incarnation = incarnation.saturatingIncrement
         guard var me = members[name] else { return }
         me.meta = encoded
         me.incarnation = incarnation
@@ -138,8 +138,24 @@ public actor GossipNode {
 
     /// Queues an application message for gossip; it replaces a queued message with the same `key` (so only the
     /// newest version of a record spreads). Receivers get it through ``GossipDelegate/notifyMessage(_:)``.
+    /// A message must fit in one packet with its framing (``maximumBroadcastSize``): a larger one could never be
+    /// sent, so it is dropped, logged and counted in ``GossipCounters/oversizedBroadcasts``; send such data with
+    /// ``sendReliable(_:to:)`` or in the delegate's push/pull state.
     public func broadcast(_ payload: [UInt8], key: String? = nil) {
+        guard payload.count <= maximumBroadcastSize else {
+            counters.oversizedBroadcasts += 1
+            logger.warning(
+                "dropped an application broadcast too large for one packet",
+                metadata: ["size": "\(payload.count)", "limit": "\(maximumBroadcastSize)", "key": "\(key ?? "")"])
+            return
+        }
         applicationBroadcasts.enqueue([MessageType.user.rawValue] + payload, key: key)
+    }
+
+    /// The largest application broadcast: the UDP budget less the compound header, one part's length, the user
+    /// type byte and encryption.
+    public var maximumBroadcastSize: Int {
+        configuration.udpBufferSize - 2 - 2 - 1 - encryptionOverhead
     }
 
     /// Sends an application message to one member over a stream (memberlist's `SendReliable`).

@@ -31,9 +31,6 @@ public struct Member: Sendable, Hashable, CustomStringConvertible {
         SerfTags.decode(meta)
     }
 
-    /// The highest protocol version the node understands (gates the TCP ping, nack and CRC features).
-    var protocolMax: UInt8 { versions.count >= 2 ? versions[1] : 0 }
-
     public var description: String {
         let tagText = tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         return "\(name) \(address) \(state) inc=\(incarnation) \(tagText)"

@@ -24,6 +24,10 @@ public actor ClusterState: GossipDelegate {
     /// How long a deletion is remembered, so a late copy of a deleted entry cannot revive it.
     public let tombstoneLifetime: Double
     public private(set) var malformedMessages = 0
+    /// Whether this host has received the cluster's tables at least once (a push/pull), or waited long enough
+    /// to be sure it is alone. Until then its tables may be missing what the kernel already holds (after a
+    /// restart), so remote entries are added but never removed on their account.
+    public private(set) var isSynchronized = false
 
     public init(node: String, logger: Logger, tombstoneLifetime: Double = 300) {
         self.node = node
@@ -92,6 +96,9 @@ public actor ClusterState: GossipDelegate {
         return owners.mapValues(\.host)
     }
 
+    /// Declares the tables complete without a push/pull: this host found nobody to sync with in time.
+    public func markSynchronized() { isSynchronized = true }
+
     // MARK: Reads
 
     /// Endpoints of other hosts in a network, as its VXLAN device must know them.
@@ -106,7 +113,7 @@ public actor ClusterState: GossipDelegate {
         }
         return newest.values.map(\.entry).filter { $0.host != node }
             .sorted { $0.address < $1.address }
-            .map { RemoteEndpoint(address: IPAddress.v4(Self.bytes($0.address)), mac: $0.mac, vtep: $0.vtep) }
+            .map { RemoteEndpoint(address: .v4($0.address.bytes), mac: $0.mac, vtep: $0.vtep) }
     }
 
     /// VTEPs of the other hosts that have the network: where broadcast frames are replicated to.
@@ -203,6 +210,7 @@ public actor ClusterState: GossipDelegate {
     public func mergeRemoteState(_ state: [UInt8], join: Bool) async {
         do throws(ClusterCodec.DecodingFailure) {
             _ = merge(try ClusterCodec.decode(state))
+            isSynchronized = true
         } catch {
             malformedMessages += 1
             logger.debug("dropped a cluster state", metadata: ["error": "\(error)"])
@@ -259,8 +267,4 @@ public actor ClusterState: GossipDelegate {
         return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
     }
 
-    static func bytes(_ address: IPv4Address) -> [UInt8] {
-        let value = address.value
-        return [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
-    }
 }

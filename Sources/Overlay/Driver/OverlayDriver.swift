@@ -77,6 +77,7 @@ public actor OverlayDriver {
             for endpoint in state.endpoints.values {
                 if let network = state.networks[endpoint.networkID] { await cluster.announce(announcement(of: endpoint, in: network)) }
             }
+            await reconcileAllRemote()
         }
     }
 
@@ -254,6 +255,8 @@ public actor OverlayDriver {
         for network in store.current.networks.values where vnis.contains(network.vni) {
             let remotes = await cluster.remoteEndpoints(vni: network.vni)
             let hosts = await cluster.remoteHosts(vni: network.vni).union(remotes.map(\.vtep))
+            // Before the tables are known complete, only add: a restarted weft must not remove what still works.
+            let removalsAllowed = await cluster.isSynchronized
             do throws(DriverError) {
                 let session = try networkNamespace(network)
                 let device = LinkReference.name(layout(for: network).vxlanName)
@@ -262,6 +265,11 @@ public actor OverlayDriver {
                     return Reconciler.planRemote(
                         vxlan: index, remotes: remotes, remoteHosts: hosts,
                         fdb: try session.forwardingDatabase(device: index), neighbours: try session.neighbours(device: index))
+                }.filter { operation in
+                    switch operation {
+                    case .deleteFDB, .deleteNeighbour: removalsAllowed
+                    default: true
+                    }
                 }
                 guard !plan.isEmpty else { continue }
                 let failures = session.apply(plan).filter { if case .failure = $0 { true } else { false } }.count

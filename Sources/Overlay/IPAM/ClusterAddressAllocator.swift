@@ -74,10 +74,12 @@ public actor ClusterAddressAllocator: AddressAllocator {
             let geometry = BlockGeometry(subnet: poolState.subnet, blockSize: blockSize)
             let owners = await cluster.blockOwners(subnet: poolState.subnet)
             let mine = owners.filter { $0.value == cluster.node }.keys.sorted()
-            if let free = firstFreeAddress(in: mine, of: poolState, geometry: geometry) {
+            if let free = nextFreeAddress(in: mine, of: poolState, geometry: geometry) {
                 do {
                     return try change { (state: inout PersistentState) throws(IPAMError) in
-                        try state.ipam.requestAddress(in: pool, address: free, role: .endpoint)
+                        let allocated = try state.ipam.requestAddress(in: pool, address: free, role: .endpoint)
+                        state.ipam.pools[pool]?.lastAllocated = free
+                        return allocated
                     }
                 } catch .addressInUse {
                     continue  // a concurrent request took it first
@@ -97,7 +99,7 @@ public actor ClusterAddressAllocator: AddressAllocator {
     private func claimBlock(of pool: PoolState, geometry: BlockGeometry, owners: [Int: String]) async throws(IPAMError) {
         let usable = geometry.blocks(within: pool.range)
         guard !usable.isEmpty else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
-        let start = Int(Self.hash(cluster.node) % UInt64(usable.count))
+        let start = Int(FNV1a.hash64(cluster.node.utf8) % UInt64(usable.count))  // hosts spread over the blocks
         guard let block = (0..<usable.count).lazy.map({ usable[(start + $0) % usable.count] }).first(where: { owners[$0] == nil })
         else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
         let claim = BlockClaim(subnet: pool.subnet, block: block, host: cluster.node)
@@ -114,17 +116,17 @@ public actor ClusterAddressAllocator: AddressAllocator {
         }
     }
 
-    private func firstFreeAddress(in blocks: [Int], of pool: PoolState, geometry: BlockGeometry) -> IPv4Address? {
+    /// The next free address of this host's blocks after the last one handed out, wrapping around: a just
+    /// released address is not handed out again at once, since other containers may still have the old
+    /// endpoint's MAC for it in their ARP caches (MACs are random, never derived from the address).
+    private func nextFreeAddress(in blocks: [Int], of pool: PoolState, geometry: BlockGeometry) -> IPv4Address? {
         guard let usable = pool.subnet.usableRange else { return nil }
-        for block in blocks {
-            for value in geometry.range(of: block) {
-                let address = IPv4Address(value)
-                guard usable.contains(address), address != pool.gateway, pool.addresses[address] == nil else { continue }
-                if let range = pool.range, !range.contains(address) { continue }
-                return address
-            }
+        let candidates = blocks.flatMap { geometry.range(of: $0) }.map(IPv4Address.init).filter { address in
+            usable.contains(address) && address != pool.gateway && pool.addresses[address] == nil
+                && (pool.range.map { $0.contains(address) } ?? true)
         }
-        return nil
+        guard let last = pool.lastAllocated else { return candidates.first }
+        return candidates.first { $0 > last } ?? candidates.first
     }
 
     private func change<T>(_ body: (inout PersistentState) throws(IPAMError) -> T) throws(IPAMError) -> T {
@@ -137,15 +139,6 @@ public actor ClusterAddressAllocator: AddressAllocator {
         }
     }
 
-    /// FNV-1a: a stable spread of host names over the blocks.
-    static func hash(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
-    }
 }
 
 /// How a pool is cut into blocks.

@@ -93,3 +93,8 @@ struct AddressCodingKey: CodingKey {
         nil
     }
 }
+
+extension IPv4Address {
+    /// The four bytes in network order.
+    public var bytes: [UInt8] { [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)] }
+}

@@ -27,14 +27,7 @@ public enum NetworkPolicy {
     /// FNV-1a over the subnet's network address and prefix length, folded to 24 bits; 0 becomes 1.
     /// Deterministic across hosts and releases: changing it would split existing networks.
     public static func derivedVNI(for subnet: IPv4Subnet) -> VNI {
-        var hash: UInt32 = 2_166_136_261
-        let value = subnet.network.value
-        let bytes = [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF),
-                     UInt8(subnet.prefixLength)]
-        for byte in bytes {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
+        let hash = FNV1a.hash32(subnet.network.bytes + [UInt8(subnet.prefixLength)])
         let folded = (hash >> 24) ^ (hash & 0xFF_FFFF)
         return VNI(folded == 0 ? 1 : folded)!
     }

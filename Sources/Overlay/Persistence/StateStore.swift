@@ -178,15 +178,8 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// FNV-1a, 64 bits: enough to tell a torn write from a whole one.
-    private static func checksum(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
-    }
+    /// 64 bits of FNV-1a: enough to tell a torn write from a whole one.
+    private static func checksum(_ bytes: some Sequence<UInt8>) -> UInt64 { FNV1a.hash64(bytes) }
 
     private static func makeDirectory(_ path: String) -> Bool {
         var current = ""
