@@ -5,10 +5,11 @@ RELEASE    := .build/release
 # Debian packages the build and the tests need; `deps` installs only those missing.
 # docker.io, busybox-static and iptables are for the end-to-end tests (real engines in namespaces; busybox is
 # the container image and the ping between simulated hosts); iputils-ping for the kernel tests' pings;
-# serf for the gossip interoperation tests.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf
+# serf for the gossip interoperation tests; curl asks the managed plugin's socket in the swarm test; binutils
+# strips the plugin's binary.
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils
 
-.PHONY: deps build release run test bench fuzz clean
+.PHONY: deps build release run test bench fuzz plugin plugin-dir clean
 
 # Installing docker.io would start the system dockerd (its postinst runs `invoke-rc.d docker start`; without
 # systemd that is /etc/init.d/docker) and, under systemd, enable docker.service, docker.socket and containerd.
@@ -53,7 +54,9 @@ run: build
 # Kernel tests need root; WEFT_REQUIRE_ROOT_TESTS makes them fail rather than skip when it is missing.
 # A short fuzz run of the gossip decoders first; then the tests. The end-to-end suites (real dockerd engines) run
 # after the rest, not beside it: on two cores they would starve the gossip simulations, whose timings are scaled.
-test: deps
+# The swarm test runs the managed plugin as shipped, so the plugin directory is built first (a release build in
+# .build-plugin: minutes on a fresh clone, seconds once built).
+test: deps plugin-dir
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(SWIFT) build --build-tests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests
@@ -81,5 +84,24 @@ fuzz: deps
 	SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/debug/weft-fuzz-gossip -max_total_time=$(FUZZ_SECONDS) \
 	  -artifact_prefix=fuzz-corpus/artifacts/ fuzz-corpus/gossip Fuzz/seeds-gossip
 
+# The managed (v2) plugin: a release weft with the Swift standard library linked statically (its own scratch
+# path, so the debug build's flags stay apart), a rootfs of the stripped binary and the libraries ldd names, and
+# plugin-spec/config.json, in $(PLUGIN_DIR); then `docker plugin create $(PLUGIN_NAME)` if an engine answers
+# (DOCKER_HOST=unix://… make plugin), otherwise it stops after the directory and says so.
+PLUGIN_BUILD := .build-plugin
+PLUGIN_DIR   := $(PLUGIN_BUILD)/plugin
+PLUGIN_NAME  ?= weft:latest
+# auto: create the plugin when an engine answers; no: only the directory (make test, whose engines create it).
+PLUGIN_CREATE ?= auto
+
+plugin: deps
+	@start=$$(date +%s); \
+	$(SWIFT) build -c release --static-swift-stdlib --product weft --scratch-path $(PLUGIN_BUILD) || exit 1; \
+	echo "plugin: release build $$(( $$(date +%s) - start )) s"
+	PLUGIN_CREATE=$(PLUGIN_CREATE) plugin-spec/build-plugin.sh $(PLUGIN_BUILD)/release/weft $(PLUGIN_DIR) $(PLUGIN_NAME)
+
+plugin-dir:
+	$(MAKE) plugin PLUGIN_CREATE=no
+
 clean:
-	rm -rf .build $(FUZZ_BUILD)
+	rm -rf .build $(FUZZ_BUILD) $(PLUGIN_BUILD)

@@ -344,6 +344,13 @@ final class TestHost: Sendable {
         }
         let survivors = await cgroup.killAll()
         if !survivors.isEmpty { problems.append("\(name): pids \(survivors.sorted()) survived SIGKILL in the cgroup") }
+        // A managed plugin runs in a cgroup `/<plugin id>` of its own, outside dockerd's --cgroup-parent; dockerd
+        // removes it when it stops the plugin, but not after a SIGKILL.
+        for plugin in pluginCgroups {
+            let left = await plugin.killAll()
+            if !left.isEmpty { problems.append("\(name): pids \(left.sorted()) survived SIGKILL in plugin cgroup \(plugin.name)") }
+            for directory in await plugin.remove() { problems.append("\(name): plugin cgroup \(directory) not removed") }
+        }
         let ids = Set(namespaceIDs)
         let inNamespaces = await Self.killProcesses(inNamespaces: ids)
         if !inNamespaces.isEmpty { problems.append("\(name): pids \(inNamespaces.sorted()) left in its namespaces") }
@@ -363,6 +370,13 @@ final class TestHost: Sendable {
         }
         for descriptor in pins { close(descriptor) }
         return problems
+    }
+
+    /// The cgroups of this engine's managed plugins: named by the plugin IDs under `<data root>/plugins`.
+    var pluginCgroups: [HostCgroup] {
+        let plugins = directory.appendingPathComponent("data/plugins").path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: plugins)) ?? []
+        return names.filter { $0.count == 64 && $0.allSatisfy(\.isHexDigit) }.map { HostCgroup(name: $0) }
     }
 
     // MARK: Helpers
