@@ -16,7 +16,8 @@ struct DaemonCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set in the environment: WEFT_SOCKET, WEFT_STATE_DIR, WEFT_RUNTIME_DIR, \
             WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1, \
-            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_NODE_NAME, WEFT_SCOPE. \
+            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_NODE_NAME, WEFT_SCOPE; WEFT_LOG_OUTPUT=stdout logs to \
+            standard output instead of standard error. \
             With --dry-run weft needs no root and changes nothing: it serves the whole API and prints each kernel \
             change it would make as the equivalent ip/bridge command.
             """
@@ -71,8 +72,10 @@ struct DaemonCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("log level \"\(levelName)\" is not one of trace, debug, info, notice, warning, error, critical")
         }
+        // A managed plugin's stderr reaches dockerd's log tagged as errors, so the plugin logs to stdout.
+        let toStandardOutput = environment["WEFT_LOG_OUTPUT"] == "stdout"
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = toStandardOutput ? StreamLogHandler.standardOutput(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
@@ -179,6 +182,7 @@ struct DaemonCommand: AsyncParsableCommand {
                 tasks.addTask {
                     for await event in node.events {
                         await cluster.apply(event)
+                        Self.remember(event, in: store, selfName: name, logger: logger)
                     }
                 }
                 tasks.addTask {
@@ -198,6 +202,10 @@ struct DaemonCommand: AsyncParsableCommand {
                         await driver.reconcileAllRemote()
                     }
                 }
+                // The configured seeds, and the hosts this weft knew before it restarted.
+                let own = gossipAddress.description
+                let known = store.current.knownPeers.compactMap { GossipAddress(parsing: $0, defaultPort: gossipPort) }
+                let seeds = seeds + known.filter { peer in peer.description != own && !seeds.contains(peer) }
                 if !seeds.isEmpty {
                     tasks.addTask {
                         // Seeds may start after this host: retry, backing off from 0.5 s to 30 s, until one answers.
@@ -225,6 +233,26 @@ struct DaemonCommand: AsyncParsableCommand {
         if let node {
             await node.leave(timeout: .seconds(3))
             await node.stop()
+        }
+    }
+}
+
+extension DaemonCommand {
+    /// Keeps the list of peers in the state: a host that joins is remembered, one that leaves is forgotten
+    /// (a failed host stays: it may come back).
+    static func remember(_ event: MembershipEvent, in store: StateStore, selfName: String, logger: Logger) {
+        guard event.member.name != selfName else { return }
+        let address = event.member.address.description
+        do {
+            try store.update { state in
+                switch event {
+                case .join: if !state.knownPeers.contains(address) { state.knownPeers.append(address) }
+                case .left: state.knownPeers.removeAll { $0 == address }
+                case .update, .suspect, .dead: break
+                }
+            }
+        } catch {
+            logger.warning("cannot save the peer list", metadata: ["error": "\(error)"])
         }
     }
 }

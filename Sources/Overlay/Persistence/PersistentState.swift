@@ -11,6 +11,9 @@ public struct PersistentState: Codable, Sendable, Equatable {
     public var ipam = AllocatorState()
     /// The address blocks this host has claimed, by pool subnet, so it claims them again after a restart.
     public var claimedBlocks: [String: [Int]] = [:]
+    /// Gossip addresses (`host:port`) of the hosts seen last, so a restarted weft rejoins them even when it was
+    /// given no seeds (a swarm worker learns its seeds from a CreateNetwork that Docker never replays).
+    public var knownPeers: [String] = []
 
     public init() {}
 
@@ -21,6 +24,7 @@ public struct PersistentState: Codable, Sendable, Equatable {
         endpoints = try container.decode([String: EndpointRecord].self, forKey: .endpoints)
         ipam = try container.decode(AllocatorState.self, forKey: .ipam)
         claimedBlocks = try container.decodeIfPresent([String: [Int]].self, forKey: .claimedBlocks) ?? [:]
+        knownPeers = try container.decodeIfPresent([String].self, forKey: .knownPeers) ?? []
     }
 
     public func endpoints(of network: String) -> [EndpointRecord] {
