@@ -9,7 +9,8 @@ enum TestImage {
     static let applets = [
         "sh", "ash", "ping", "ip", "ifconfig", "route", "arp", "nc", "wget", "sleep", "cat", "echo", "hostname",
         "ls", "ps", "kill", "true", "false", "grep", "sed", "awk", "head", "tail", "wc", "env", "mkdir", "rm",
-        "touch", "date", "uname", "id", "timeout", "nslookup", "netstat", "traceroute", "httpd", "udhcpc",
+        "touch", "date", "uname", "id", "timeout", "nslookup", "netstat", "traceroute", "httpd", "udhcpc", "killall",
+        "pidof", "arping",
     ]
 
     /// Builds `<directory>/busybox.tar` from a fresh root file system in `<directory>/rootfs`.
