@@ -59,14 +59,15 @@ test: deps
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --filter EndToEndTests
 
-# Benchmarks: each figure against a reference measured in the same run. The container-start benchmark uses the
-# end-to-end harness (real dockerd), so it runs through the test runner, with the release weft.
+# Benchmarks: each figure against a reference measured in the same run. The container-start benchmark and the
+# overlay benchmarks (convergence, failure, datapath) use the end-to-end harness (real dockerd), so they run
+# through the test runner, with the release weft, one at a time.
 bench: deps release
 	$(RELEASE)/weft-bench netlink
 	$(RELEASE)/weft-bench control-plane
 	$(RELEASE)/weft-bench gossip 50
 	$(SWIFT) build --build-tests
-	WEFT_BENCH=1 WEFT_BINARY=$(CURDIR)/$(RELEASE)/weft $(SWIFT) test --skip-build --filter Benchmark
+	WEFT_BENCH=1 WEFT_BINARY=$(CURDIR)/$(RELEASE)/weft $(SWIFT) test --skip-build --no-parallel --filter Benchmark
 
 # Two simulated Docker hosts (the end-to-end harness: namespaces, a dockerd and a weft each), weft on each joined
 # to the other, one network, a container on each, a ping across; prints every step and removes everything
