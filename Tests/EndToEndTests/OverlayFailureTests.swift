@@ -127,6 +127,7 @@ struct OverlayFailureTests {
             let (h1, h2, h3) = (cluster["h1"], cluster["h2"], cluster["h3"])
             let c3 = containers[2]
             var full: [String: VXLANEntries] = [:]
+            full[h3.name] = try await h3.vxlanEntries()
             for host in [h1, h2] {
                 let entries = try await host.vxlanEntries()
                 #expect(entries.fdb(to: h3.underlayAddress).count == 2, "\(host.name):\n\(entries)")
@@ -174,8 +175,13 @@ struct OverlayFailureTests {
                 }
             }
             let restored = clock.now - reconnectAt
+            // h3, alone meanwhile, had removed the others' entries: they come back too.
+            try await Poll.until("h3 to restore h1's and h2's entries", timeout: .seconds(60), interval: .milliseconds(50)) {
+                try await h3.vxlanEntries() == full[h3.name]!
+            }
+            let restoredOnH3 = clock.now - reconnectAt
             try await OverlayContainer.waitForMatrix(containers, timeout: .seconds(30))
-            print("e2e cut-off: reconnected; h3's entries back on h1 and h2 after \(restored.milliseconds) ms, every container reaches every other after \((clock.now - reconnectAt).milliseconds) ms")
+            print("e2e cut-off: reconnected; h3's entries back on h1 and h2 after \(restored.milliseconds) ms, theirs on h3 after \(restoredOnH3.milliseconds) ms, every container reaches every other after \((clock.now - reconnectAt).milliseconds) ms")
 
             for container in containers { try await container.remove() }
             for host in cluster.hosts {
