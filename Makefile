@@ -6,10 +6,11 @@ RELEASE    := .build/release
 # docker.io, busybox-static and iptables are for the end-to-end tests (real engines in namespaces; busybox is
 # the container image and the ping between simulated hosts); iputils-ping for the kernel tests' pings;
 # serf for the gossip interoperation tests; curl asks the managed plugin's socket in the swarm test; binutils
-# strips the plugin's binary.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils
+# strips the plugin's binary; iperf3 for the datapath benchmark (copied into a test image). The end-to-end tests
+# also use iptables' ebtables-nft to cut a simulated host off the underlay.
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils iperf3
 
-.PHONY: deps build release run test bench fuzz plugin plugin-dir clean
+.PHONY: deps build release run test bench demo fuzz plugin plugin-dir clean
 
 # Installing docker.io would start the system dockerd (its postinst runs `invoke-rc.d docker start`; without
 # systemd that is /etc/init.d/docker) and, under systemd, enable docker.service, docker.socket and containerd.
@@ -62,14 +63,22 @@ test: deps plugin-dir
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --filter EndToEndTests
 
-# Benchmarks: each figure against a reference measured in the same run. The container-start benchmark uses the
-# end-to-end harness (real dockerd), so it runs through the test runner, with the release weft.
+# Benchmarks: each figure against a reference measured in the same run. The container-start benchmark and the
+# overlay benchmarks (convergence, failure, datapath) use the end-to-end harness (real dockerd), so they run
+# through the test runner, with the release weft, one at a time.
 bench: deps release
 	$(RELEASE)/weft-bench netlink
 	$(RELEASE)/weft-bench control-plane
 	$(RELEASE)/weft-bench gossip 50
 	$(SWIFT) build --build-tests
-	WEFT_BENCH=1 WEFT_BINARY=$(CURDIR)/$(RELEASE)/weft $(SWIFT) test --skip-build --filter Benchmark
+	WEFT_BENCH=1 WEFT_BINARY=$(CURDIR)/$(RELEASE)/weft $(SWIFT) test --skip-build --no-parallel --filter Benchmark
+
+# Two simulated Docker hosts (the end-to-end harness: namespaces, a dockerd and a weft each), weft on each joined
+# to the other, one network, a container on each, a ping across; prints every step and removes everything
+# (examples/README.md). Needs root.
+demo: deps
+	$(SWIFT) build --build-tests
+	WEFT_DEMO=1 $(SWIFT) test --skip-build --filter WeftDemo
 
 # libFuzzer over the gossip wire decoders for FUZZ_SECONDS (default 30). The fuzz target exists only with
 # WEFT_FUZZ=1 and links only with the fuzzer sanitizer, so it is built in its own scratch path; the corpus grows

@@ -50,10 +50,15 @@ enum Command {
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
         if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        // Pipes made close-on-exec from the start: Foundation's Process does not close the parent's other
+        // descriptors in the child, so a plain Pipe's write end, made while another thread spawns a process,
+        // leaks into that process. A long-running one (a `docker exec … ping` that runs until stopped, a weft,
+        // a dockerd) then holds this command's pipe open, and reading it to the end waits as long as that
+        // process lives. The child still gets its standard output and error: dup2 clears close-on-exec.
+        let (outRead, outWrite) = try closeOnExecPipe()
+        let (errRead, errWrite) = try closeOnExecPipe()
+        process.standardOutput = outWrite
+        process.standardError = errWrite
         if let standardInput {
             process.standardInput = try FileHandle(forReadingFrom: standardInput)
         } else {
@@ -65,9 +70,13 @@ enum Command {
                 do {
                     try SignalMask.withEmptyMask { try process.run() }
                 } catch {
+                    for handle in [outRead, outWrite, errRead, errWrite] { try? handle.close() }
                     continuation.resume(throwing: HarnessError("cannot start `\(argv.joined(separator: " "))`: \(error)"))
                     return
                 }
+                // The child has its copies; without closing ours the reads below would never see the end.
+                try? outWrite.close()
+                try? errWrite.close()
                 let pid = process.processIdentifier
                 let killer = DispatchWorkItem {
                     if process.isRunning {
@@ -81,11 +90,11 @@ enum Command {
                 let errorData = Mutex(Data())
                 let errorDrained = DispatchSemaphore(value: 0)
                 Thread {
-                    let data = err.fileHandleForReading.readDataToEndOfFile()
+                    let data = errRead.readDataToEndOfFile()
                     errorData.withLock { $0 = data }
                     errorDrained.signal()
                 }.start()
-                let outputData = out.fileHandleForReading.readDataToEndOfFile()
+                let outputData = outRead.readDataToEndOfFile()
                 errorDrained.wait()
                 process.waitUntilExit()
                 killer.cancel()
@@ -98,6 +107,27 @@ enum Command {
             }.start()
         }
     }
+
+    /// A pipe whose two ends are close-on-exec (`pipe2(O_CLOEXEC)`), as (read, write) handles that close their
+    /// descriptors when released.
+    private static func closeOnExecPipe() throws -> (FileHandle, FileHandle) {
+        var descriptors: [Int32] = [-1, -1]
+        guard pipe2(&descriptors, O_CLOEXEC) == 0 else {
+            throw HarnessError("pipe2: \(String(cString: strerror(errno)))")
+        }
+        return (
+            FileHandle(fileDescriptor: descriptors[0], closeOnDealloc: true),
+            FileHandle(fileDescriptor: descriptors[1], closeOnDealloc: true)
+        )
+    }
+
+    /// glibc's `pipe2`, which the Glibc module does not export (it is a `_GNU_SOURCE` declaration).
+    private static let pipe2: @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32 = {
+        guard let symbol = dlsym(nil, "pipe2") else {  // nil: RTLD_DEFAULT
+            fatalError("glibc has no pipe2")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
+    }()
 
     /// Runs a command and returns its trimmed standard output; throws unless it exits 0.
     @discardableResult

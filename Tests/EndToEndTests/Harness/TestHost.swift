@@ -197,7 +197,7 @@ final class TestHost: Sendable {
 
     /// The environment for the docker CLI: no DOCKER_HOST/DOCKER_CONTEXT from outside, a config directory
     /// of the host's own (the CLI never writes ~/.docker).
-    private var dockerEnvironment: [String: String] {
+    var dockerEnvironment: [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DOCKER_") }
         environment["DOCKER_CONFIG"] = directory.appendingPathComponent("docker-config").path
         return environment
@@ -225,6 +225,14 @@ final class TestHost: Sendable {
             throw HarnessError("\(name): \(result)\n--- \(name) dockerd log (tail):\n\(dockerd?.logTail(15) ?? "")")
         }
         return result.output
+    }
+
+    /// Starts a docker CLI command that runs until it ends or is stopped (e.g. `docker exec C ping …`), its
+    /// output in `<host dir>/<label>.log`, so a test can watch the output as it comes. Not tracked: stop it.
+    func startDocker(label: String, _ arguments: [String]) throws -> HostProcess {
+        try HostProcess.start(
+            label: "\(name)/\(label)", argv: [Tools.docker, "--host", "unix://\(dockerSocket)"] + arguments,
+            logFile: directory.appendingPathComponent("\(label).log"), environment: dockerEnvironment)
     }
 
     /// The argv that runs `argv` inside this host's network and mount namespaces.

@@ -25,6 +25,8 @@ enum Tools {
     static let tar = path("tar")
     static let sleep = path("sleep")
     static let dockerd = path("dockerd")
+    /// ebtables-nft (from the iptables package): drops a host's frames on the underlay bridge (`Cluster.cutOff`).
+    static let ebtables = path("ebtables-nft")
     /// Debian's docker.io CLI, always by full path.
     static let docker = "/usr/bin/docker"
     /// busybox-static: the image's only program, and `ping` between simulated hosts.
