@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <net/if.h>
+#include <netpacket/packet.h> /* sockaddr_ll, for gratuitous ARP */
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
@@ -12,6 +13,7 @@
 #include <linux/if_addr.h>
 #include <linux/neighbour.h>
 #include <linux/veth.h>
+#include <linux/if_ether.h>  /* ETH_P_ARP */
 #include <libmnl/libmnl.h>
 
 /* Swift does not import function-like or expression macros: re-export the ones weft needs. */

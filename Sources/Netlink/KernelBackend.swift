@@ -74,6 +74,10 @@ public struct KernelBackend: NetlinkBackend {
         return found.sorted { $0.path < $1.path }
     }
 
+    public func send(_ announcement: GratuitousARP, in namespace: NetworkNamespace) throws(NetlinkError) {
+        try announcement.send(in: namespace)
+    }
+
     public func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport {
         try KernelTransport(namespace: namespace.reference == .current ? nil : namespace)
     }

@@ -15,6 +15,8 @@ public protocol NetlinkBackend: Sendable {
     func namespaces(in directory: String) -> [NamespaceReference]
     /// A transport whose requests act inside `namespace`.
     func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport
+    /// Broadcasts a gratuitous ARP on a link of `namespace`.
+    func send(_ announcement: GratuitousARP, in namespace: NetworkNamespace) throws(NetlinkError)
 }
 
 extension NetlinkBackend {

@@ -60,7 +60,6 @@ struct OverlayIdentityTests {
     /// about 50 s). Nothing refreshes those caches: the VXLAN device, with `proxy` on, consumes every ARP frame
     /// (also gratuitous ones) instead of sending it to other hosts, so only weft on each receiving host could
     /// announce the new MAC into its bridge, or the moved endpoint could keep its old MAC.
-    static let staleARPIssue: Comment = "a moved address has a new MAC; containers with the old one cached wait for ARP re-validation"
 
     @Test("a container removed on one host and started with the same --ip on another: every other container reaches it at its new place, and no host keeps an entry for its old place")
     func containerMoves() async throws {
@@ -102,10 +101,10 @@ struct OverlayIdentityTests {
             try await OverlayContainer.waitForMatrix([fresh], to: [after], timeout: .seconds(10))
             try await OverlayContainer.waitForMatrix([after], to: [fresh], timeout: .seconds(10))
 
-            // The others talked to it before the move: their ARP caches hold the old MAC, which the kernel keeps
-            // REACHABLE for 15-45 s (base_reachable_time 30 s, randomized), then re-validates 5 s later with a
-            // unicast probe that the VXLAN proxy answers with the new MAC. weft does nothing to shorten that
-            // (see Self.staleARPIssue), so allow the kernel's worst case, and record how long each took.
+            // The others talked to it before the move: their ARP caches held the old MAC, which the kernel would
+            // keep REACHABLE for 15-45 s and re-validate later. weft sends a gratuitous ARP from the new MAC on
+            // every host's bridge, so they must reach it within seconds; the poll allows the kernel's worst case
+            // only to report how long a failure took.
             let clock = ContinuousClock()
             let since = clock.now
             let times = try await withThrowingTaskGroup(of: (String, Duration).self) { group in
@@ -123,10 +122,10 @@ struct OverlayIdentityTests {
                 + times.map { "\($0.0) \($0.1.milliseconds) ms" }.joined(separator: ", "))
             // And it reaches them (their replies need the new MAC too).
             try await OverlayContainer.waitForMatrix([after], to: others, timeout: .seconds(10))
-            withKnownIssue(Self.staleARPIssue, isIntermittent: true) {
-                for (source, elapsed) in times {
-                    #expect(elapsed < .seconds(3), "\(source) took \(elapsed) to reach a moved address: its ARP cache held the old MAC")
-                }
+            // weft announces the new MAC with a gratuitous ARP on every host's bridge, so no ARP cache keeps the
+            // old one (without it this took 27-50 s, until the caches re-validated).
+            for (source, elapsed) in times {
+                #expect(elapsed < .seconds(3), "\(source) took \(elapsed) to reach a moved address: its ARP cache held the old MAC")
             }
 
             for container in others + [after, fresh] { try await container.remove() }

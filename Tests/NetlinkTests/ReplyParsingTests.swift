@@ -91,3 +91,18 @@ struct ReplyParsingTests {
         }
     }
 }
+
+/// The gratuitous ARP weft sends when an address moves: an Ethernet broadcast ARP request from the address to
+/// itself, with the new MAC as sender.
+struct GratuitousARPTests {
+    @Test func frameIsABroadcastARPRequestFromTheAddressToItself() {
+        let arp = GratuitousARP(address: IPAddress("10.1.0.7")!, mac: MACAddress("02:aa:bb:cc:dd:ee")!, device: 3)
+        let expected = HexDump.bytes("""
+            ffffffffffff 02aabbccddee 0806 // Ethernet: broadcast, from the MAC, ARP
+            0001 0800 06 04 0001           // Ethernet/IPv4, sizes 6 and 4, request
+            02aabbccddee 0a010007          // sender: the MAC and the address
+            000000000000 0a010007          // target: the address again
+            """)
+        #expect(arp.frame == expected)
+    }
+}

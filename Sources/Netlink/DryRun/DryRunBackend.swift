@@ -79,6 +79,14 @@ public final class DryRunBackend: NetlinkBackend {
         }.sorted().map { .path($0) }
     }
 
+    /// Printed as a comment: iproute2 has no command that sends an ARP from another host's MAC.
+    public func send(_ announcement: GratuitousARP, in namespace: NetworkNamespace) throws(NetlinkError) {
+        kernel.withLock { kernel in
+            let name = kernel.linkName(announcement.device, in: namespace.path)
+            output("# gratuitous ARP in \(namespace.reference): \(announcement.address) is-at \(announcement.mac) on \(name)")
+        }
+    }
+
     public func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport {
         DryRunTransport(backend: self, namespace: namespace.reference)
     }

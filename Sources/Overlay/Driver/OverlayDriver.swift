@@ -187,6 +187,7 @@ public actor OverlayDriver {
         logger.info("endpoint ready", metadata: ["endpoint": "\(record.shortID)", "network": "\(network.shortID)",
                                                  "address": "\(record.address)", "mac": "\(record.mac)"])
         await cluster?.announce(announcement(of: record, in: network))
+        announceLocally(record, in: network)
         return record
     }
 
@@ -260,27 +261,67 @@ public actor OverlayDriver {
             do throws(DriverError) {
                 let session = try networkNamespace(network)
                 let device = LinkReference.name(layout(for: network).vxlanName)
-                let plan = try kernel("network \(network.shortID)") {
+                let (plan, previous) = try kernel("network \(network.shortID)") {
                     let index = LinkReference.index(try session.index(of: device))
-                    return Reconciler.planRemote(
+                    let neighbours = try session.neighbours(device: index)
+                    let plan = Reconciler.planRemote(
                         vxlan: index, remotes: remotes, remoteHosts: hosts,
-                        fdb: try session.forwardingDatabase(device: index), neighbours: try session.neighbours(device: index))
-                }.filter { operation in
+                        fdb: try session.forwardingDatabase(device: index), neighbours: neighbours)
+                    return (plan, neighbours)
+                }
+                let allowed = plan.filter { operation in
                     switch operation {
                     case .deleteFDB, .deleteNeighbour: removalsAllowed
                     default: true
                     }
                 }
-                guard !plan.isEmpty else { continue }
-                let failures = session.apply(plan).filter { if case .failure = $0 { true } else { false } }.count
-                remoteCorrections += plan.count
+                guard !allowed.isEmpty else { continue }
+                let failures = session.apply(allowed).filter { if case .failure = $0 { true } else { false } }.count
+                remoteCorrections += allowed.count
                 logger.info("programmed remote entries", metadata: [
-                    "network": "\(network.shortID)", "vni": "\(network.vni)", "changes": "\(plan.count)",
+                    "network": "\(network.shortID)", "vni": "\(network.vni)", "changes": "\(allowed.count)",
                     "failed": "\(failures)", "remote endpoints": "\(remotes.count)", "remote hosts": "\(hosts.count)",
                 ])
+                announceMoves(in: network, session: session, written: allowed, previous: previous)
             } catch {
                 logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// Local containers may still have a moved address's old MAC in their ARP caches, and the VXLAN device
+    /// (answering ARP itself) lets no ARP from the new place through: a gratuitous ARP on the bridge, from the
+    /// new MAC, updates them at once. Sent for every remote address that is written or changes its MAC.
+    private func announceMoves(
+        in network: NetworkRecord, session: NetlinkSession, written: [NetlinkOperation], previous: [NeighbourEntry]
+    ) {
+        var old: [IPAddress: MACAddress] = [:]
+        for entry in previous where entry.state.contains(.permanent) { old[entry.address] = entry.mac }
+        for case .writeNeighbour(let entry, _) in written {
+            // Also when the address had no entry: it may have been local a moment ago, or its old entry may
+            // have been withdrawn before the new one arrived. A gratuitous ARP changes only caches that hold it.
+            guard let mac = entry.mac, old[entry.address] != mac else { continue }
+            do throws(NetlinkError) {
+                let bridge = try session.index(of: .name(layout(for: network).bridgeName))
+                try backend.send(GratuitousARP(address: entry.address, mac: mac, device: bridge), in: session.namespace)
+                logger.info("announced a moved address", metadata: ["network": "\(network.shortID)", "address": "\(entry.address)", "mac": "\(mac)"])
+            } catch {
+                logger.warning("cannot announce a moved address", metadata: ["address": "\(entry.address)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// A new endpoint may take an address that was elsewhere a moment ago (a container moved here with the same
+    /// `--ip`): tell the local containers its MAC, as for a remote move.
+    private func announceLocally(_ endpoint: EndpointRecord, in network: NetworkRecord) {
+        guard cluster != nil, let session = try? networkNamespace(network),
+            let bridge = try? session.index(of: .name(layout(for: network).bridgeName))
+        else { return }
+        let arp = GratuitousARP(address: .v4(endpoint.address.bytes), mac: endpoint.mac, device: bridge)
+        do throws(NetlinkError) {
+            try backend.send(arp, in: session.namespace)
+        } catch {
+            logger.debug("cannot announce an endpoint", metadata: ["endpoint": "\(endpoint.shortID)", "error": "\(error)"])
         }
     }
 
