@@ -175,56 +175,10 @@ struct DaemonCommand: AsyncParsableCommand {
             ipam: AllocatorIpamBackend(allocator: allocator), control: control)
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)
-        let failedHostGrace = failedHostGrace
-        let background = Task {
-            guard let node else { return }
-            await withDiscardingTaskGroup { tasks in
-                tasks.addTask {
-                    for await event in node.events {
-                        await cluster.apply(event)
-                        Self.remember(event, in: store, selfName: name, logger: logger)
-                    }
-                }
-                tasks.addTask {
-                    for await vnis in cluster.changes { await driver.remoteChanged(vnis) }
-                }
-                tasks.addTask {
-                    // With no seeds, or none answering, this host may be the first: after a while it trusts
-                    // its own tables (and so removes entries nobody announces any more).
-                    try? await Task.sleep(for: seeds.isEmpty ? .seconds(35) : .seconds(60))
-                    await cluster.markSynchronized()
-                }
-                tasks.addTask {
-                    // Level-triggered: a periodic pass repairs whatever drifted or was missed.
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(10))
-                        await cluster.expire(failedHostGrace: failedHostGrace)
-                        await driver.reconcileAllRemote()
-                    }
-                }
-                // The configured seeds, and the hosts this weft knew before it restarted.
-                let own = gossipAddress.description
-                let known = store.current.knownPeers.compactMap { GossipAddress(parsing: $0, defaultPort: gossipPort) }
-                let seeds = seeds + known.filter { peer in peer.description != own && !seeds.contains(peer) }
-                if !seeds.isEmpty {
-                    tasks.addTask {
-                        // Seeds may start after this host: retry, backing off from 0.5 s to 30 s, until one answers.
-                        var pause = Duration.milliseconds(500)
-                        while !Task.isCancelled {
-                            do {
-                                let answered = try await node.join(seeds)
-                                logger.info("joined the cluster", metadata: ["seeds answered": "\(answered)"])
-                                return
-                            } catch {
-                                logger.warning("no seed answered yet", metadata: ["seeds": "\(seeds)", "retry in": "\(pause)", "error": "\(error)"])
-                            }
-                            try? await Task.sleep(for: pause)
-                            pause = min(pause * 2, .seconds(30))
-                        }
-                    }
-                }
-            }
-        }
+        let maintenance = ClusterMaintenance(
+            node: node, cluster: cluster, driver: driver, store: store, seeds: seeds, gossipPort: gossipPort,
+            ownAddress: gossipAddress, failedHostGrace: failedHostGrace, logger: logger)
+        let background = Task { await maintenance.run() }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -233,26 +187,6 @@ struct DaemonCommand: AsyncParsableCommand {
         if let node {
             await node.leave(timeout: .seconds(3))
             await node.stop()
-        }
-    }
-}
-
-extension DaemonCommand {
-    /// Keeps the list of peers in the state: a host that joins is remembered, one that leaves is forgotten
-    /// (a failed host stays: it may come back).
-    static func remember(_ event: MembershipEvent, in store: StateStore, selfName: String, logger: Logger) {
-        guard event.member.name != selfName else { return }
-        let address = event.member.address.description
-        do {
-            try store.update { state in
-                switch event {
-                case .join: if !state.knownPeers.contains(address) { state.knownPeers.append(address) }
-                case .left: state.knownPeers.removeAll { $0 == address }
-                case .update, .suspect, .dead: break
-                }
-            }
-        } catch {
-            logger.warning("cannot save the peer list", metadata: ["error": "\(error)"])
         }
     }
 }

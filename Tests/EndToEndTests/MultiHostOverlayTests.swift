@@ -157,7 +157,7 @@ struct ClusterIPAMTests {
                 let ids = try await host.docker("ps", "-aq").split(separator: "\n").map(String.init)
                 try await host.docker(["rm", "-f"] + ids, timeout: .seconds(120))
                 // dockerd finishes tearing down a hundred endpoints a moment after `rm -f` returns.
-                try await Poll.until("\(host.name) to remove network big", timeout: .seconds(30), interval: .milliseconds(200)) {
+                try await Poll.until("\(host.name) to remove network big", timeout: .seconds(120), interval: .milliseconds(500)) {
                     try await host.dockerResult(["network", "rm", "big"]).succeeded
                 }
             }
