@@ -162,6 +162,51 @@ extension ScaledTimeGossipTests {
             for node in nodes { await node.stop() }
         }
 
+        @Test("a node that left stays quiet, and a later join brings it back alive everywhere, above the incarnation it left at")
+        func leaveThenJoinAgain() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await Self.makeNodes(3, network: network)
+            #expect(await eventually(within: .seconds(10)) { await Self.allAlive(nodes) } != nil)
+            let before = await nodes[2].currentIncarnation
+            await nodes[2].leave(timeout: .seconds(1))
+            #expect(await nodes[2].hasLeft)
+            let gone = await eventually(within: .seconds(10)) {
+                let first = await nodes[0].member(named: "n2")?.state
+                let second = await nodes[1].member(named: "n2")?.state
+                return first == .left && second == .left
+            }
+            #expect(gone != nil)
+            // While gone it sends nothing of its own: no probe, push/pull or reconnect reaches the others.
+            let quietFrom = network.packetsSent(from: SimulatedCluster.address(2))
+            try await Task.sleep(for: .seconds(1))  // ten probe intervals at this scale
+            #expect(network.packetsSent(from: SimulatedCluster.address(2)) == quietFrom)
+            #expect(await nodes[0].member(named: "n2")?.state == .left)
+
+            // Its events since the start: its own leave, then (after the join below) the peers again.
+            let watcher = Task { () -> Set<String> in
+                var hasLeft = false
+                var joined: Set<String> = []
+                for await event in nodes[2].events {
+                    switch event {
+                    case .left(let member) where member.name == "n2": hasLeft = true
+                    case .join(let member) where hasLeft: joined.insert(member.name)
+                    default: break
+                    }
+                    if joined.isSuperset(of: ["n0", "n1"]) { break }
+                }
+                return joined
+            }
+            try await nodes[2].join([SimulatedCluster.address(1)])
+            #expect(await !nodes[2].hasLeft)
+            let back = await eventually(within: .seconds(10)) { await Self.allAlive(nodes) }
+            #expect(back != nil)
+            #expect(await nodes[2].currentIncarnation > before)
+            // The peers it forgot come back as joins, so an application relearns them.
+            let rejoined = await watcher.value
+            #expect(rejoined == ["n0", "n1"])
+            for node in nodes { await node.stop() }
+        }
+
         @Test("malformed packets and streams are dropped and counted, never a crash")
         func malformedInput() async throws {
             let network = SimulatedNetwork()

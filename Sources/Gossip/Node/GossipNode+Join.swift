@@ -4,9 +4,11 @@ import Logging
 extension GossipNode {
     /// Joins a cluster through `seeds` (`host:port`; this node's own address is skipped): a join push/pull with
     /// each, retried with backoff.
+    /// A node that has left comes back (see ``leave(timeout:)``).
     /// Returns how many seeds answered; throws if none did.
     @discardableResult
     public func join(_ seeds: [GossipAddress]) async throws -> Int {
+        reenterAfterLeave()
         var joined = 0
         var failures: [String] = []
         let others = seeds.filter { $0 != transport.localAddress }
@@ -33,6 +35,7 @@ extension GossipNode {
     }
 
     func periodicPushPull() async {
+        guard !leaving else { return }
         let peers = members.values.filter { $0.name != name && $0.state == .alive }
         guard let peer = peers.randomElement() else { return }
         do {
@@ -45,6 +48,7 @@ extension GossipNode {
     /// serf's reconnect: a push/pull with one random failed node, which brings back a node across a healed
     /// partition (its refutation follows from what we tell it about itself).
     func reconnect() async {
+        guard !leaving else { return }
         let now = clock.now
         failedPeers = failedPeers.filter { now - $0.value.since < configuration.reconnectTimeout }
         guard let (node, peer) = failedPeers.randomElement() else { return }

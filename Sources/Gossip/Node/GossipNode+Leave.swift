@@ -1,8 +1,14 @@
-/// The graceful leave (serf intent first when serf-compatible, then `dead` about ourselves).
+import Logging
+
+/// The graceful leave (serf intent first when serf-compatible, then `dead` about ourselves), and coming back.
 extension GossipNode {
+    /// Whether the node has left gracefully and not joined again.
+    public var hasLeft: Bool { leaving }
+
     /// Leaves gracefully: a serf leave intent (when serf-compatible), then a `dead` about ourselves from
     /// ourselves, each waited for until fully gossiped or until `timeout`. Peers show the node as `left`.
-    /// Call ``stop()`` afterwards.
+    /// Call ``stop()`` afterwards, or stay quiet and come back later with ``join(_:)``: a node that has left
+    /// answers what it is sent but neither probes, pushes nor pulls.
     public func leave(timeout: Duration = .seconds(5)) async {
         guard running, !leaving else { return }
         let deadline = clock.now + timeout
@@ -18,6 +24,29 @@ extension GossipNode {
             let id = broadcastID(forKey: name)
             await waitUntilSent(id, application: false, before: deadline)
         }
+    }
+
+    /// Undoes a leave before a join: the node forgets every peer (all it knew is stale; the seeds' push/pull
+    /// brings each back, with a join event) and announces itself alive above the incarnation it left at, which
+    /// peers that saw it leave accept.
+    func reenterAfterLeave() {
+        guard leaving, var me = members[name] else { return }
+        leaving = false
+        for timer in suspicions.values { timer.task.cancel() }
+        suspicions.removeAll()
+        failedPeers.removeAll()
+        members = [name: me]
+        probeOrder = [name]
+        probeIndex = 0
+        broadcasts = BroadcastQueue()
+        incarnation = max(incarnation, me.incarnation).saturatingIncrement
+        me.incarnation = incarnation
+        me.meta = meta
+        me.state = .alive
+        me.stateChange = clock.now
+        members[name] = me
+        broadcasts.enqueue(me.aliveMessage.encoded(), key: name)
+        logger.info("coming back after a leave", metadata: ["incarnation": "\(incarnation)"])
     }
 
     private func broadcastID(forKey key: String) -> UInt64? {

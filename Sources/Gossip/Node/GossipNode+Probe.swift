@@ -3,7 +3,7 @@ import Logging
 extension GossipNode {
     /// Probes the next node in round-robin order.
     func probe() async {
-        guard let target = nextProbeTarget() else { return }
+        guard !leaving, let target = nextProbeTarget() else { return }
         await probe(target)
     }
 

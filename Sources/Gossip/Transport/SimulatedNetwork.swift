@@ -20,6 +20,7 @@ public final class SimulatedNetwork: Sendable {
         var delivered = 0
         var dropped = 0
         var largest = 0
+        var sentBy: [GossipAddress: Int] = [:]
     }
 
     private struct Link: Hashable {
@@ -87,6 +88,11 @@ public final class SimulatedNetwork: Sendable {
         state.withLock { ($0.delivered, $0.dropped) }
     }
 
+    /// Datagrams sent and streams opened by the node at `address` so far, delivered or not.
+    public func packetsSent(from address: GossipAddress) -> Int {
+        state.withLock { $0.sentBy[address, default: 0] }
+    }
+
     fileprivate func detach(_ address: GossipAddress) {
         let endpoint = state.withLock { $0.endpoints.removeValue(forKey: address) }
         endpoint?.packets.finish()
@@ -100,6 +106,7 @@ public final class SimulatedNetwork: Sendable {
     fileprivate func send(_ bytes: [UInt8], from source: GossipAddress, to destination: GossipAddress) {
         let decision: (sink: AsyncStream<IncomingPacket>.Continuation, delay: Duration)? = state.withLock { state in
             state.largest = max(state.largest, bytes.count)
+            state.sentBy[source, default: 0] += 1
             guard let endpoint = state.endpoints[destination], Self.connected(source, destination, in: state),
                 !state.blockedPackets.contains(Link(from: source, to: destination)),
                 state.lossRate == 0 || Double.random(in: 0..<1) >= state.lossRate
@@ -126,6 +133,7 @@ public final class SimulatedNetwork: Sendable {
 
     fileprivate func connect(from source: GossipAddress, to destination: GossipAddress) throws -> GossipStream {
         let sink: AsyncStream<GossipStream>.Continuation? = state.withLock { state in
+            state.sentBy[source, default: 0] += 1
             guard let endpoint = state.endpoints[destination], Self.connected(source, destination, in: state) else {
                 return nil
             }
