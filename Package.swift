@@ -79,7 +79,7 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "OverlayTests", dependencies: ["Overlay", "Netlink", "TestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "OverlayTests", dependencies: ["Overlay", "Netlink", "Gossip", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         // End to end: real Docker engines (Debian's docker.io), each simulated host a network + mount namespace
         // with its own dockerd and weft; runs the built `weft` binary, links none of its modules.
         .testTarget(name: "EndToEndTests", exclude: ["README.md"], swiftSettings: strictSwift),

@@ -3,10 +3,12 @@ import Logging
 import Overlay
 
 /// What keeps a daemon's host in the cluster while it runs: membership events into the cluster tables (and the
-/// remembered peers), table changes into kernel reprogramming, the periodic repair pass, and joining the seeds
-/// (configured, and the peers known before a restart) until one answers.
+/// remembered peers), table changes into kernel reprogramming, the periodic repair pass, joining the seeds
+/// (configured, and the peers known before a restart) until one answers, and under swarm leaving when idle.
 struct ClusterMaintenance: Sendable {
     let node: GossipNode?
+    /// Under swarm: leaves the gossip when swarm has left this host no network.
+    let swarm: SwarmGossip?
     let cluster: ClusterState
     let driver: OverlayDriver
     let store: StateStore
@@ -41,6 +43,14 @@ struct ClusterMaintenance: Sendable {
                     try? await Task.sleep(for: .seconds(10))
                     await cluster.expire(failedHostGrace: failedHostGrace)
                     await driver.reconcileAllRemote()
+                }
+            }
+            if let swarm {
+                tasks.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        await swarm.leaveIfIdle()
+                    }
                 }
             }
             let joining = seedsToJoin()

@@ -16,7 +16,7 @@ struct DaemonCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set in the environment: WEFT_SOCKET, WEFT_STATE_DIR, WEFT_RUNTIME_DIR, \
             WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1, \
-            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_NODE_NAME, WEFT_SCOPE; WEFT_LOG_OUTPUT=stdout logs to \
+            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_NODE_NAME, WEFT_SCOPE, WEFT_SWARM_IDLE_LEAVE; WEFT_LOG_OUTPUT=stdout logs to \
             standard output instead of standard error. \
             With --dry-run weft needs no root and changes nothing: it serves the whole API and prints each kernel \
             change it would make as the equivalent ip/bridge command.
@@ -64,6 +64,9 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(help: "The driver's scope: local for the socket plugin, global for the managed plugin under swarm.")
     var scope: String?
+
+    @Option(help: "With global scope and no --join: seconds without a swarm network after which this host leaves the gossip (a node that left the swarm).")
+    var swarmIdleLeave: Double?
 
     func run() async throws {
         let environment = Environment()
@@ -168,15 +171,25 @@ struct DaemonCommand: AsyncParsableCommand {
             throw ValidationError("scope \"\(scopeName)\" is not local or global")
         }
         let control = node.map { GossipControl(node: $0, defaultPort: gossipPort) }
+        // Under swarm with no seeds of its own, swarm's networks decide when this host is in the gossip.
+        let idleText = environment["WEFT_SWARM_IDLE_LEAVE"]
+        guard let idleSeconds = swarmIdleLeave ?? (idleText.map { Double($0) } ?? 10), idleSeconds >= 0 else {
+            throw ValidationError("WEFT_SWARM_IDLE_LEAVE=\(idleText ?? "") is not a number of seconds")
+        }
+        let swarm = node.map {
+            SwarmGossip(
+                node: $0, cluster: cluster, store: store, defaultPort: gossipPort,
+                idleLeave: driverScope == .global && seeds.isEmpty ? .seconds(idleSeconds) : nil, logger: logger)
+        }
         let router = PluginRouter(
             network: OverlayNetworkBackend(
-                driver: driver, scope: driverScope, seedJoiner: control,
+                driver: driver, scope: driverScope, membership: swarm,
                 gossipSeed: gossiping ? "\(underlay.address):\(gossipPort)" : nil),
             ipam: AllocatorIpamBackend(allocator: allocator), control: control)
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)
         let maintenance = ClusterMaintenance(
-            node: node, cluster: cluster, driver: driver, store: store, seeds: seeds, gossipPort: gossipPort,
+            node: node, swarm: swarm, cluster: cluster, driver: driver, store: store, seeds: seeds, gossipPort: gossipPort,
             ownAddress: gossipAddress, failedHostGrace: failedHostGrace, logger: logger)
         let background = Task { await maintenance.run() }
         let group = ServiceGroup(

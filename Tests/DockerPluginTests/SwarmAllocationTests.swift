@@ -6,12 +6,40 @@ import Testing
 
 /// AllocateNetwork on a swarm manager: a VNI every leader agrees on, and this manager as a gossip seed.
 struct SwarmAllocationTests {
-    func backend(seed: String?) -> OverlayNetworkBackend {
+    func backend(seed: String?, membership: (any SwarmMembership)? = nil) -> OverlayNetworkBackend {
         let driver = OverlayDriver(
             host: HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500),
             backend: DryRunBackend(seedFromCurrentNamespace: false) { _ in },
             store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"))
-        return OverlayNetworkBackend(driver: driver, scope: .global, gossipSeed: seed)
+        return OverlayNetworkBackend(driver: driver, scope: .global, membership: membership, gossipSeed: seed)
+    }
+
+    /// What the backend told the swarm membership, in order.
+    actor RecordingMembership: SwarmMembership {
+        var calls: [String] = []
+        func networkArrived(seeds: [String]) { calls.append("arrived \(seeds.joined(separator: ","))") }
+        func allocated(network: String) { calls.append("allocated \(network)") }
+        func freed(network: String) { calls.append("freed \(network)") }
+    }
+
+    @Test("the membership hears of allocations, frees, and the seeds a swarm network brings (this host's own left out)")
+    func membershipFollowsSwarmCalls() async throws {
+        let membership = RecordingMembership()
+        let manager = backend(seed: "192.0.2.1:7946", membership: membership)
+        let allocation = AllocateNetworkRequest(
+            networkID: "swarmnet0123456789abcdefg", ipv4Data: [IPAMData(pool: "10.30.0.0/24", gateway: "10.30.0.1/24")])
+        var options = try await manager.allocateNetwork(allocation).options
+        options["weft.seeds"] = "192.0.2.9:7946,192.0.2.1:7946"
+        let generic = JSONValue.object(options.mapValues { JSONValue.string($0) })
+        try await manager.createNetwork(
+            CreateNetworkRequest(
+                networkID: allocation.networkID, options: DriverOptions([DriverOptions.genericKey: generic]),
+                ipv4Data: allocation.ipv4Data))
+        try await manager.deleteNetwork(DeleteNetworkRequest(networkID: allocation.networkID))
+        try await manager.freeNetwork(FreeNetworkRequest(networkID: allocation.networkID))
+        #expect(await membership.calls == [
+            "allocated swarmnet0123456789abcdefg", "arrived 192.0.2.9:7946", "freed swarmnet0123456789abcdefg",
+        ])
     }
 
     @Test func allocationIsDeterministicIdempotentAndCarriesSeeds() async throws {

@@ -5,7 +5,7 @@ import Overlay
 public struct OverlayNetworkBackend: NetworkDriverBackend {
     private let driver: OverlayDriver
     private let scope: DriverScope
-    private let seedJoiner: (any ControlBackend)?
+    private let membership: (any SwarmMembership)?
     /// This host's gossip address (`host:port`), handed to workers as a seed by AllocateNetwork on a manager.
     private let gossipSeed: String?
 
@@ -15,13 +15,14 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
     /// - Parameters:
     ///   - scope: `local` for the socket plugin (a `global` driver needs swarm), `global` for the managed
     ///     plugin under swarm.
-    ///   - seedJoiner: joins the gossip seeds a swarm network's options carry (nil: a host on its own).
+    ///   - membership: told of the gossip seeds a swarm network's options carry, and of the networks this host
+    ///     allocates as a manager (nil: a host on its own).
     ///   - gossipSeed: this host's gossip address, given to swarm workers as a seed.
-    public init(driver: OverlayDriver, scope: DriverScope = .local, seedJoiner: (any ControlBackend)? = nil,
+    public init(driver: OverlayDriver, scope: DriverScope = .local, membership: (any SwarmMembership)? = nil,
                 gossipSeed: String? = nil) {
         self.driver = driver
         self.scope = scope
-        self.seedJoiner = seedJoiner
+        self.membership = membership
         self.gossipSeed = gossipSeed
     }
 
@@ -42,11 +43,11 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
             pools.append(NetworkCreation.Pool(subnet: subnet, gateway: gateway))
         }
         let ipv6 = request.options.enableIPv6 || request.ipv6Data.contains { $0.pool != nil }
-        // A swarm network carries the manager's gossip seeds: join them (in the background; the manager may
+        // A swarm network carries the managers' gossip seeds: join them (in the background; a manager may
         // still be starting, and joining retries).
-        if let seedJoiner, let seeds = request.options.genericStrings[Self.seedsOption] {
-            let list = seeds.split(separator: ",").map(String.init).filter { !$0.isEmpty && $0 != gossipSeed }
-            if !list.isEmpty { Task { _ = try? await seedJoiner.join(seeds: list) } }
+        if let membership, let seeds = request.options.genericStrings[Self.seedsOption] {
+            await membership.networkArrived(
+                seeds: seeds.split(separator: ",").map(String.init).filter { !$0.isEmpty && $0 != gossipSeed })
         }
         try await driver.createNetwork(
             NetworkCreation(
@@ -110,10 +111,13 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
             var seeds = (options[Self.seedsOption] ?? "").split(separator: ",").map(String.init)
             if !seeds.contains(gossipSeed) { seeds.append(gossipSeed) }
             options[Self.seedsOption] = seeds.joined(separator: ",")
+            await membership?.allocated(network: request.networkID)
         }
         return AllocateNetworkResponse(options: options)
     }
 
-    /// Nothing to free: the VNI is derived, not reserved.
-    public func freeNetwork(_ request: FreeNetworkRequest) async throws {}
+    /// The VNI is derived, not reserved: only this host's duty as the network's gossip seed ends.
+    public func freeNetwork(_ request: FreeNetworkRequest) async throws {
+        await membership?.freed(network: request.networkID)
+    }
 }

@@ -177,6 +177,22 @@ public actor ClusterState: GossipDelegate {
         }
     }
 
+    /// After this host left the cluster: every other host's entries go (a later join relearns them from the
+    /// peers' push/pull), and until then the tables count as unsynchronized, so nothing is withdrawn on their word.
+    public func forgetOtherHosts() {
+        let owners = Set(endpoints.entries.values.map(\.owner))
+            .union(networks.entries.values.map(\.owner))
+            .union(claims.entries.values.map(\.owner))
+        var touched: Set<VNI> = []
+        for entry in endpoints.entries.values where entry.owner != node {
+            if let vni = entry.value?.vni { touched.insert(vni) }
+        }
+        for owner in owners where owner != node { forget(owner) }
+        deadSince.removeAll()
+        isSynchronized = false
+        if !touched.isEmpty { changeSink.yield(touched) }
+    }
+
     private func forget(_ host: String) {
         endpoints.purge(owner: host)
         networks.purge(owner: host)

@@ -14,6 +14,9 @@ public struct PersistentState: Codable, Sendable, Equatable {
     /// Gossip addresses (`host:port`) of the hosts seen last, so a restarted weft rejoins them even when it was
     /// given no seeds (a swarm worker learns its seeds from a CreateNetwork that Docker never replays).
     public var knownPeers: [String] = []
+    /// Swarm networks this host allocated as a swarm manager (AllocateNetwork until FreeNetwork): their workers
+    /// were handed this host as their gossip seed, so it stays in the gossip while any is left.
+    public var allocatedNetworks: [String] = []
 
     public init() {}
 
@@ -25,6 +28,7 @@ public struct PersistentState: Codable, Sendable, Equatable {
         ipam = try container.decode(AllocatorState.self, forKey: .ipam)
         claimedBlocks = try container.decodeIfPresent([String: [Int]].self, forKey: .claimedBlocks) ?? [:]
         knownPeers = try container.decodeIfPresent([String].self, forKey: .knownPeers) ?? []
+        allocatedNetworks = try container.decodeIfPresent([String].self, forKey: .allocatedNetworks) ?? []
     }
 
     public func endpoints(of network: String) -> [EndpointRecord] {

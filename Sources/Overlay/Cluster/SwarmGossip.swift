@@ -1,0 +1,118 @@
+import Gossip
+import Logging
+
+/// Keeps a swarm node in weft's gossip while swarm gives it a reason to be there, for the managed plugin that
+/// was given no seeds of its own: it joins through the seeds a swarm network brings (CreateNetwork), and leaves
+/// gracefully once it has had no weft network, and no network it is the seed of, for `idleLeave`. That is how a
+/// node that leaves the swarm leaves the gossip: Docker removes its swarm networks, and sends a remote driver
+/// nothing else (no DiscoverDelete in swarm mode). A later swarm network brings it back.
+///
+/// Joins and leaves run one at a time, in the order asked, so a leave decided just before a network arrived is
+/// followed by the join, never the other way round.
+public actor SwarmGossip: SwarmMembership {
+    private let node: GossipNode
+    private let cluster: ClusterState
+    private let store: StateStore
+    private let defaultPort: UInt16
+    /// nil: never leave (the host was given seeds, so its membership is the operator's).
+    private let idleLeave: Duration?
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private var idleSince: ContinuousClock.Instant?
+    private var lastOperation: Task<Void, Never>?
+
+    /// - Parameter idleLeave: how long the host may hold no network before it leaves; nil never leaves (a
+    ///   host given seeds by its operator).
+    public init(node: GossipNode, cluster: ClusterState, store: StateStore, defaultPort: UInt16, idleLeave: Duration?, logger: Logger) {
+        self.node = node
+        self.cluster = cluster
+        self.store = store
+        self.defaultPort = defaultPort
+        self.idleLeave = idleLeave
+        self.logger = logger
+    }
+
+    public func networkArrived(seeds: [String]) async {
+        idleSince = nil
+        let addresses = seeds.compactMap { GossipAddress(parsing: $0, defaultPort: defaultPort) }
+        guard !addresses.isEmpty else { return }
+        _ = serially { await $0.join(addresses) }
+    }
+
+    public func allocated(network: String) async {
+        idleSince = nil
+        update { state in
+            if !state.allocatedNetworks.contains(network) { state.allocatedNetworks.append(network) }
+        }
+    }
+
+    public func freed(network: String) async {
+        update { state in state.allocatedNetworks.removeAll { $0 == network } }
+    }
+
+    /// Leaves the gossip once the host has been idle for `idleLeave`; call it periodically.
+    public func leaveIfIdle() async {
+        guard let idleLeave else { return }
+        let state = store.current
+        let others = await node.members(includingGone: false).count - 1
+        guard state.networks.isEmpty, state.allocatedNetworks.isEmpty, others > 0, !(await node.hasLeft) else {
+            idleSince = nil
+            return
+        }
+        let now = clock.now
+        guard let since = idleSince else {
+            idleSince = now
+            return
+        }
+        guard now - since >= idleLeave else { return }
+        idleSince = nil
+        await serially { await $0.leave(idleFor: now - since) }.value
+    }
+
+    // MARK: Joining and leaving, one at a time
+
+    private func serially(_ work: @escaping @Sendable (SwarmGossip) async -> Void) -> Task<Void, Never> {
+        let previous = lastOperation
+        let next = Task {
+            await previous?.value
+            await work(self)
+        }
+        lastOperation = next
+        return next
+    }
+
+    /// A few attempts, backing off from 0.5 s: the seed may be a manager whose plugin is still starting.
+    private func join(_ seeds: [GossipAddress]) async {
+        var pause = Duration.milliseconds(500)
+        for attempt in 1...6 {
+            do {
+                let answered = try await node.join(seeds)
+                logger.info("joined weft's gossip through a swarm network's seeds", metadata: ["seeds": "\(seeds)", "answered": "\(answered)"])
+                return
+            } catch {
+                logger.warning("no swarm seed answered", metadata: ["seeds": "\(seeds)", "attempt": "\(attempt)", "error": "\(error)"])
+            }
+            try? await Task.sleep(for: pause)
+            pause = pause * 2
+        }
+    }
+
+    private func leave(idleFor idle: Duration) async {
+        // Checked again: a network may have arrived while an earlier operation ran.
+        let state = store.current
+        guard state.networks.isEmpty, state.allocatedNetworks.isEmpty, !(await node.hasLeft) else { return }
+        logger.notice("leaving weft's gossip: no swarm network on this host", metadata: ["idle": "\(idle)"])
+        await node.leave(timeout: .seconds(3))
+        await cluster.forgetOtherHosts()
+        // A restart must not rejoin peers this host left on purpose.
+        update { state in state.knownPeers.removeAll() }
+    }
+
+    private func update(_ change: (inout PersistentState) -> Void) {
+        do {
+            try store.update { state in change(&state) }
+        } catch {
+            logger.warning("cannot save weft's swarm membership", metadata: ["error": "\(error)"])
+        }
+    }
+}
