@@ -14,7 +14,7 @@ import Testing
 struct SwarmPluginTests {
     static let replicas = 6
 
-    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; nothing left")
+    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a node that leaves the swarm leaves weft's gossip and comes back with it; nothing left")
     func swarmService() async throws {
         let directory = try ManagedPlugin.directory()
         try await Cluster.with(hosts: 3) { cluster in
@@ -95,6 +95,43 @@ struct SwarmPluginTests {
             try await manager.docker("network", "create", "-d", "overlay", "--attachable", "--subnet", "10.31.0.0/24", "ovl")
             let overlay = try await Swarm.runService("ref", replicas: Self.replicas, network: "ovl", in: cluster)
             print("e2e swarm: service create until every task reaches every other: weft \(weft.milliseconds) ms, built-in overlay \(overlay.milliseconds) ms")
+
+            // A worker that leaves the swarm leaves weft's gossip: Docker removes its swarm networks (the only sign
+            // a remote driver gets), and once it has had none for WEFT_SWARM_IDLE_LEAVE its weft leaves; the others
+            // see it gone, and nothing of weft's is left on it.
+            let h3 = cluster["h3"]
+            let leaving = ContinuousClock().now
+            try await h3.docker("swarm", "leave")
+            for host in [manager, h2] {
+                try await Poll.until("\(host.name)'s weft to see h3 leave the gossip", timeout: .seconds(60), interval: .milliseconds(250)) {
+                    try await ManagedPlugin.aliveMembers(seenBy: host) == [manager.underlayAddress, h2.underlayAddress]
+                }
+            }
+            print("e2e swarm: h3 left the swarm; gone from weft's gossip \((ContinuousClock().now - leaving).milliseconds) ms later")
+            #expect(try await ManagedPlugin.aliveMembers(seenBy: h3) == [], "h3's weft after it left")
+            #expect(try await ManagedPlugin.leftovers(on: h3) == [], "weft's objects left on h3 after it left the swarm")
+            // Back in the swarm, given tasks, it is back in the gossip and its tasks reach every other.
+            let down = try await manager.docker("node", "ls", "--filter", "role=worker", "--format", "{{.ID}} {{.Status}}")
+            try await Poll.until("the manager to see h3 down", timeout: .seconds(30), interval: .milliseconds(250)) {
+                try await manager.docker("node", "ls", "--format", "{{.Status}}").contains("Down")
+            }
+            for line in down.split(separator: "\n") {
+                let id = String(line.split(separator: " ")[0])
+                if try await manager.docker("node", "inspect", "--format", "{{.Status.State}}", id) == "down" {
+                    try await manager.docker("node", "rm", id)
+                }
+            }
+            let token = try await manager.docker("swarm", "join-token", "-q", "worker")
+            try await h3.docker("swarm", "join", "--token", token, "--advertise-addr", h3.underlayAddress, "\(manager.underlayAddress):2377")
+            try await manager.docker("service", "scale", "--detach", "web=6")
+            let six = try await Swarm.waitForTasks(of: "web", count: 6, network: "net", in: cluster)
+            try await Swarm.pingMatrix(six, service: "web")
+            let everyone = cluster.hosts.map(\.underlayAddress).sorted()
+            for host in cluster.hosts {
+                try await Poll.until("\(host.name)'s weft to see all three in the gossip again", timeout: .seconds(30), interval: .milliseconds(250)) {
+                    try await ManagedPlugin.aliveMembers(seenBy: host) == everyone
+                }
+            }
 
             for service in ["web", "ref"] { try await manager.docker("service", "rm", service) }
             for network in ["net", "ovl"] {
@@ -185,6 +222,11 @@ enum ManagedPlugin {
     static func gossipMembers(seenBy host: TestHost) async throws -> [String] {
         let output = try await host.run([PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):\(gossipPort)"]).check().output
         return output.split(separator: "\n").filter { $0.contains(" alive") }.map(String.init)
+    }
+
+    /// The names (advertise addresses) of the weft gossip members `host`'s plugin sees alive, sorted.
+    static func aliveMembers(seenBy host: TestHost) async throws -> [String] {
+        try await gossipMembers(seenBy: host).compactMap { $0.split(separator: " ").first.map(String.init) }.sorted()
     }
 
     /// config.json's WEFT_GOSSIP_PORT (swarm's own gossip holds 7946).

@@ -170,6 +170,7 @@ extension ScaledTimeGossipTests {
             let before = await nodes[2].currentIncarnation
             await nodes[2].leave(timeout: .seconds(1))
             #expect(await nodes[2].hasLeft)
+            #expect(await nodes[2].members().map(\.name) == ["n2"], "a node that left forgets its peers")
             let gone = await eventually(within: .seconds(10)) {
                 let first = await nodes[0].member(named: "n2")?.state
                 let second = await nodes[1].member(named: "n2")?.state

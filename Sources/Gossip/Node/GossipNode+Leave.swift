@@ -8,7 +8,8 @@ extension GossipNode {
     /// Leaves gracefully: a serf leave intent (when serf-compatible), then a `dead` about ourselves from
     /// ourselves, each waited for until fully gossiped or until `timeout`. Peers show the node as `left`.
     /// Call ``stop()`` afterwards, or stay quiet and come back later with ``join(_:)``: a node that has left
-    /// answers what it is sent but neither probes, pushes nor pulls.
+    /// forgets its peers, answers what it is sent (a ping, a push/pull) but takes nothing in, and neither
+    /// probes, pushes nor pulls.
     public func leave(timeout: Duration = .seconds(5)) async {
         guard running, !leaving else { return }
         let deadline = clock.now + timeout
@@ -24,20 +25,17 @@ extension GossipNode {
             let id = broadcastID(forKey: name)
             await waitUntilSent(id, application: false, before: deadline)
         }
+        if leaving { forgetPeers() }
     }
 
-    /// Undoes a leave before a join: the node forgets every peer (all it knew is stale; the seeds' push/pull
-    /// brings each back, with a join event) and announces itself alive above the incarnation it left at, which
-    /// peers that saw it leave accept.
+    /// Undoes a leave before a join: the node, which forgot its peers when it left (the seeds' push/pull brings
+    /// each back, with a join event), announces itself alive above the incarnation it left at, which peers that
+    /// saw it leave accept.
     func reenterAfterLeave() {
-        guard leaving, var me = members[name] else { return }
+        guard leaving else { return }
+        forgetPeers()
+        guard var me = members[name] else { return }
         leaving = false
-        for timer in suspicions.values { timer.task.cancel() }
-        suspicions.removeAll()
-        failedPeers.removeAll()
-        members = [name: me]
-        probeOrder = [name]
-        probeIndex = 0
         broadcasts = BroadcastQueue()
         incarnation = max(incarnation, me.incarnation).saturatingIncrement
         me.incarnation = incarnation
@@ -47,6 +45,15 @@ extension GossipNode {
         members[name] = me
         broadcasts.enqueue(me.aliveMessage.encoded(), key: name)
         logger.info("coming back after a leave", metadata: ["incarnation": "\(incarnation)"])
+    }
+
+    private func forgetPeers() {
+        for timer in suspicions.values { timer.task.cancel() }
+        suspicions.removeAll()
+        failedPeers.removeAll()
+        members = members.filter { $0.key == name }
+        probeOrder = [name]
+        probeIndex = 0
     }
 
     private func broadcastID(forKey key: String) -> UInt64? {

@@ -36,6 +36,7 @@ extension GossipNode {
     }
 
     func deliverUserMessage(_ payload: [UInt8]) async {
+        guard !leaving else { return }
         if configuration.serfCompatible { witnessSerfMessage(payload) }
         guard let delegate else { return }
         if case .rebroadcast(let key) = await delegate.notifyMessage(payload) {

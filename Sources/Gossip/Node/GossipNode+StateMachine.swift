@@ -4,7 +4,7 @@ extension GossipNode {
     /// Handles an alive message (gossip, push/pull merge, or our own with `bootstrap` at start).
     func handleAlive(_ alive: Alive, bootstrap: Bool = false) {
         let isLocal = alive.node == name
-        if leaving && isLocal { return }
+        if leaving { return }
         if alive.vsn.count >= 3 {
             let pmin = alive.vsn[0], pmax = alive.vsn[1]
             if pmin == 0 || pmax == 0 || pmin > pmax {
@@ -67,7 +67,7 @@ extension GossipNode {
 
     /// Handles a suspect message; starts or confirms a Lifeguard suspicion.
     func handleSuspect(_ suspect: Suspect) {
-        guard var record = members[suspect.node], suspect.incarnation >= record.incarnation else { return }
+        guard !leaving, var record = members[suspect.node], suspect.incarnation >= record.incarnation else { return }
         if var timer = suspicions[suspect.node] {
             if timer.suspicion.confirm(suspect.from) {
                 broadcasts.enqueue(suspect.encoded(), key: suspect.node)
@@ -104,6 +104,8 @@ extension GossipNode {
 
     /// Handles a dead message; `dead.node == dead.from` is a graceful leave.
     func handleDead(_ dead: Dead) {
+        // Having left, the node takes in nothing about others; its own leave still comes through here.
+        if leaving && dead.node != name { return }
         guard var record = members[dead.node], dead.incarnation >= record.incarnation else { return }
         cancelSuspicion(dead.node)
         if record.state == .dead || record.state == .left { return }

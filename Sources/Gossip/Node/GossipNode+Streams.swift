@@ -96,6 +96,7 @@ extension GossipNode {
 
     /// memberlist's `mergeRemoteState`: check versions, merge node states, hand the user state to the delegate.
     private func merge(_ remote: PushPull) async throws {
+        guard !leaving else { return }
         do {
             try verifyProtocol(remote.nodes)
         } catch {
