@@ -155,7 +155,12 @@ struct DaemonCommand: AsyncParsableCommand {
                 "socket": "\(socket)", "state": "\(stateDir)", "underlay": "\(underlay.interface)",
                 "advertise": "\(underlay.address)", "mtu": "\(host.defaultOverlayMTU)", "dry-run": "\(dryRun)",
             ])
-        let allocatorConfiguration = try AllocatorConfiguration(defaultRange: range)
+        let scopeName = scope ?? environment["WEFT_SCOPE"] ?? "local"
+        guard let driverScope = DriverScope(rawValue: scopeName) else {
+            throw ValidationError("scope \"\(scopeName)\" is not local or global")
+        }
+        let allocatorConfiguration = try AllocatorConfiguration(
+            defaultRange: range, sharesRequestedAddresses: driverScope == .global)
         let allocator: any AddressAllocator
         if gossiping {
             // Addresses unique across hosts: each host allocates from blocks it claims through the cluster.
@@ -165,10 +170,6 @@ struct DaemonCommand: AsyncParsableCommand {
             allocator = clusterAllocator
         } else {
             allocator = LocalAddressAllocator(configuration: allocatorConfiguration, store: store)
-        }
-        let scopeName = scope ?? environment["WEFT_SCOPE"] ?? "local"
-        guard let driverScope = DriverScope(rawValue: scopeName) else {
-            throw ValidationError("scope \"\(scopeName)\" is not local or global")
         }
         let control = node.map { GossipControl(node: $0, defaultPort: gossipPort) }
         // Under swarm with no seeds of its own, swarm's networks decide when this host is in the gossip.

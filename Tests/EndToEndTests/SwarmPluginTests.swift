@@ -96,6 +96,17 @@ struct SwarmPluginTests {
             let overlay = try await Swarm.runService("ref", replicas: Self.replicas, network: "ovl", in: cluster)
             print("e2e swarm: service create until every task reaches every other: weft \(weft.milliseconds) ms, built-in overlay \(overlay.milliseconds) ms")
 
+            // weft as the swarm network's IPAM driver too: the manager's weft allocates every task's address for
+            // swarm, and each node's weft takes the address swarm hands it.
+            try await manager.docker(
+                "network", "create", "-d", ManagedPlugin.name, "--ipam-driver", ManagedPlugin.name, "--attachable",
+                "--subnet", "10.32.0.0/24", "ipamnet")
+            let viaWeftIPAM = try await Swarm.runService("ipam", replicas: 3, network: "ipamnet", in: cluster)
+            let ipamTasks = try await Swarm.tasks(of: "ipam", network: "ipamnet", in: cluster)
+            let ipamAddresses = ipamTasks.map(\.address)
+            #expect(Set(ipamAddresses).count == 3 && ipamAddresses.allSatisfy { $0.hasPrefix("10.32.0.") }, "\(ipamAddresses)")
+            print("e2e swarm: a service on weft's IPAM: every task reached every other \(viaWeftIPAM.milliseconds) ms after service create")
+
             // A worker that leaves the swarm leaves weft's gossip: Docker removes its swarm networks (the only sign
             // a remote driver gets), and once it has had none for WEFT_SWARM_IDLE_LEAVE its weft leaves; the others
             // see it gone, and nothing of weft's is left on it.
@@ -136,8 +147,8 @@ struct SwarmPluginTests {
                 }
             }
 
-            for service in ["web", "ref"] { try await manager.docker("service", "rm", service) }
-            for network in ["net", "ovl"] {
+            for service in ["web", "ref", "ipam"] { try await manager.docker("service", "rm", service) }
+            for network in ["net", "ovl", "ipamnet"] {
                 // Tasks take a moment to go after `service rm`; the network is removable once they have.
                 try await Poll.until("the swarm to remove network \(network)", timeout: .seconds(60), interval: .milliseconds(250)) {
                     try await manager.dockerResult(["network", "rm", network]).succeeded

@@ -112,6 +112,25 @@ struct LocalAddressAllocatorTests {
                 == "address 10.1.0.42 in pool 10.1.0.0/24 is already taken")
     }
 
+    @Test("under swarm a requested address already held gains a holder, and is free only after every release")
+    func swarmSharesRequestedAddresses() async throws {
+        let swarm = LocalAddressAllocator(configuration: try AllocatorConfiguration(sharesRequestedAddresses: true))
+        let pool = try await swarm.requestPool(PoolRequest(subnet: subnet("10.1.0.0/29")))
+        // Swarm's allocator on the manager asks for any address; the task starting there asks for that one.
+        let picked = try await swarm.requestAddress(in: pool.id, address: nil, role: .endpoint).address
+        #expect(try await swarm.requestAddress(in: pool.id, address: picked, role: .endpoint).address == picked)
+        try await swarm.releaseAddress(picked, in: pool.id)
+        var others: [IPv4Address] = []
+        while let next = try? await swarm.requestAddress(in: pool.id, address: nil, role: .endpoint) { others.append(next.address) }
+        #expect(!others.contains(picked), "\(picked) was handed out again while a holder remained")
+        try await swarm.releaseAddress(picked, in: pool.id)
+        #expect(try await swarm.requestAddress(in: pool.id, address: nil, role: .endpoint).address == picked)
+        // Still no endpoint address becomes the gateway.
+        await #expect(throws: IPAMError.addressInUse(picked, pool: pool.subnet)) {
+            try await swarm.requestAddress(in: pool.id, address: picked, role: .gateway)
+        }
+    }
+
     @Test func addressesOutsideThePoolOrReservedAreRefused() async throws {
         let pool = try await allocator.requestPool(PoolRequest(subnet: subnet("10.1.0.0/24")))
         await #expect(throws: IPAMError.addressOutsidePool(address("10.2.0.5"), pool: pool.subnet)) {

@@ -4,9 +4,16 @@ public struct AllocatorConfiguration: Sendable, Equatable, Codable {
     public var defaultRange: IPv4Subnet
     /// The prefix length of those pools (default 24, so `10.200.0.0/24`, `10.200.1.0/24`, …).
     public var defaultPrefixLength: Int
+    /// Under swarm, a requested endpoint address that is already held gains a holder instead of being refused:
+    /// a manager's weft is asked for each address twice, by swarm's allocator and again when the task starts on
+    /// the manager, and swarm keeps addresses unique itself. Off for the socket plugin, where a second
+    /// `--ip` of a held address is a mistake to refuse.
+    public var sharesRequestedAddresses = false
 
     /// Checks that pools of `defaultPrefixLength` fit in `defaultRange` and leave room for addresses.
-    public init(defaultRange: IPv4Subnet = Self.standardRange, defaultPrefixLength: Int = 24) throws(IPAMError) {
+    public init(
+        defaultRange: IPv4Subnet = Self.standardRange, defaultPrefixLength: Int = 24, sharesRequestedAddresses: Bool = false
+    ) throws(IPAMError) {
         guard defaultPrefixLength >= defaultRange.prefixLength else {
             throw .invalidConfiguration(
                 "default pools of /\(defaultPrefixLength) do not fit in the default range \(defaultRange)")
@@ -16,6 +23,7 @@ public struct AllocatorConfiguration: Sendable, Equatable, Codable {
         }
         self.defaultRange = defaultRange
         self.defaultPrefixLength = defaultPrefixLength
+        self.sharesRequestedAddresses = sharesRequestedAddresses
     }
 
     /// `10.200.0.0/16`.

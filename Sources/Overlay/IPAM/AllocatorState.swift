@@ -2,7 +2,8 @@
 public struct AddressAllocation: Sendable, Equatable, Codable {
     /// What the address is for.
     public var role: AddressRole
-    /// How many holders share it: always 1 for an endpoint address, one per network for a gateway.
+    /// How many holders share it: one per network for a gateway; 1 for an endpoint address, except under swarm
+    /// (see ``AllocatorConfiguration/sharesRequestedAddresses``).
     public var references: Int
 }
 
@@ -69,10 +70,11 @@ public struct AllocatorState: Sendable, Equatable, Codable {
         }
     }
 
-    /// See ``AddressAllocator/requestAddress(in:address:role:)``.
-    public mutating func requestAddress(in id: PoolID, address wanted: IPv4Address?, role: AddressRole)
-        throws(IPAMError) -> AllocatedAddress
-    {
+    /// See ``AddressAllocator/requestAddress(in:address:role:)``. With `sharing`, a requested endpoint address
+    /// already held gains a holder (see ``AllocatorConfiguration/sharesRequestedAddresses``).
+    public mutating func requestAddress(
+        in id: PoolID, address wanted: IPv4Address?, role: AddressRole, sharing: Bool = false
+    ) throws(IPAMError) -> AllocatedAddress {
         guard var pool = pools[id] else { throw .unknownPool(id) }
         defer { pools[id] = pool }
         let subnet = pool.subnet
@@ -93,6 +95,8 @@ public struct AllocatorState: Sendable, Equatable, Codable {
         case (nil, _):
             pool.addresses[address] = AddressAllocation(role: role, references: 1)
         case (let held?, .gateway) where held.role == .gateway:
+            pool.addresses[address]!.references += 1
+        case (let held?, .endpoint) where held.role == .endpoint && sharing && wanted != nil:
             pool.addresses[address]!.references += 1
         case (_?, _):
             throw .addressInUse(address, pool: subnet)

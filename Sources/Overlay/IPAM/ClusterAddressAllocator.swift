@@ -64,8 +64,9 @@ public actor ClusterAddressAllocator: AddressAllocator {
         -> AllocatedAddress
     {
         if address != nil || role == .gateway {
+            let sharing = configuration.sharesRequestedAddresses
             return try change { (state: inout PersistentState) throws(IPAMError) in
-                try state.ipam.requestAddress(in: pool, address: address, role: role)
+                try state.ipam.requestAddress(in: pool, address: address, role: role, sharing: sharing)
             }
         }
         guard let subnet = store.current.ipam.pools[pool]?.subnet else { throw .unknownPool(pool) }

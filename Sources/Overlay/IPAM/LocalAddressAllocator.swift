@@ -40,8 +40,9 @@ public actor LocalAddressAllocator: AddressAllocator {
     public func requestAddress(in pool: PoolID, address: IPv4Address?, role: AddressRole) throws(IPAMError)
         -> AllocatedAddress
     {
-        try change { (state: inout AllocatorState) throws(IPAMError) in
-            try state.requestAddress(in: pool, address: address, role: role)
+        let sharing = configuration.sharesRequestedAddresses
+        return try change { (state: inout AllocatorState) throws(IPAMError) in
+            try state.requestAddress(in: pool, address: address, role: role, sharing: sharing)
         }
     }
 
