@@ -16,7 +16,7 @@ struct DaemonCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set in the environment: WEFT_SOCKET, WEFT_STATE_DIR, WEFT_RUNTIME_DIR, \
             WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1, \
-            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_NODE_NAME, WEFT_SCOPE, WEFT_SWARM_IDLE_LEAVE; WEFT_LOG_OUTPUT=stdout logs to \
+            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_GOSSIP_KEY (comma-separated, primary first), WEFT_NODE_NAME, WEFT_SCOPE, WEFT_SWARM_IDLE_LEAVE; WEFT_LOG_OUTPUT=stdout logs to \
             standard output instead of standard error. \
             With --dry-run weft needs no root and changes nothing: it serves the whole API and prints each kernel \
             change it would make as the equivalent ip/bridge command.
@@ -55,6 +55,8 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(help: "The gossip port, UDP and TCP, on the advertise address.")
     var gossipPort: UInt16?
+
+    @OptionGroup(title: "Gossip encryption") var keys: GossipKeyOptions
 
     @Option(help: "This host's name in the cluster (default: its advertise address).")
     var nodeName: String?
@@ -134,6 +136,10 @@ struct DaemonCommand: AsyncParsableCommand {
         let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: gossipPort)
         var gossipConfiguration = GossipConfiguration(name: name, tags: ["role": "weft", "vtep": underlay.address.description], logger: logger)
         gossipConfiguration.joinAttempts = 1  // the daemon retries with its own capped backoff, below
+        let environmentKeys = environment["WEFT_GOSSIP_KEY"]?.split(separator: ",").map(String.init) ?? []
+        gossipConfiguration.wire = try keys.encrypt.isEmpty
+            ? GossipKeyOptions.wireConfig(keys: environmentKeys, source: "WEFT_GOSSIP_KEY")
+            : keys.wireConfig()
         // A dry run gossips only when asked to join: it must not announce a host that programs nothing.
         let gossiping = !dryRun || !seeds.isEmpty
         var node: GossipNode?

@@ -22,18 +22,24 @@ struct GossipKeyOptions: ParsableArguments {
     var encrypt: [String] = []
 
     func wireConfig() throws -> WireConfig {
-        guard !encrypt.isEmpty else { return WireConfig() }
+        try Self.wireConfig(keys: encrypt, source: "--encrypt")
+    }
+
+    /// Plaintext without keys, else encryption with the keyring of `keys` (base64, primary first); errors
+    /// name `source`, the option or variable the keys came from.
+    static func wireConfig(keys texts: [String], source: String) throws -> WireConfig {
+        guard !texts.isEmpty else { return WireConfig() }
         var keys: [[UInt8]] = []
-        for text in encrypt {
+        for text in texts {
             guard let data = Data(base64Encoded: text) else {
-                throw ValidationError("--encrypt: \"\(text)\" is not base64")
+                throw ValidationError("\(source): \"\(text)\" is not base64")
             }
             keys.append(Array(data))
         }
         do {
             return WireConfig(keyring: try Keyring(keys: keys))
         } catch {
-            throw ValidationError("--encrypt: \(error)")
+            throw ValidationError("\(source): \(error)")
         }
     }
 }

@@ -14,7 +14,7 @@ import Testing
 struct SwarmPluginTests {
     static let replicas = 6
 
-    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a node that leaves the swarm leaves weft's gossip and comes back with it; nothing left")
+    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a node that leaves the swarm leaves weft's gossip and comes back with it; gossip encrypted; nothing left")
     func swarmService() async throws {
         let directory = try ManagedPlugin.directory()
         try await Cluster.with(hosts: 3) { cluster in
@@ -44,6 +44,11 @@ struct SwarmPluginTests {
                 let members = try await ManagedPlugin.gossipMembers(seenBy: host)
                 #expect(members.count == cluster.hosts.count, "\(host.name)'s weft sees \(members)")
             }
+            // The gossip is encrypted with WEFT_GOSSIP_KEY: a query without the key learns nothing.
+            let plaintext = try await manager.run([
+                PackagePaths.weftBinary, "gossip", "members", "--peer", "\(manager.underlayAddress):\(ManagedPlugin.gossipPort)",
+            ])
+            #expect(!plaintext.succeeded && plaintext.stderr.contains("encrypted"), "a plaintext query: \(plaintext.stderr)")
 
             // Scale up: the new tasks reach every task; scale down: the tasks that went leave every other
             // node's kernel (the neighbour entries weft programs), and those left still reach each other.
@@ -195,7 +200,8 @@ enum ManagedPlugin {
         try await host.docker(["plugin", "create", name, directory], timeout: .seconds(120))
         // No seeds and no advertise address: swarm's AllocateNetwork hands out the seeds, and the address
         // defaults to the first interface that is up (eth0, the underlay, in these hosts).
-        try await host.docker("plugin", "set", name, "state.source=\(host.weftStateDirectory)", "WEFT_LOG_LEVEL=debug")
+        try await host.docker(
+            "plugin", "set", name, "state.source=\(host.weftStateDirectory)", "WEFT_LOG_LEVEL=debug", "WEFT_GOSSIP_KEY=\(gossipKey)")
         let clock = ContinuousClock()
         let start = clock.now
         let enable = Task { try await host.docker("plugin", "enable", name) }
@@ -234,7 +240,9 @@ enum ManagedPlugin {
 
     /// The weft gossip members `host`'s plugin sees alive (asked with `weft gossip members` on its gossip port).
     static func gossipMembers(seenBy host: TestHost) async throws -> [String] {
-        let output = try await host.run([PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):\(gossipPort)"]).check().output
+        let output = try await host.run([
+            PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):\(gossipPort)", "--encrypt", gossipKey,
+        ]).check().output
         return output.split(separator: "\n").filter { $0.contains(" alive") }.map(String.init)
     }
 
@@ -242,6 +250,9 @@ enum ManagedPlugin {
     static func aliveMembers(seenBy host: TestHost) async throws -> [String] {
         try await gossipMembers(seenBy: host).compactMap { $0.split(separator: " ").first.map(String.init) }.sorted()
     }
+
+    /// The plugins' WEFT_GOSSIP_KEY: weft's gossip in the swarm test is encrypted (AES-128-GCM).
+    static let gossipKey = "dGVzdC1rZXktMTYtYnl0ZQ=="
 
     /// config.json's WEFT_GOSSIP_PORT (swarm's own gossip holds 7946).
     static let gossipPort = 7947
