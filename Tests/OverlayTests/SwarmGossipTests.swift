@@ -67,12 +67,12 @@ struct SwarmGossipTests {
         let swarm = Self.swarm(worker, idleLeave: .milliseconds(200))
 
         // Seed of a network it allocated: it stays however long it is idle otherwise.
-        await swarm.allocated(network: "n1")
+        try worker.store.update { $0.allocatedNetworks["n1"] = SwarmAllocation(vni: VNI(7)!, subnet: subnet("10.1.0.0/24")) }
         let stayedWhileSeed = await Self.tick(swarm, within: .seconds(1)) { await worker.node.hasLeft }
         #expect(!stayedWhileSeed)
         #expect(await worker.cluster.remoteEndpoints(vni: VNI(42)!).count == 1)
 
-        await swarm.freed(network: "n1")
+        try worker.store.update { $0.allocatedNetworks["n1"] = nil }
         let left = await Self.tick(swarm) { await manager.node.member(named: "h2")?.state == .left }
         #expect(left)
         #expect(await worker.node.hasLeft)

@@ -96,9 +96,10 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
         try await driver.leave(network: request.networkID, endpoint: request.endpointID)
     }
 
-    /// On a swarm manager: fixes the network's VNI (from `weft.vni`, or derived from the subnet, so every leader
-    /// answers the same) and adds this manager as a gossip seed. Idempotent: swarm calls it again on every
-    /// leader change, with the options of the previous answer merged in.
+    /// On a swarm manager: fixes the network's VNI (`weft.vni`, or derived from the subnet and moved on if
+    /// another network holds it; see ``OverlayDriver/allocateNetwork(id:subnet:options:)``) and adds this manager
+    /// as a gossip seed. Idempotent: swarm calls it again on every leader change, with the options of the previous
+    /// answer merged in.
     public func allocateNetwork(_ request: AllocateNetworkRequest) async throws -> AllocateNetworkResponse {
         guard let pool = request.ipv4Data.first?.pool else { throw DriverError.noIPv4Pool(network: request.networkID) }
         let subnet: IPv4Subnet
@@ -106,18 +107,18 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
             throw DriverError.invalidAddress(object: "network \(request.networkID.prefix(12)) pool", value: pool)
         }
         var options = request.options
-        options[NetworkPolicy.vniOption] = "\(try NetworkPolicy.vni(options: request.options, subnet: subnet))"
+        options[NetworkPolicy.vniOption] =
+            "\(try await driver.allocateNetwork(id: request.networkID, subnet: subnet, options: request.options))"
         if let gossipSeed {
             var seeds = (options[Self.seedsOption] ?? "").split(separator: ",").map(String.init)
             if !seeds.contains(gossipSeed) { seeds.append(gossipSeed) }
             options[Self.seedsOption] = seeds.joined(separator: ",")
-            await membership?.allocated(network: request.networkID)
         }
         return AllocateNetworkResponse(options: options)
     }
 
-    /// The VNI is derived, not reserved: only this host's duty as the network's gossip seed ends.
+    /// The network's VNI is free again, and this host's duty as its gossip seed ends.
     public func freeNetwork(_ request: FreeNetworkRequest) async throws {
-        await membership?.freed(network: request.networkID)
+        try await driver.freeNetwork(id: request.networkID)
     }
 }

@@ -39,17 +39,6 @@ public actor SwarmGossip: SwarmMembership {
         _ = serially { await $0.join(addresses) }
     }
 
-    public func allocated(network: String) async {
-        idleSince = nil
-        update { state in
-            if !state.allocatedNetworks.contains(network) { state.allocatedNetworks.append(network) }
-        }
-    }
-
-    public func freed(network: String) async {
-        update { state in state.allocatedNetworks.removeAll { $0 == network } }
-    }
-
     /// Leaves the gossip once the host has been idle for `idleLeave`; call it periodically.
     public func leaveIfIdle() async {
         guard let idleLeave else { return }

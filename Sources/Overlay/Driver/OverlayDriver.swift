@@ -144,6 +144,62 @@ public actor OverlayDriver {
 
     public func network(id: String) -> NetworkRecord? { store.current.networks[id] }
 
+    // MARK: Swarm allocation
+
+    /// AllocateNetwork on a swarm manager: the network's VNI, unique among the networks this manager allocated,
+    /// the networks on this host and those the cluster announces. A `weft.vni` in the options (the user's, or a
+    /// previous leader's answer, which swarm merges into the request) is kept, or refused naming the network
+    /// that holds it; a VNI derived from the subnet that another network holds moves on to the next free one.
+    /// Idempotent per network ID.
+    public func allocateNetwork(id: String, subnet: IPv4Subnet, options: [String: String]) async throws(DriverError) -> VNI {
+        if let allocated = store.current.allocatedNetworks[id], allocated.subnet == subnet,
+            options[NetworkPolicy.vniOption].map({ $0 == "\(allocated.vni)" }) ?? true
+        {
+            return allocated.vni
+        }
+        var vni = try NetworkPolicy.vni(options: options, subnet: subnet)
+        if options[NetworkPolicy.vniOption] != nil {
+            if let conflict = await vniConflict(vni, network: id, subnet: subnet) { throw conflict }
+        } else {
+            var tried = 0
+            while let conflict = await vniConflict(vni, network: id, subnet: subnet) {
+                tried += 1
+                guard tried < 1024 else { throw conflict }
+                vni = vni.next
+            }
+            if tried > 0 {
+                logger.notice(
+                    "derived VNI taken, allocated the next free one",
+                    metadata: ["network": "\(id.prefix(12))", "subnet": "\(subnet)", "vni": "\(vni)", "skipped": "\(tried)"])
+            }
+        }
+        let allocation = SwarmAllocation(vni: vni, subnet: subnet)
+        try save { $0.allocatedNetworks[id] = allocation }
+        return vni
+    }
+
+    /// FreeNetwork: the network's VNI is free again. Unknown networks succeed: Docker may retry.
+    public func freeNetwork(id: String) throws(DriverError) {
+        guard store.current.allocatedNetworks[id] != nil else { return }
+        try save { $0.allocatedNetworks[id] = nil }
+    }
+
+    /// Which other network holds `vni`, as the error to give: one this manager allocated, one on this host, or
+    /// one with another subnet anywhere in the cluster.
+    private func vniConflict(_ vni: VNI, network id: String, subnet: IPv4Subnet) async -> DriverError? {
+        let state = store.current
+        if let (other, allocation) = state.allocatedNetworks.first(where: { $0.key != id && $0.value.vni == vni }) {
+            return .vniInUse(vni: vni, network: other, subnet: allocation.subnet)
+        }
+        if let other = state.networks.values.first(where: { $0.id != id && $0.vni == vni }) {
+            return .vniInUse(vni: vni, network: other.id, subnet: other.subnet)
+        }
+        if let other = await cluster?.conflictingNetwork(vni: vni, subnet: subnet) {
+            return .vniUsedElsewhere(vni: vni, subnet: other.subnet, host: other.host)
+        }
+        return nil
+    }
+
     // MARK: Endpoints
 
     /// Creates the endpoint's veth pair: one end in the host namespace for Docker to move into the container,

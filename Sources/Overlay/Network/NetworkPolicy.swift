@@ -44,3 +44,8 @@ public enum NetworkPolicy {
         return host.defaultOverlayMTU
     }
 }
+
+extension VNI {
+    /// The VNI after this one, wrapping from the largest to the smallest.
+    var next: VNI { VNI(value == VNI.range.upperBound ? VNI.range.lowerBound : value + 1)! }
+}

@@ -1,3 +1,5 @@
+import Netlink
+
 /// Everything weft must remember across restarts, since Docker never replays CreateNetwork, CreateEndpoint
 /// or Join: the networks and endpoints of this host and the IPAM allocations.
 public struct PersistentState: Codable, Sendable, Equatable {
@@ -14,9 +16,10 @@ public struct PersistentState: Codable, Sendable, Equatable {
     /// Gossip addresses (`host:port`) of the hosts seen last, so a restarted weft rejoins them even when it was
     /// given no seeds (a swarm worker learns its seeds from a CreateNetwork that Docker never replays).
     public var knownPeers: [String] = []
-    /// Swarm networks this host allocated as a swarm manager (AllocateNetwork until FreeNetwork): their workers
-    /// were handed this host as their gossip seed, so it stays in the gossip while any is left.
-    public var allocatedNetworks: [String] = []
+    /// Swarm networks this host allocated as a swarm manager (AllocateNetwork until FreeNetwork), by Docker
+    /// NetworkID: their VNIs are taken, and their workers were handed this host as their gossip seed, so it
+    /// stays in the gossip while any is left.
+    public var allocatedNetworks: [String: SwarmAllocation] = [:]
 
     public init() {}
 
@@ -28,10 +31,21 @@ public struct PersistentState: Codable, Sendable, Equatable {
         ipam = try container.decode(AllocatorState.self, forKey: .ipam)
         claimedBlocks = try container.decodeIfPresent([String: [Int]].self, forKey: .claimedBlocks) ?? [:]
         knownPeers = try container.decodeIfPresent([String].self, forKey: .knownPeers) ?? []
-        allocatedNetworks = try container.decodeIfPresent([String].self, forKey: .allocatedNetworks) ?? []
+        allocatedNetworks = try container.decodeIfPresent([String: SwarmAllocation].self, forKey: .allocatedNetworks) ?? [:]
     }
 
     public func endpoints(of network: String) -> [EndpointRecord] {
         endpoints.values.filter { $0.networkID == network }.sorted { $0.id < $1.id }
+    }
+}
+
+/// What a swarm manager's AllocateNetwork gave a network.
+public struct SwarmAllocation: Codable, Sendable, Equatable {
+    public var vni: VNI
+    public var subnet: IPv4Subnet
+
+    public init(vni: VNI, subnet: IPv4Subnet) {
+        self.vni = vni
+        self.subnet = subnet
     }
 }
