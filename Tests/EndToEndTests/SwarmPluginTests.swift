@@ -160,8 +160,10 @@ struct SwarmPluginTests {
                 }
             }
             for host in cluster.hosts {
-                try await Poll.until("\(host.name) to have no weft network left", timeout: .seconds(30), interval: .milliseconds(250)) {
-                    try await ManagedPlugin.leftovers(on: host).isEmpty
+                var left: [String] = []
+                try await Poll.until("\(host.name) to have no weft network left; left: \(left)", timeout: .seconds(30), interval: .milliseconds(250)) {
+                    left = try await ManagedPlugin.leftovers(on: host)
+                    return left.isEmpty
                 }
             }
             // Stopped by dockerd, the plugin's cgroup goes with it (the teardown's SIGKILL would leave it).
