@@ -81,12 +81,12 @@ final class IdentityBox: Sendable {
     .timeLimit(.minutes(2))
 )
 struct HostProcessTests {
-    @Test("weft plugin-serve in h1: h1's namespaces and socket only; SIGTERM ends it cleanly, SIGKILL ends it, a restart takes over")
+    @Test("weft daemon in h1: h1's namespaces and socket only; SIGTERM ends it cleanly, SIGKILL ends it, a restart takes over")
     func weftProcessHandle() async throws {
         try await Cluster.with(hosts: 2, options: .init(startDockerd: false)) { cluster in
             let h1 = cluster["h1"]
             let h2 = cluster["h2"]
-            let serve = try await h1.startPluginServe()
+            let serve = try await h1.startWeft()
             let ids = [
                 try TestHost.namespaceID(pid: serve.pid, kind: "net"), try TestHost.namespaceID(pid: serve.pid, kind: "mnt"),
             ]
@@ -98,13 +98,13 @@ struct HostProcessTests {
             #expect(await serve.stop(grace: .seconds(10)) == .exited(0))
             #expect(!UnixSocket.isListening(try h1.pathInHost(TestHost.pluginSocket)))
 
-            let killed = try await h1.startPluginServe()
+            let killed = try await h1.startWeft()
             await killed.kill()
             #expect(!killed.isRunning)
             #expect(!UnixSocket.isListening(try h1.pathInHost(TestHost.pluginSocket)))
 
             // Left running on purpose: the teardown stops it.
-            let restarted = try await h1.startPluginServe()
+            let restarted = try await h1.startWeft()
             #expect(restarted.isRunning)
         }
     }

@@ -306,12 +306,6 @@ final class TestHost: Sendable {
         return try await startWeftProcess(label: "weft", argv: argv, waitForSocket: waitForSocket)
     }
 
-    /// Starts `weft plugin-serve` (in-memory IPAM only) on the plugin socket and waits for it.
-    func startPluginServe(arguments: [String] = []) async throws -> HostProcess {
-        let argv = [PackagePaths.weftBinary, "plugin-serve", "--socket", Self.pluginSocket] + arguments
-        return try await startWeftProcess(label: "weft-plugin-serve", argv: argv, waitForSocket: true)
-    }
-
     private func startWeftProcess(label: String, argv: [String], waitForSocket: Bool) async throws -> HostProcess {
         guard access(PackagePaths.weftBinary, X_OK) == 0 else {
             throw HarnessError("no weft binary at \(PackagePaths.weftBinary): build it first (swift build)")

@@ -1,19 +1,19 @@
 import Foundation
 import Testing
 
-/// The plugin path through a real dockerd, before `weft daemon` exists: `weft plugin-serve` on the host's
-/// /run/docker/plugins/weft.sock serves IPAM, and a Docker bridge network takes its addresses from it.
+/// weft's IPAM on its own: `weft daemon` on the host's /run/docker/plugins/weft.sock, and a network of Docker's
+/// own bridge driver takes its addresses from it.
 @Suite(
-    "End to end: IPAM through weft plugin-serve",
+    "End to end: weft's IPAM under Docker's bridge driver",
     .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
     .timeLimit(.minutes(3))
 )
-struct PluginServeIpamTests {
+struct BridgeWithWeftIpamTests {
     @Test("network create --ipam-driver weft, containers get addresses from weft's pool, network rm releases it")
     func bridgeNetworkWithWeftIpam() async throws {
         try await Cluster.with(
             hosts: 1,
-            beforeDockerd: { host in _ = try await host.startPluginServe(arguments: ["--log-level", "debug"]) }
+            beforeDockerd: { host in _ = try await host.startWeft(arguments: ["--log-level", "debug"]) }
         ) { cluster in
             let host = cluster["h1"]
             let subnet = "10.123.0.0/24"
@@ -49,7 +49,7 @@ struct PluginServeIpamTests {
 
             try await host.docker("rm", "--force", "ipam1", "ipam2")
             try await host.docker("network", "rm", "weftipam")
-            let log = try #require(host.processLog(label: "weft-plugin-serve"))
+            let log = try #require(host.processLog(label: "weft"))
             for route in ["IpamDriver.RequestPool", "IpamDriver.RequestAddress", "IpamDriver.ReleaseAddress",
                 "IpamDriver.ReleasePool"]
             {
