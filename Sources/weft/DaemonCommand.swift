@@ -32,7 +32,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Where weft keeps runtime files; network namespaces live in <runtime-dir>/netns.")
     var runtimeDir: String?
 
-    @Option(help: "This host's address on the underlay, the local VXLAN endpoint.")
+    @Option(help: "This host's address on the underlay, the local VXLAN endpoint (default: the --underlay-interface's, else the address swarm advertised for this node last time, else the source address toward the first seed, else the first up interface's).")
     var advertiseAddress: String?
 
     @Option(help: "The underlay interface (its first IPv4 address is advertised).")
@@ -113,23 +113,31 @@ struct DaemonCommand: AsyncParsableCommand {
             }
             return seed
         }
-        if advertise == nil, underlayInterface == nil, environment["WEFT_UNDERLAY_INTERFACE"] == nil,
-            let seed = seeds.first, let routed = RouteProbe.sourceAddress(toward: seed)
-        {
+        let interfaceName = underlayInterface ?? environment["WEFT_UNDERLAY_INTERFACE"]
+        let addressConfigured = advertise != nil || interfaceName != nil
+        let store = try StateStore(directory: stateDir)
+        // The underlay is read from the real kernel in both modes: reading needs no privilege.
+        let reader = try KernelBackend().session(in: .current)
+        let localAddresses = try reader.addresses()
+        if !addressConfigured, let remembered = store.current.swarmAddress {
+            // The address swarm advertised for this node last time (DiscoverNew), if the host still has it.
+            if localAddresses.contains(where: { $0.address.address == remembered }) {
+                advertise = remembered
+            } else {
+                logger.warning("this host no longer has the address swarm advertised for it", metadata: ["address": "\(remembered)"])
+            }
+        }
+        if advertise == nil, interfaceName == nil, let seed = seeds.first, let routed = RouteProbe.sourceAddress(toward: seed) {
             advertise = routed
         }
 
-        // The underlay is read from the real kernel in both modes: reading needs no privilege.
-        let reader = try KernelBackend().session(in: .current)
         let underlay = try UnderlayDiscovery.find(
-            links: try reader.links(), addresses: try reader.addresses(), advertiseAddress: advertise,
-            interface: underlayInterface ?? environment["WEFT_UNDERLAY_INTERFACE"])
+            links: try reader.links(), addresses: localAddresses, advertiseAddress: advertise, interface: interfaceName)
         let host = HostSettings(
             advertiseAddress: underlay.address, underlayMTU: underlay.mtu, vxlanPort: vxlanPort,
             namespaceDirectory: runtimeDir + "/netns")
         let backend: any NetlinkBackend =
             dryRun ? DryRunBackend(output: { line in print(line) }) : KernelBackend()
-        let store = try StateStore(directory: stateDir)
 
         let name = nodeName ?? environment["WEFT_NODE_NAME"] ?? underlay.address.description
         let cluster = ClusterState(node: name, logger: logger)
@@ -191,7 +199,7 @@ struct DaemonCommand: AsyncParsableCommand {
         let router = PluginRouter(
             network: OverlayNetworkBackend(
                 driver: driver, scope: driverScope, membership: swarm,
-                gossipSeed: gossiping ? "\(underlay.address):\(gossipPort)" : nil),
+                gossipSeed: gossiping ? "\(underlay.address):\(gossipPort)" : nil, advertiseAddressConfigured: addressConfigured),
             ipam: AllocatorIpamBackend(allocator: allocator), control: control)
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)

@@ -25,6 +25,10 @@ struct StateCommand: ParsableCommand {
                 print("    endpoint \(endpoint.shortID) \(endpoint.address)/\(endpoint.prefixLength) mac \(endpoint.mac)")
             }
         }
+        if let address = state.swarmAddress { print("swarm advertises this node at \(address)") }
+        for (id, allocation) in state.allocatedNetworks.sorted(by: { $0.key < $1.key }) {
+            print("allocated as swarm manager: network \(id.prefix(12)) vni \(allocation.vni) subnet \(allocation.subnet)")
+        }
         print("IPAM pools (\(state.ipam.pools.count)):")
         for (id, pool) in state.ipam.pools.sorted(by: { $0.key.description < $1.key.description }) {
             let addresses = pool.addresses.keys.sorted().map(\.description).joined(separator: " ")

@@ -60,6 +60,28 @@ struct SwarmAllocationTests {
         #expect(try await other.capabilities() == NetworkDriverCapabilities(scope: .global, connectivityScope: .global))
     }
 
+    @Test("DiscoverNew: the address swarm advertises for this node is remembered; other discoveries change nothing")
+    func discoverNewRemembersSwarmsAddress() async throws {
+        let store = StateStore(inMemory: PersistentState())
+        let driver = OverlayDriver(
+            host: HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500),
+            backend: DryRunBackend(seedFromCurrentNamespace: false) { _ in }, store: store, logger: Logger(label: "test"))
+        let backend = OverlayNetworkBackend(driver: driver, scope: .global)
+        func discovery(_ address: String, isSelf: Bool, type: Int = 1) -> DiscoveryNotification {
+            DiscoveryNotification(
+                discoveryType: type,
+                discoveryData: .object(["Address": .string(address), "BindAddress": .string(address), "Self": .bool(isSelf)]))
+        }
+        try await backend.discoverNew(discovery("192.0.2.1", isSelf: true))
+        #expect(store.current.swarmAddress == IPAddress("192.0.2.1"))
+        try await backend.discoverNew(discovery("198.51.100.7", isSelf: false))
+        try await backend.discoverNew(discovery("198.51.100.8", isSelf: true, type: 3))
+        try await backend.discoverNew(discovery("not an address", isSelf: true))
+        #expect(store.current.swarmAddress == IPAddress("192.0.2.1"))
+        try await backend.discoverNew(discovery("198.51.100.9", isSelf: true))
+        #expect(store.current.swarmAddress == IPAddress("198.51.100.9"))
+    }
+
     @Test func aPoolIsRequired() async {
         await #expect(throws: DriverError.noIPv4Pool(network: "n")) {
             _ = try await backend(seed: nil).allocateNetwork(AllocateNetworkRequest(networkID: "n"))

@@ -44,6 +44,11 @@ struct SwarmPluginTests {
                 let members = try await ManagedPlugin.gossipMembers(seenBy: host)
                 #expect(members.count == cluster.hosts.count, "\(host.name)'s weft sees \(members)")
             }
+            // DiscoverNew told each weft the address swarm advertises for its node (the same it chose itself).
+            for host in cluster.hosts {
+                let state = try await Command.run([PackagePaths.weftBinary, "state", "--state-dir", host.weftStateDirectory]).check().output
+                #expect(state.contains("swarm advertises this node at \(host.underlayAddress)"), "\(host.name): \(state)")
+            }
             // The gossip is encrypted with WEFT_GOSSIP_KEY: a query without the key learns nothing.
             let plaintext = try await manager.run([
                 PackagePaths.weftBinary, "gossip", "members", "--peer", "\(manager.underlayAddress):\(ManagedPlugin.gossipPort)",
@@ -268,7 +273,9 @@ enum ManagedPlugin {
         let namespaces = try await namespaceDirectory(on: host)
         found += ((try? FileManager.default.contentsOfDirectory(atPath: namespaces)) ?? []).map { "namespace \($0)" }
         let state = try await Command.run([PackagePaths.weftBinary, "state", "--state-dir", host.weftStateDirectory]).check().output
-        if !state.contains("networks (0):") || !state.contains("IPAM pools (0):") { found.append(state) }
+        if !state.contains("networks (0):") || !state.contains("IPAM pools (0):") || state.contains("allocated as swarm manager") {
+            found.append(state)
+        }
         return found
     }
 }

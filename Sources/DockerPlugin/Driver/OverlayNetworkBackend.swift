@@ -8,6 +8,8 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
     private let membership: (any SwarmMembership)?
     /// This host's gossip address (`host:port`), handed to workers as a seed by AllocateNetwork on a manager.
     private let gossipSeed: String?
+    /// Whether the operator chose weft's advertise address (else weft may take swarm's next time).
+    private let advertiseAddressConfigured: Bool
 
     /// The option AllocateNetwork returns and CreateNetwork on every swarm node receives: gossip seeds.
     public static let seedsOption = "weft.seeds"
@@ -18,9 +20,11 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
     ///   - membership: told of the gossip seeds a swarm network's options carry, and of the networks this host
     ///     allocates as a manager (nil: a host on its own).
     ///   - gossipSeed: this host's gossip address, given to swarm workers as a seed.
+    ///   - advertiseAddressConfigured: whether the operator set weft's advertise address.
     public init(driver: OverlayDriver, scope: DriverScope = .local, membership: (any SwarmMembership)? = nil,
-                gossipSeed: String? = nil) {
+                gossipSeed: String? = nil, advertiseAddressConfigured: Bool = false) {
         self.driver = driver
+        self.advertiseAddressConfigured = advertiseAddressConfigured
         self.scope = scope
         self.membership = membership
         self.gossipSeed = gossipSeed
@@ -115,6 +119,13 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
             options[Self.seedsOption] = seeds.joined(separator: ",")
         }
         return AllocateNetworkResponse(options: options)
+    }
+
+    /// In swarm mode, this node's advertise address: compared with weft's and remembered for its next start.
+    /// Other notifications (classic cluster-store peers) mean nothing to weft, which has its own gossip.
+    public func discoverNew(_ notification: DiscoveryNotification) async throws {
+        guard let node = notification.node, node.isSelf else { return }
+        try await driver.swarmAdvertised(node.address, configured: advertiseAddressConfigured)
     }
 
     /// The network's VNI is free again, and this host's duty as its gossip seed ends.

@@ -178,6 +178,29 @@ public actor OverlayDriver {
         return vni
     }
 
+    /// DiscoverNew in swarm mode: the address swarm advertises for this node. Remembered, so that weft starts
+    /// with it next time when no advertise address is configured; a difference from the address weft uses now
+    /// (its VXLAN endpoint and gossip address, fixed while it runs) is reported with the remedy.
+    public func swarmAdvertised(_ text: String, configured: Bool) throws(DriverError) {
+        guard let address = IPAddress(text) else {
+            logger.warning("node discovery without a usable address, ignored", metadata: ["address": "\(text)"])
+            return
+        }
+        if store.current.swarmAddress != address { try save { $0.swarmAddress = address } }
+        guard address != host.advertiseAddress else {
+            logger.debug("swarm advertises this node at weft's address", metadata: ["address": "\(address)"])
+            return
+        }
+        logger.warning(
+            "swarm advertises this node at another address than weft's VXLAN endpoint and gossip address",
+            metadata: [
+                "swarm": "\(address)", "weft": "\(host.advertiseAddress)",
+                "remedy": configured
+                    ? "check WEFT_ADVERTISE_ADDRESS / --advertise-address"
+                    : "weft uses \(address) from its next start; set WEFT_ADVERTISE_ADDRESS=\(address) and re-enable the plugin to use it now",
+            ])
+    }
+
     /// FreeNetwork: the network's VNI is free again. Unknown networks succeed: Docker may retry.
     public func freeNetwork(id: String) throws(DriverError) {
         guard store.current.allocatedNetworks[id] != nil else { return }

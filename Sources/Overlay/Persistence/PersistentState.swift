@@ -20,6 +20,9 @@ public struct PersistentState: Codable, Sendable, Equatable {
     /// NetworkID: their VNIs are taken, and their workers were handed this host as their gossip seed, so it
     /// stays in the gossip while any is left.
     public var allocatedNetworks: [String: SwarmAllocation] = [:]
+    /// This node's address as swarm advertises it (DiscoverNew): the advertise address weft starts with next
+    /// time when none is configured.
+    public var swarmAddress: IPAddress?
 
     public init() {}
 
@@ -32,6 +35,7 @@ public struct PersistentState: Codable, Sendable, Equatable {
         claimedBlocks = try container.decodeIfPresent([String: [Int]].self, forKey: .claimedBlocks) ?? [:]
         knownPeers = try container.decodeIfPresent([String].self, forKey: .knownPeers) ?? []
         allocatedNetworks = try container.decodeIfPresent([String: SwarmAllocation].self, forKey: .allocatedNetworks) ?? [:]
+        swarmAddress = try container.decodeIfPresent(IPAddress.self, forKey: .swarmAddress)
     }
 
     public func endpoints(of network: String) -> [EndpointRecord] {
