@@ -88,7 +88,7 @@ struct SwarmBenchmarks {
 
     // MARK: Datapath
 
-    static let datapathRounds = 3
+    static let datapathRounds = 5
 
     @Test("datapath: iperf3 between tasks on two nodes, weft against the built-in overlay, and host to host over the raw underlay")
     func datapath() async throws {
@@ -117,7 +117,7 @@ struct SwarmBenchmarks {
                 // The task's interface on the network: the one with its address.
                 let mtu = try await b.docker(
                     "exec", client.container, "sh", "-c",
-                    "for i in /sys/class/net/*; do ip -o -4 addr show dev ${i##*/} | grep -q ' \(client.address)/' && cat $i/mtu; done")
+                    "for i in /sys/class/net/*; do ip -o -4 addr show dev ${i##*/} | grep -q ' \(client.address)/' && cat $i/mtu; done; true")
                 return Pair(server: server, client: client, mtu: mtu)
             }
             let weftPair = try await pair(on: Self.weftNetwork, tag: "bw")
@@ -152,6 +152,7 @@ struct SwarmBenchmarks {
                 }
                 if !round.isMultiple(of: 2) { underlay.append(try await overUnderlay()) }
             }
+            let devices = try await Self.vxlanDevices(on: a)
             let (weftMedian, overlayMedian, underlayMedian) = (
                 OverlayBenchmarks.quantile(weft, 0.5), OverlayBenchmarks.quantile(overlay, 0.5), OverlayBenchmarks.quantile(underlay, 0.5)
             )
@@ -165,9 +166,25 @@ struct SwarmBenchmarks {
                   ratio weft / overlay: \(ratio(weftMedian, overlayMedian))  (goal: >= 1.0)
                   weft / underlay: \(ratio(weftMedian, underlayMedian)), overlay / underlay: \(ratio(overlayMedian, underlayMedian))  \
                 (reference, this machine kind: overlay 8.4 against 10.7 Gbit/s on the underlay, 0.79)
+                  h1's VXLAN devices (both under a bridge, MTU 1450): weft: \(devices.weft); overlay: \(devices.overlay)
                 """)
             await hostServer.stop(grace: .seconds(2))
         }
+    }
+
+    /// The attributes (`ip -d link`'s `vxlan id …` line) of weft's VXLAN device for the weft network and of
+    /// Docker's for the overlay network on `host`: weft's in its namespace under the plugin's propagated mount,
+    /// Docker's in `<exec root>/netns/1-<first 10 characters of the network ID>`.
+    static func vxlanDevices(on host: TestHost) async throws -> (weft: String, overlay: String) {
+        let weftDirectory = try await ManagedPlugin.namespaceDirectory(on: host)
+        let overlayID = try await host.docker("network", "inspect", "--format", "{{.Id}}", Self.overlayNetwork)
+        let overlayNamespace = host.directory.appendingPathComponent("exec/netns/1-\(overlayID.prefix(10))").path
+        func attributes(_ namespaces: String) async throws -> String {
+            let output = try await host.run([Tools.sh, "-c", "for n in \(namespaces); do nsenter --net=$n ip -d link show type vxlan; done"]).check().output
+            let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            return lines.first { $0.hasPrefix("vxlan id") } ?? "none found in \(namespaces)"
+        }
+        return (try await attributes("\(weftDirectory)/*"), try await attributes(overlayNamespace))
     }
 
     /// The one running task of a single-replica service (bounded wait).
