@@ -63,10 +63,12 @@ test: deps plugin-dir
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --filter EndToEndTests
 
-# Benchmarks: each figure against a reference measured in the same run. The container-start benchmark and the
-# overlay benchmarks (convergence, failure, datapath) use the end-to-end harness (real dockerd), so they run
-# through the test runner, with the release weft, one at a time.
-bench: deps release
+# Benchmarks: each figure against a reference measured in the same run. The container-start benchmark, the
+# overlay benchmarks (convergence, failure, datapath) and the swarm benchmarks (the managed plugin against
+# Docker's built-in overlay: service convergence, datapath) use the end-to-end harness (real dockerd), so they run
+# through the test runner, with the release weft, one at a time. The swarm benchmarks install the managed plugin,
+# so its directory is built first, as for `make test`.
+bench: deps release plugin-dir
 	$(RELEASE)/weft-bench netlink
 	$(RELEASE)/weft-bench control-plane
 	$(RELEASE)/weft-bench gossip 50

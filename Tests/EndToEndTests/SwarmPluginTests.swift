@@ -158,24 +158,8 @@ struct SwarmPluginTests {
             }
 
             for service in ["web", "ref", "ipam"] { try await manager.docker("service", "rm", service) }
-            for network in ["net", "ovl", "ipamnet"] {
-                // Tasks take a moment to go after `service rm`; the network is removable once they have.
-                try await Poll.until("the swarm to remove network \(network)", timeout: .seconds(60), interval: .milliseconds(250)) {
-                    try await manager.dockerResult(["network", "rm", network]).succeeded
-                }
-            }
-            for host in cluster.hosts {
-                var left: [String] = []
-                try await Poll.until("\(host.name) to have no weft network left; left: \(left)", timeout: .seconds(30), interval: .milliseconds(250)) {
-                    left = try await ManagedPlugin.leftovers(on: host)
-                    return left.isEmpty
-                }
-            }
-            // Stopped by dockerd, the plugin's cgroup goes with it (the teardown's SIGKILL would leave it).
-            for host in cluster.hosts {
-                try await host.docker("plugin", "disable", "--force", ManagedPlugin.name)
-                try await host.docker("plugin", "rm", ManagedPlugin.name)
-            }
+            try await Swarm.removeNetworks(["net", "ovl", "ipamnet"], in: cluster)
+            for host in cluster.hosts { try await ManagedPlugin.uninstall(from: host) }
         }
     }
 }
@@ -200,15 +184,15 @@ enum ManagedPlugin {
         try await host.docker("plugin", "inspect", "--format", "{{.Id}}", name)
     }
 
-    /// `docker plugin create`, settings for this host (its own state directory, debug logs), `docker plugin
-    /// enable`; returns how long after the enable began the plugin answered
+    /// `docker plugin create`, settings for this host (its own state directory, logs at `logLevel`), `docker
+    /// plugin enable`; returns how long after the enable began the plugin answered
     /// GetCapabilities on its socket, with global scope.
-    static func install(on host: TestHost, from directory: String) async throws -> Duration {
+    static func install(on host: TestHost, from directory: String, logLevel: String = "debug") async throws -> Duration {
         try await host.docker(["plugin", "create", name, directory], timeout: .seconds(120))
         // No seeds and no advertise address: swarm's AllocateNetwork hands out the seeds, and the address
         // defaults to the first interface that is up (eth0, the underlay, in these hosts).
         try await host.docker(
-            "plugin", "set", name, "state.source=\(host.weftStateDirectory)", "WEFT_LOG_LEVEL=debug", "WEFT_GOSSIP_KEY=\(gossipKey)")
+            "plugin", "set", name, "state.source=\(host.weftStateDirectory)", "WEFT_LOG_LEVEL=\(logLevel)", "WEFT_GOSSIP_KEY=\(gossipKey)")
         let clock = ContinuousClock()
         let start = clock.now
         let enable = Task { try await host.docker("plugin", "enable", name) }
@@ -216,6 +200,19 @@ enum ManagedPlugin {
         let answered = clock.now - start
         _ = try await enable.value
         return answered
+    }
+
+    /// Once every weft network is gone: waits (bounded) until `host` has no weft link, namespace or state left,
+    /// then disables and removes the plugin. Stopped by dockerd, the plugin's cgroup goes with it (the
+    /// teardown's SIGKILL would leave it).
+    static func uninstall(from host: TestHost) async throws {
+        var left: [String] = []
+        try await Poll.until("\(host.name) to have no weft network left; left: \(left)", timeout: .seconds(30), interval: .milliseconds(250)) {
+            left = try await leftovers(on: host)
+            return left.isEmpty
+        }
+        try await host.docker("plugin", "disable", "--force", name)
+        try await host.docker("plugin", "rm", name)
     }
 
     /// Waits (bounded) until the plugin on `host` answers GetCapabilities on its socket, with global scope.
@@ -354,6 +351,28 @@ enum Swarm {
         print("e2e swarm: \(service) on \(network): \(tasks.map(\.description).joined(separator: ", "))")
         #expect(perHost.count == min(count, cluster.hosts.count), "\(service)'s tasks are not spread over the nodes: \(perHost)")
         return tasks
+    }
+
+    /// `docker service rm`, then waits (bounded) until no container of the service is left on any node.
+    static func removeService(_ service: String, in cluster: Cluster) async throws {
+        try await cluster.hosts[0].docker("service", "rm", service)
+        try await Poll.until("\(service)'s containers to be gone", timeout: .seconds(60), interval: .milliseconds(100)) {
+            for host in cluster.hosts {
+                let left = try await host.docker("ps", "-aq", "--filter", "label=com.docker.swarm.service.name=\(service)")
+                if !left.isEmpty { return false }
+            }
+            return true
+        }
+    }
+
+    /// Removes swarm networks on the manager, retried (bounded) until it succeeds: tasks take a moment to go
+    /// after `service rm`, and a network is removable once they have.
+    static func removeNetworks(_ networks: [String], in cluster: Cluster) async throws {
+        for network in networks {
+            try await Poll.until("the swarm to remove network \(network)", timeout: .seconds(60), interval: .milliseconds(250)) {
+                try await cluster.hosts[0].dockerResult(["network", "rm", network]).succeeded
+            }
+        }
     }
 
     /// Every task pings every other (each source's pings in parallel with the other sources'), each pair retried

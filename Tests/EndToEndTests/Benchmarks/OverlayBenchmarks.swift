@@ -196,6 +196,15 @@ struct OverlayBenchmarks {
     static let datapathRounds = 3
     static let iperfSeconds = 3
 
+    /// The received rate of an `iperf3 -J` run, in Gbit/s.
+    static func gigabits(_ json: String) throws -> Double {
+        guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+            let end = object["end"] as? [String: Any], let received = end["sum_received"] as? [String: Any],
+            let bits = received["bits_per_second"] as? Double
+        else { throw HarnessError("no sum_received in iperf3's output: \(json.prefix(400))") }
+        return bits / 1e9
+    }
+
     @Test("datapath: iperf3 container to container across weft against host to host over the raw underlay")
     func datapath() async throws {
         try await Cluster.with(hosts: 2, beforeDockerd: Self.startJoinedWeft(hostCount: 2)) { cluster in
@@ -212,19 +221,12 @@ struct OverlayBenchmarks {
             }
             try await OverlayContainer.waitForMatrix([client], to: [OverlayContainer(host: a, name: "server", address: "10.71.0.11")])
 
-            func gigabits(_ json: String) throws -> Double {
-                guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-                    let end = object["end"] as? [String: Any], let received = end["sum_received"] as? [String: Any],
-                    let bits = received["bits_per_second"] as? Double
-                else { throw HarnessError("no sum_received in iperf3's output: \(json.prefix(400))") }
-                return bits / 1e9
-            }
             func weft() async throws -> Double {
-                try gigabits(try await b.docker(["exec", "client", "iperf3", "-c", "10.71.0.11", "-t", "\(Self.iperfSeconds)", "-J"], timeout: .seconds(60)))
+                try Self.gigabits(try await b.docker(["exec", "client", "iperf3", "-c", "10.71.0.11", "-t", "\(Self.iperfSeconds)", "-J"], timeout: .seconds(60)))
             }
             func raw() async throws -> Double {
                 let result = try await b.run([Tools.path("iperf3"), "-c", a.underlayAddress, "-t", "\(Self.iperfSeconds)", "-J"], timeout: .seconds(60))
-                return try gigabits(try result.check().stdout)
+                return try Self.gigabits(try result.check().stdout)
             }
             var overWeft: [Double] = []
             var overUnderlay: [Double] = []
