@@ -16,7 +16,7 @@ struct DaemonCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set in the environment: WEFT_SOCKET, WEFT_STATE_DIR, WEFT_RUNTIME_DIR, \
             WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1, \
-            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_GOSSIP_KEY (comma-separated, primary first), WEFT_NODE_NAME, WEFT_SCOPE, WEFT_SWARM_IDLE_LEAVE; WEFT_LOG_OUTPUT=stdout logs to \
+            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_GOSSIP_KEY (comma-separated, primary first), WEFT_NODE_NAME, WEFT_SCOPE, WEFT_SWARM_IDLE_LEAVE, WEFT_FAILURE_DETECTION; WEFT_LOG_OUTPUT=stdout logs to \
             standard output instead of standard error. \
             With --dry-run weft needs no root and changes nothing: it serves the whole API and prints each kernel \
             change it would make as the equivalent ip/bridge command.
@@ -60,6 +60,9 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(help: "This host's name in the cluster (default: its advertise address).")
     var nodeName: String?
+
+    @Option(help: "How quickly a silent host is declared failed: lan (memberlist's LAN timings: probes every second, suspicion from 4 s) or fast (probes every 500 ms, suspicion from 2 s; for a LAN with round trips well under 100 ms).")
+    var failureDetection: String?
 
     @Option(help: "Seconds after which a failed host's endpoints and address blocks are forgotten.")
     var failedHostGrace: Double = 600
@@ -143,6 +146,11 @@ struct DaemonCommand: AsyncParsableCommand {
         let cluster = ClusterState(node: name, logger: logger)
         let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: gossipPort)
         var gossipConfiguration = GossipConfiguration(name: name, tags: ["role": "weft", "vtep": underlay.address.description], logger: logger)
+        switch failureDetection ?? environment["WEFT_FAILURE_DETECTION"] ?? "lan" {
+        case "lan": break
+        case "fast": gossipConfiguration = gossipConfiguration.fastFailureDetection()
+        case let other: throw ValidationError("failure detection \"\(other)\" is not lan or fast")
+        }
         gossipConfiguration.joinAttempts = 1  // the daemon retries with its own capped backoff, below
         let environmentKeys = environment["WEFT_GOSSIP_KEY"]?.split(separator: ",").map(String.init) ?? []
         gossipConfiguration.wire = try keys.encrypt.isEmpty

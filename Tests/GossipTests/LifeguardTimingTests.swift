@@ -18,6 +18,16 @@ struct LifeguardTimingTests {
         #expect(timeout == .milliseconds(milliseconds))
     }
 
+    @Test("fast failure detection halves the probe interval, its timeout and the shortest suspicion; nothing else changes")
+    func fastFailureDetection() {
+        let lan = GossipConfiguration(name: "n")
+        let fast = lan.fastFailureDetection()
+        #expect(fast.probeInterval == .milliseconds(500) && fast.probeTimeout == .milliseconds(250))
+        #expect(fast.suspicionMinimum(nodeCount: 3) == .seconds(2))
+        #expect(lan.suspicionMinimum(nodeCount: 3) == .seconds(4))
+        #expect(fast.pushPullInterval == lan.pushPullInterval && fast.suspicionMultiplier == lan.suspicionMultiplier)
+    }
+
     @Test("confirmations wanted: SuspicionMult − 2, or 0 in clusters too small to confirm")
     func confirmationsWanted() {
         #expect(LifeguardTiming.suspicionConfirmationsWanted(multiplier: 4, nodeCount: 3) == 0)

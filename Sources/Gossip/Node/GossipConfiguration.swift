@@ -91,6 +91,17 @@ public struct GossipConfiguration: Sendable {
         self.logger = logger
     }
 
+    /// Failure detection twice as fast as memberlist's LAN defaults, for a LAN whose round trips stay well
+    /// under 100 ms: probes every 500 ms with a 250 ms ack timeout, gossip every 100 ms, so the shortest
+    /// suspicion is 2 s instead of 4 s. Twice the probe traffic (a few hundred bytes a second per node).
+    public func fastFailureDetection() -> GossipConfiguration {
+        var copy = self
+        copy.probeInterval = .milliseconds(500)
+        copy.probeTimeout = .milliseconds(250)
+        copy.gossipInterval = .milliseconds(100)
+        return copy
+    }
+
     /// The same settings with every interval and timeout multiplied by `factor` (for fast simulations).
     public func scaled(by factor: Double) -> GossipConfiguration {
         var copy = self
