@@ -207,7 +207,7 @@ enum ManagedPlugin {
     /// teardown's SIGKILL would leave it).
     static func uninstall(from host: TestHost) async throws {
         var left: [String] = []
-        try await Poll.until("\(host.name) to have no weft network left; left: \(left)", timeout: .seconds(30), interval: .milliseconds(250)) {
+        try await Poll.until("\(host.name) to have no weft network left; left: \(left)", timeout: .seconds(60), interval: .milliseconds(250)) {
             left = try await leftovers(on: host)
             return left.isEmpty
         }
