@@ -17,8 +17,7 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
     /// - Parameters:
     ///   - scope: `local` for the socket plugin (a `global` driver needs swarm), `global` for the managed
     ///     plugin under swarm.
-    ///   - membership: told of the gossip seeds a swarm network's options carry, and of the networks this host
-    ///     allocates as a manager (nil: a host on its own).
+    ///   - membership: told of the gossip seeds a swarm network's options carry (nil: a host on its own).
     ///   - gossipSeed: this host's gossip address, given to swarm workers as a seed.
     ///   - advertiseAddressConfigured: whether the operator set weft's advertise address.
     public init(driver: OverlayDriver, scope: DriverScope = .local, membership: (any SwarmMembership)? = nil,

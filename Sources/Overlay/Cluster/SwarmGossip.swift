@@ -42,9 +42,8 @@ public actor SwarmGossip: SwarmMembership {
     /// Leaves the gossip once the host has been idle for `idleLeave`; call it periodically.
     public func leaveIfIdle() async {
         guard let idleLeave else { return }
-        let state = store.current
         let others = await node.members(includingGone: false).count - 1
-        guard state.networks.isEmpty, state.allocatedNetworks.isEmpty, others > 0, !(await node.hasLeft) else {
+        guard isIdle, others > 0, !(await node.hasLeft) else {
             idleSince = nil
             return
         }
@@ -88,20 +87,21 @@ public actor SwarmGossip: SwarmMembership {
 
     private func leave(idleFor idle: Duration) async {
         // Checked again: a network may have arrived while an earlier operation ran.
-        let state = store.current
-        guard state.networks.isEmpty, state.allocatedNetworks.isEmpty, !(await node.hasLeft) else { return }
+        guard isIdle, !(await node.hasLeft) else { return }
         logger.notice("leaving weft's gossip: no swarm network on this host", metadata: ["idle": "\(idle)"])
         await node.leave(timeout: .seconds(3))
         await cluster.forgetOtherHosts()
         // A restart must not rejoin peers this host left on purpose.
-        update { state in state.knownPeers.removeAll() }
+        do {
+            try store.update { $0.knownPeers.removeAll() }
+        } catch {
+            logger.warning("cannot forget the peer list", metadata: ["error": "\(error)"])
+        }
     }
 
-    private func update(_ change: (inout PersistentState) -> Void) {
-        do {
-            try store.update { state in change(&state) }
-        } catch {
-            logger.warning("cannot save weft's swarm membership", metadata: ["error": "\(error)"])
-        }
+    /// No weft network here, and none this host allocated as a manager.
+    private var isIdle: Bool {
+        let state = store.current
+        return state.networks.isEmpty && state.allocatedNetworks.isEmpty
     }
 }
