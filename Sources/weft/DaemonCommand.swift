@@ -16,7 +16,7 @@ struct DaemonCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set in the environment: WEFT_SOCKET, WEFT_STATE_DIR, WEFT_RUNTIME_DIR, \
             WEFT_ADVERTISE_ADDRESS, WEFT_UNDERLAY_INTERFACE, WEFT_VXLAN_PORT, WEFT_LOG_LEVEL, WEFT_DRY_RUN=1, \
-            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_GOSSIP_KEY (comma-separated, primary first), WEFT_NODE_NAME, WEFT_SCOPE, WEFT_SWARM_IDLE_LEAVE, WEFT_FAILURE_DETECTION; WEFT_LOG_OUTPUT=stdout logs to \
+            WEFT_JOIN (comma-separated), WEFT_GOSSIP_PORT, WEFT_KEY_FILE, WEFT_GOSSIP_KEY (comma-separated, primary first), WEFT_INSECURE_GOSSIP=1, WEFT_NODE_NAME, WEFT_SCOPE, WEFT_SWARM_IDLE_LEAVE, WEFT_FAILURE_DETECTION; WEFT_LOG_OUTPUT=stdout logs to \
             standard output instead of standard error. \
             With --dry-run weft needs no root and changes nothing: it serves the whole API and prints each kernel \
             change it would make as the equivalent ip/bridge command.
@@ -56,7 +56,15 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "The gossip port, UDP and TCP, on the advertise address.")
     var gossipPort: UInt16?
 
-    @OptionGroup(title: "Gossip encryption") var keys: GossipKeyOptions
+    @Option(help: "A file of gossip keys (base64, one per line, primary first; root-owned, mode 0600). Default: the state directory's gossip.key, created when this host starts a cluster.")
+    var keyFile: String?
+
+    @Flag(help: "Gossip in plaintext, without a key: anyone who reaches the gossip port can read and forge it.")
+    var insecureGossip = false
+
+    /// Keys on the command line are readable by every local user; kept for old scripts, not documented.
+    @Option(help: .hidden)
+    var encrypt: [String] = []
 
     @Option(help: "This host's name in the cluster (default: its advertise address).")
     var nodeName: String?
@@ -152,12 +160,19 @@ struct DaemonCommand: AsyncParsableCommand {
         case let other: throw ValidationError("failure detection \"\(other)\" is not lan or fast")
         }
         gossipConfiguration.joinAttempts = 1  // the daemon retries with its own capped backoff, below
-        let environmentKeys = environment["WEFT_GOSSIP_KEY"]?.split(separator: ",").map(String.init) ?? []
-        gossipConfiguration.wire = try keys.encrypt.isEmpty
-            ? GossipKeyOptions.wireConfig(keys: environmentKeys, source: "WEFT_GOSSIP_KEY")
-            : keys.wireConfig()
         // A dry run gossips only when asked to join: it must not announce a host that programs nothing.
         let gossiping = !dryRun || !seeds.isEmpty
+        var keySetup: GossipKeySetup?
+        if gossiping {
+            let setup = try GossipKeySetup.resolve(
+                keyFilePath: keyFile ?? environment["WEFT_KEY_FILE"], environmentKeys: environment["WEFT_GOSSIP_KEY"],
+                commandLineKeys: encrypt, stateDirectory: stateDir,
+                insecure: insecureGossip || environment["WEFT_INSECURE_GOSSIP"] == "1", hasSeeds: !seeds.isEmpty || !store.current.knownPeers.isEmpty,
+                logger: logger)
+            gossipConfiguration.wire = try setup.wireConfig()
+            setup.report(advertise: underlay.address.description, gossipPort: gossipPort, logger: logger)
+            keySetup = setup
+        }
         var node: GossipNode?
         if gossiping {
             let transport = try await NIOGossipTransport.bind(gossipAddress)
@@ -193,7 +208,7 @@ struct DaemonCommand: AsyncParsableCommand {
         } else {
             allocator = LocalAddressAllocator(configuration: allocatorConfiguration, store: store)
         }
-        let control = node.map { GossipControl(node: $0, defaultPort: gossipPort) }
+        let control = node.map { GossipControl(node: $0, defaultPort: gossipPort, keyFile: keySetup?.keyFile) }
         // Under swarm with no seeds of its own, swarm's networks decide when this host is in the gossip.
         let idleText = environment["WEFT_SWARM_IDLE_LEAVE"]
         guard let idleSeconds = swarmIdleLeave ?? (idleText.map { Double($0) } ?? 10), idleSeconds >= 0 else {
@@ -202,7 +217,8 @@ struct DaemonCommand: AsyncParsableCommand {
         let swarm = node.map {
             SwarmGossip(
                 node: $0, cluster: cluster, store: store, defaultPort: gossipPort,
-                idleLeave: driverScope == .global && seeds.isEmpty ? .seconds(idleSeconds) : nil, logger: logger)
+                idleLeave: driverScope == .global && seeds.isEmpty ? .seconds(idleSeconds) : nil,
+                keyFile: keySetup?.keyFile, logger: logger)
         }
         let router = PluginRouter(
             network: OverlayNetworkBackend(
@@ -215,11 +231,18 @@ struct DaemonCommand: AsyncParsableCommand {
             node: node, swarm: swarm, cluster: cluster, driver: driver, store: store, seeds: seeds, gossipPort: gossipPort,
             ownAddress: gossipAddress, failedHostGrace: failedHostGrace, logger: logger)
         let background = Task { await maintenance.run() }
+        let reloading = Task {
+            guard let node, let keySetup, !keySetup.keys.isEmpty else { return }
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                await KeyReload.reload(node: node, from: keySetup.keyFile, logger: logger)
+            }
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         background.cancel()
+        reloading.cancel()
         if let node {
             await node.leave(timeout: .seconds(3))
             await node.stop()

@@ -30,11 +30,12 @@ struct GossipKeyOptions: ParsableArguments {
     static func wireConfig(keys texts: [String], source: String) throws -> WireConfig {
         guard !texts.isEmpty else { return WireConfig() }
         var keys: [[UInt8]] = []
-        for text in texts {
-            guard let data = Data(base64Encoded: text) else {
-                throw ValidationError("\(source): \"\(text)\" is not base64")
+        for (index, text) in texts.enumerated() {
+            do {
+                keys.append(try GossipKey.decode(text, source: texts.count == 1 ? source : "\(source) (key \(index + 1))"))
+            } catch {
+                throw ValidationError("\(error)")
             }
-            keys.append(Array(data))
         }
         do {
             return WireConfig(keyring: try Keyring(keys: keys))

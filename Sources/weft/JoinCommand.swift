@@ -29,6 +29,8 @@ struct JoinCommand: ParsableCommand {
 struct GossipControl: ControlBackend {
     let node: GossipNode
     let defaultPort: UInt16
+    /// Where keyring changes are saved; nil saves nothing.
+    let keyFile: GossipKeyFile?
 
     func join(seeds: [String]) async throws -> Int {
         let addresses = try seeds.map { text throws -> GossipAddress in
@@ -38,5 +40,32 @@ struct GossipControl: ControlBackend {
             return address
         }
         return try await node.join(addresses)
+    }
+
+    /// `weft key`: changes the node's keyring, then saves it to the key file, so a restart keeps it.
+    func keys(_ change: KeyringChange) async throws -> KeyringResponse {
+        func key(withFingerprint fingerprint: String) async throws -> [UInt8] {
+            guard let key = await node.keys.first(where: { GossipKey.fingerprint($0) == fingerprint }) else {
+                throw ValidationError("no installed gossip key has the fingerprint \(fingerprint)")
+            }
+            return key
+        }
+        switch change {
+        case .list: break
+        case .showPrimary:
+            let keys = await node.keys
+            return KeyringResponse(fingerprints: keys.map(GossipKey.fingerprint), primaryKey: keys.first.map(GossipKey.encode))
+        case .install(let text):
+            let key = try GossipKey.decode(text, source: "the key to install")
+            if await node.keys.isEmpty {
+                throw ValidationError("this daemon gossips in plaintext (--insecure-gossip): restart it with a key file to encrypt")
+            }
+            try await node.installKey(key)
+        case .use(let fingerprint): try await node.useKey(try await key(withFingerprint: fingerprint))
+        case .remove(let fingerprint): try await node.removeKey(try await key(withFingerprint: fingerprint))
+        }
+        let keys = await node.keys
+        if let keyFile, !keys.isEmpty, change != .list { try keyFile.write(keys) }
+        return KeyringResponse(fingerprints: keys.map(GossipKey.fingerprint))
     }
 }

@@ -33,8 +33,9 @@ public struct PluginRouter: Sendable {
         return await dispatch(endpoint, body: body)
     }
 
-    /// weft's control calls: `POST /Weft.Join {"Seeds": [...]}`.
+    /// weft's control calls: `POST /Weft.Join {"Seeds": [...]}`, `POST /Weft.Keys {"Op": ...}`.
     private func respondToControl(path: String, body: [UInt8], control: any ControlBackend) async -> PluginResponse {
+        if path == "/Weft.Keys" { return await respondToKeys(body: body, control: control) }
         guard path == "/Weft.Join" else {
             return .failure(status: 404, endpoint: nil, message: "unknown weft control path \(path)")
         }
@@ -46,6 +47,23 @@ public struct PluginRouter: Sendable {
             return .failure(status: 400, endpoint: nil, message: "\(error)")
         } catch {
             return .failure(status: 500, endpoint: nil, message: "join: \(error)")
+        }
+    }
+
+    private func respondToKeys(body: [UInt8], control: any ControlBackend) async -> PluginResponse {
+        do {
+            let request = try WireCoding.decode(KeyringRequest.self, from: body)
+            guard let change = request.change else {
+                return .failure(
+                    status: 400, endpoint: nil,
+                    message: "keys: \"\(request.op)\" is not list, install (with Key), use or remove (with Fingerprint), or show")
+            }
+            let reply = try await control.keys(change)
+            return PluginResponse(status: 200, body: try WireCoding.encode(reply), endpoint: nil)
+        } catch let error as BadRequest {
+            return .failure(status: 400, endpoint: nil, message: "\(error)")
+        } catch {
+            return .failure(status: 500, endpoint: nil, message: "keys: \(error)")
         }
     }
 

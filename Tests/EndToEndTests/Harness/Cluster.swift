@@ -36,7 +36,9 @@ final class Cluster: Sendable {
         self.runID = runID
         self.directory = directory
         underlayNamespace = "\(runID)-ul"
-        hosts = (1...hostCount).map { TestHost(index: $0, runID: runID, runDirectory: directory) }
+        var generator = SystemRandomNumberGenerator()
+        let gossipKey = Data((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64EncodedString()
+        hosts = (1...hostCount).map { TestHost(index: $0, runID: runID, runDirectory: directory, gossipKey: gossipKey) }
     }
 
     subscript(_ name: String) -> TestHost {

@@ -55,7 +55,12 @@ final class TestHost: Sendable {
         }
     }
 
-    init(index: Int, runID: String, runDirectory: URL) {
+    /// The cluster's gossip key (base64), written to every host's state directory as `gossip.key` (mode 0600)
+    /// before weft starts, as an operator copies it: weft gossips only keyed unless told `--insecure-gossip`.
+    let gossipKey: String
+
+    init(index: Int, runID: String, runDirectory: URL, gossipKey: String) {
+        self.gossipKey = gossipKey
         self.index = index
         self.name = "h\(index)"
         self.netns = "\(runID)-h\(index)"
@@ -101,6 +106,10 @@ final class TestHost: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(
             atPath: weftStateDirectory, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(
+            atPath: weftStateDirectory + "/gossip.key", contents: Data((gossipKey + "\n").utf8),
+            attributes: [.posixPermissions: 0o600])
+        else { throw HarnessError("\(name): cannot write \(weftStateDirectory)/gossip.key") }
         try cgroup.create()
         try await Command.output([Tools.ip, "netns", "add", netns])
         try await Command.output([Tools.ip, "-n", netns, "link", "set", "lo", "up"])
