@@ -18,6 +18,8 @@ struct SwarmAllocationTests {
     actor RecordingMembership: SwarmMembership {
         var calls: [String] = []
         func networkArrived(seeds: [String]) { calls.append("arrived \(seeds.joined(separator: ","))") }
+        func clusterKeyArrived(_ base64: String) { calls.append("key \(base64)") }
+        func clusterKey() -> String? { nil }
     }
 
     @Test("the membership hears of the seeds a swarm network brings (this host's own left out)")

@@ -13,6 +13,9 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
 
     /// The option AllocateNetwork returns and CreateNetwork on every swarm node receives: gossip seeds.
     public static let seedsOption = "weft.seeds"
+    /// The option AllocateNetwork returns with the manager's primary gossip key (base64): swarm carries it to
+    /// every node over its TLS-protected raft, and anyone who can `docker network inspect` there can read it.
+    public static let clusterKeyOption = "weft.gossip-key"
 
     /// - Parameters:
     ///   - scope: `local` for the socket plugin (a `global` driver needs swarm), `global` for the managed
@@ -48,13 +51,20 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
         let ipv6 = request.options.enableIPv6 || request.ipv6Data.contains { $0.pool != nil }
         // A swarm network carries the managers' gossip seeds: join them (in the background; a manager may
         // still be starting, and joining retries).
-        if let membership, let seeds = request.options.genericStrings[Self.seedsOption] {
+        var options = request.options.genericStrings
+        let keyText = options.removeValue(forKey: Self.clusterKeyOption)
+        if let membership, let keyText {
+            do { try await membership.clusterKeyArrived(keyText) } catch {
+                throw DriverError.invalidOption(name: Self.clusterKeyOption, value: "(not shown)", reason: "\(error)")
+            }
+        }
+        if let membership, let seeds = options[Self.seedsOption] {
             await membership.networkArrived(
                 seeds: seeds.split(separator: ",").map(String.init).filter { !$0.isEmpty && $0 != gossipSeed })
         }
         try await driver.createNetwork(
             NetworkCreation(
-                id: request.networkID, options: request.options.genericStrings, isInternal: request.options.isInternal,
+                id: request.networkID, options: options, isInternal: request.options.isInternal,
                 ipv6Requested: ipv6, ipv4Pools: pools))
     }
 
@@ -116,6 +126,9 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
             var seeds = (options[Self.seedsOption] ?? "").split(separator: ",").map(String.init)
             if !seeds.contains(gossipSeed) { seeds.append(gossipSeed) }
             options[Self.seedsOption] = seeds.joined(separator: ",")
+        }
+        if let key = await membership?.clusterKey() {
+            options[Self.clusterKeyOption] = key
         }
         return AllocateNetworkResponse(options: options)
     }

@@ -16,6 +16,8 @@ public actor SwarmGossip: SwarmMembership {
     private let defaultPort: UInt16
     /// nil: never leave (the host was given seeds, so its membership is the operator's).
     private let idleLeave: Duration?
+    /// Where a cluster key that arrives with a swarm network is saved, so a restart keeps it.
+    private let keyFile: GossipKeyFile?
     private let logger: Logger
     private let clock = ContinuousClock()
     private var idleSince: ContinuousClock.Instant?
@@ -23,7 +25,11 @@ public actor SwarmGossip: SwarmMembership {
 
     /// - Parameter idleLeave: how long the host may hold no network before it leaves; nil never leaves (a
     ///   host given seeds by its operator).
-    public init(node: GossipNode, cluster: ClusterState, store: StateStore, defaultPort: UInt16, idleLeave: Duration?, logger: Logger) {
+    public init(
+        node: GossipNode, cluster: ClusterState, store: StateStore, defaultPort: UInt16, idleLeave: Duration?,
+        keyFile: GossipKeyFile? = nil, logger: Logger
+    ) {
+        self.keyFile = keyFile
         self.node = node
         self.cluster = cluster
         self.store = store
@@ -38,6 +44,25 @@ public actor SwarmGossip: SwarmMembership {
         guard !addresses.isEmpty else { return }
         _ = serially { await $0.join(addresses) }
     }
+
+    public func clusterKeyArrived(_ base64: String) async throws {
+        let key = try GossipKey.decode(base64, source: "the swarm network's gossip key")
+        guard await node.keys.first != key else { return }
+        guard !(await node.keys.isEmpty) else {
+            logger.warning("a swarm network brought a gossip key, but this host gossips in plaintext (--insecure-gossip): it cannot reach the swarm's other nodes")
+            return
+        }
+        do {
+            try await node.installKey(key)
+            try await node.useKey(key)
+            try keyFile?.write(await node.keys)
+            logger.notice("using the gossip key a swarm network brought", metadata: ["key": "\(GossipKey.fingerprint(key))"])
+        } catch {
+            logger.error("cannot use the gossip key a swarm network brought", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func clusterKey() async -> String? { await node.keys.first.map(GossipKey.encode) }
 
     /// Leaves the gossip once the host has been idle for `idleLeave`; call it periodically.
     public func leaveIfIdle() async {
