@@ -21,8 +21,17 @@ struct GossipKeyOptions: ParsableArguments {
     @Option(name: .long, help: "A base64 AES key (16, 24 or 32 bytes), as serf's -encrypt; repeat for a keyring, primary first.")
     var encrypt: [String] = []
 
+    @Option(name: .long, help: "A file of base64 keys, one per line, primary first (mode 0600), as `weft daemon` keeps them.")
+    var keyFile: String?
+
     func wireConfig() throws -> WireConfig {
-        try Self.wireConfig(keys: encrypt, source: "--encrypt")
+        if let keyFile {
+            guard encrypt.isEmpty else { throw ValidationError("give either --encrypt or --key-file, not both") }
+            do { return WireConfig(keyring: try Keyring(keys: try GossipKeyFile(path: keyFile).read())) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        return try Self.wireConfig(keys: encrypt, source: "--encrypt")
     }
 
     /// Plaintext without keys, else encryption with the keyring of `keys` (base64, primary first); errors

@@ -3,6 +3,9 @@
 public protocol ControlBackend: Sendable {
     /// Joins more gossip seeds (`host[:port]`); returns how many answered.
     func join(seeds: [String]) async throws -> Int
+
+    /// Lists or changes the gossip keyring (`weft key`).
+    func keys(_ change: KeyringChange) async throws -> KeyringResponse
 }
 
 /// `POST /Weft.Join` body.
@@ -35,18 +38,6 @@ public enum KeyringChange: Sendable, Equatable {
     case remove(fingerprint: String)
     /// Reveals the primary key (base64), for another host to join.
     case showPrimary
-}
-
-extension ControlBackend {
-    public func keys(_ change: KeyringChange) async throws -> KeyringResponse {
-        throw ControlUnsupported(call: "keys")
-    }
-}
-
-/// A control call this daemon does not serve.
-public struct ControlUnsupported: Error, CustomStringConvertible {
-    public let call: String
-    public var description: String { "this daemon does not serve \(call)" }
 }
 
 /// `POST /Weft.Keys` body: `{"Op": "list|install|use|remove|show", "Key": base64, "Fingerprint": hex}`.
