@@ -62,7 +62,10 @@ let package = Package(
         // Knows nothing of HTTP or Docker's JSON (its own state file is JSON, for operators to read).
         .target(
             name: "Overlay",
-            dependencies: ["Netlink", "Gossip", "MessagePack", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Netlink", "Gossip", "MessagePack", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSwift
         ),
         // The Docker remote-driver HTTP server on a Unix socket, its wire types and routes.
@@ -79,7 +82,13 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "OverlayTests", dependencies: ["Overlay", "Netlink", "Gossip", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
+        .testTarget(
+            name: "OverlayTests",
+            dependencies: [
+                "Overlay", "Netlink", "Gossip", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift),
         // End to end: real Docker engines (Debian's docker.io), each simulated host a network + mount namespace
         // with its own dockerd and weft; runs the built `weft` binary, links none of its modules.
         .testTarget(name: "EndToEndTests", exclude: ["README.md"], swiftSettings: strictSwift),

@@ -144,6 +144,16 @@ struct DaemonCommand: AsyncParsableCommand {
 
         let underlay = try UnderlayDiscovery.find(
             links: try reader.links(), addresses: localAddresses, advertiseAddress: advertise, interface: interfaceName)
+        if advertise == nil, interfaceName == nil {
+            logger.warning(
+                "no advertise address was given and no seed routes one: weft guessed the first interface that is up; give --advertise-address or --underlay-interface",
+                metadata: ["interface": "\(underlay.interface)", "address": "\(underlay.address)"])
+        }
+        if UnderlayDiscovery.isPublic(underlay.address) {
+            logger.warning(
+                "the advertise address is public: firewall UDP 4789 (VXLAN) and UDP/TCP 7946 (gossip) to the cluster's hosts (README: Security)",
+                metadata: ["address": "\(underlay.address)"])
+        }
         let host = HostSettings(
             advertiseAddress: underlay.address, underlayMTU: underlay.mtu, vxlanPort: vxlanPort,
             namespaceDirectory: runtimeDir + "/netns")
@@ -227,10 +237,14 @@ struct DaemonCommand: AsyncParsableCommand {
             ipam: AllocatorIpamBackend(allocator: allocator), control: control)
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: socket), router: router, logger: logger)
-        let maintenance = ClusterMaintenance(
-            node: node, swarm: swarm, cluster: cluster, driver: driver, store: store, seeds: seeds, gossipPort: gossipPort,
-            ownAddress: gossipAddress, failedHostGrace: failedHostGrace, logger: logger)
-        let background = Task { await maintenance.run() }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let node {
+            var timing = ClusterMaintenance<ContinuousClock>.Timing()
+            timing.failedHostGrace = failedHostGrace
+            services.append(.init(service: ClusterMaintenance(
+                node: node, swarm: swarm, cluster: cluster, driver: driver, store: store, seeds: seeds,
+                gossipPort: gossipPort, ownAddress: gossipAddress, timing: timing, clock: ContinuousClock(), logger: logger)))
+        }
         let reloading = Task {
             guard let node, let keySetup, !keySetup.keys.isEmpty else { return }
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
@@ -239,9 +253,8 @@ struct DaemonCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        background.cancel()
         reloading.cancel()
         if let node {
             await node.leave(timeout: .seconds(3))

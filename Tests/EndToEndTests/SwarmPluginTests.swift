@@ -49,7 +49,12 @@ struct SwarmPluginTests {
                 let state = try await Command.run([PackagePaths.weftBinary, "state", "--state-dir", host.weftStateDirectory]).check().output
                 #expect(state.contains("swarm advertises this node at \(host.underlayAddress)"), "\(host.name): \(state)")
             }
-            // The gossip is encrypted with WEFT_GOSSIP_KEY: a query without the key learns nothing.
+            // The gossip is encrypted with the manager's key, which reached the workers in the network's options
+            // with no operator action: every node saved it as its primary. A query without the key learns nothing.
+            let managerKey = try #require(try ManagedPlugin.primaryKey(of: manager))
+            for host in cluster.hosts {
+                #expect(try ManagedPlugin.primaryKey(of: host) == managerKey, "\(host.name)'s primary gossip key is not the manager's")
+            }
             let plaintext = try await manager.run([
                 PackagePaths.weftBinary, "gossip", "members", "--peer", "\(manager.underlayAddress):\(ManagedPlugin.gossipPort)",
             ])
@@ -189,10 +194,11 @@ enum ManagedPlugin {
     /// GetCapabilities on its socket, with global scope.
     static func install(on host: TestHost, from directory: String, logLevel: String = "debug") async throws -> Duration {
         try await host.docker(["plugin", "create", name, directory], timeout: .seconds(120))
-        // No seeds and no advertise address: swarm's AllocateNetwork hands out the seeds, and the address
-        // defaults to the first interface that is up (eth0, the underlay, in these hosts).
-        try await host.docker(
-            "plugin", "set", name, "state.source=\(host.weftStateDirectory)", "WEFT_LOG_LEVEL=\(logLevel)", "WEFT_GOSSIP_KEY=\(gossipKey)")
+        // No seeds, no key and no advertise address: swarm's AllocateNetwork hands out the seeds and the manager's
+        // gossip key, and the address defaults to the first interface that is up (eth0, the underlay, in these
+        // hosts). Each plugin makes a key of its own at start; the harness's cluster key file is not used here.
+        try? FileManager.default.removeItem(atPath: keyFile(of: host))
+        try await host.docker("plugin", "set", name, "state.source=\(host.weftStateDirectory)", "WEFT_LOG_LEVEL=\(logLevel)")
         let clock = ContinuousClock()
         let start = clock.now
         let enable = Task { try await host.docker("plugin", "enable", name) }
@@ -245,7 +251,8 @@ enum ManagedPlugin {
     /// The weft gossip members `host`'s plugin sees alive (asked with `weft gossip members` on its gossip port).
     static func gossipMembers(seenBy host: TestHost) async throws -> [String] {
         let output = try await host.run([
-            PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):\(gossipPort)", "--encrypt", gossipKey,
+            PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):\(gossipPort)",
+            "--key-file", keyFile(of: host),
         ]).check().output
         return output.split(separator: "\n").filter { $0.contains(" alive") }.map(String.init)
     }
@@ -255,8 +262,13 @@ enum ManagedPlugin {
         try await gossipMembers(seenBy: host).compactMap { $0.split(separator: " ").first.map(String.init) }.sorted()
     }
 
-    /// The plugins' WEFT_GOSSIP_KEY: weft's gossip in the swarm test is encrypted (AES-128-GCM).
-    static let gossipKey = "dGVzdC1rZXktMTYtYnl0ZQ=="
+    /// The plugin's gossip keys on `host` (its state directory's gossip.key, primary first).
+    static func keyFile(of host: TestHost) -> String { host.weftStateDirectory + "/gossip.key" }
+
+    /// The primary gossip key the plugin on `host` saved.
+    static func primaryKey(of host: TestHost) throws -> String? {
+        try String(contentsOfFile: keyFile(of: host), encoding: .utf8).split(separator: "\n").first { !$0.hasPrefix("#") }.map(String.init)
+    }
 
     /// config.json's WEFT_GOSSIP_PORT (swarm's own gossip holds 7946).
     static let gossipPort = 7947

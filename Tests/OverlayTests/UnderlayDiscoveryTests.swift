@@ -38,4 +38,15 @@ struct UnderlayDiscoveryTests {
             _ = try UnderlayDiscovery.find(links: Array(links.prefix(1)), addresses: Array(addresses.prefix(1)))
         }
     }
+
+    @Test("public advertise addresses are told apart from private, shared, loopback, link-local and documentation ones")
+    func publicAddresses() {
+        for text in ["8.8.8.8", "172.32.0.1", "100.128.0.1", "2a00:1450::1", "11.0.0.1"] {
+            #expect(UnderlayDiscovery.isPublic(IPAddress(text)!), "\(text)")
+        }
+        for text in ["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1", "127.0.0.1", "169.254.1.1",
+                     "192.0.2.11", "198.51.100.7", "203.0.113.5", "fd00::1", "fe80::1", "::1", "2001:db8::1"] {
+            #expect(!UnderlayDiscovery.isPublic(IPAddress(text)!), "\(text)")
+        }
+    }
 }

@@ -33,6 +33,36 @@ public enum UnderlayDiscovery {
         }
     }
 
+    /// Whether an underlay address is reachable from the Internet: not private (RFC 1918, shared address space
+    /// 100.64/10, loopback, link-local, documentation ranges; IPv6 unique-local, link-local, loopback,
+    /// documentation). The gossip and VXLAN ports listen on it, so a public one needs a firewall.
+    public static func isPublic(_ address: IPAddress) -> Bool {
+        let b = address.bytes
+        switch address {
+        case .v4:
+            let privateRanges: [(prefix: [UInt8], bits: Int)] = [
+                ([10], 8), ([172, 16], 12), ([192, 168], 16), ([100, 64], 10), ([127], 8), ([169, 254], 16),
+                ([192, 0, 2], 24), ([198, 51, 100], 24), ([203, 0, 113], 24), ([198, 18], 15),
+            ]
+            return !privateRanges.contains { range in Self.matches(b, range.prefix, bits: range.bits) }
+        case .v6:
+            if b == [UInt8](repeating: 0, count: 15) + [1] { return false }
+            return !(Self.matches(b, [0xfc], bits: 7) || Self.matches(b, [0xfe, 0x80], bits: 10)
+                || Self.matches(b, [0x20, 0x01, 0x0d, 0xb8], bits: 32))
+        }
+    }
+
+    private static func matches(_ bytes: [UInt8], _ prefix: [UInt8], bits: Int) -> Bool {
+        var remaining = bits
+        for (index, byte) in prefix.enumerated() where remaining > 0 {
+            let take = min(8, remaining)
+            let mask = UInt8(truncatingIfNeeded: 0xff << (8 - take))
+            guard index < bytes.count, bytes[index] & mask == byte & mask else { return false }
+            remaining -= take
+        }
+        return true
+    }
+
     /// Picks the underlay: the interface holding `advertiseAddress`, or the first IPv4 address of `interface`,
     /// or else the first interface (by index) that is up and has a non-loopback IPv4 address.
     public static func find(
