@@ -35,9 +35,25 @@ let package = Package(
         // C helpers for what Swift cannot import: macros, `_GNU_SOURCE` calls (setns, unshare), mount.
         .target(name: "CShim"),
         .target(name: "Netlink", dependencies: ["CMnl", "CShim"], swiftSettings: strictSwift),
+        // The daemon assembled from its configuration: the services `weft daemon` runs.
+        .target(
+            name: "WeftDaemon",
+            dependencies: [
+                "Netlink", "DockerPlugin", "Overlay", "Gossip",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "WeftDaemonTests",
+            dependencies: ["WeftDaemon", "DockerPlugin", "Gossip", "Netlink", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift),
         .executableTarget(
             name: "weft",
             dependencies: [
+                "WeftDaemon",
                 "Netlink",
                 "DockerPlugin",
                 "Overlay",

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Gossip
 import Logging
 
@@ -41,11 +40,11 @@ struct GossipKeySetup {
     static func resolve(
         keyFilePath: String?, environmentKeys: String?, commandLineKeys: [String], stateDirectory: String,
         insecure: Bool, hasSeeds: Bool, logger: Logger
-    ) throws -> GossipKeySetup {
+    ) throws(GossipKeySetupError) -> GossipKeySetup {
         let defaultFile = defaultKeyFile(stateDirectory: stateDirectory)
         let given = [keyFilePath != nil, environmentKeys != nil, !commandLineKeys.isEmpty].filter { $0 }.count
         if insecure && given > 0 {
-            throw ValidationError("--insecure-gossip cannot be combined with a gossip key (--key-file, WEFT_GOSSIP_KEY or --encrypt)")
+            throw .insecureWithKey
         }
         if let keyFilePath {
             let file = GossipKeyFile(path: keyFilePath)
@@ -67,22 +66,17 @@ struct GossipKeySetup {
             return GossipKeySetup(keys: [], source: .insecure, keyFile: defaultFile)
         }
         guard !hasSeeds else {
-            throw ValidationError("""
-                the gossip needs the cluster's key to join its seeds, and this host has none: copy the key file of a \
-                member (its state directory's gossip.key, or the output of `weft key show` there) to \
-                \(defaultFile.path) with mode 0600, or give --key-file or WEFT_GOSSIP_KEY \
-                (--insecure-gossip gossips in plaintext, which anyone on the underlay can read and forge)
-                """)
+            throw .noKey(defaultFile: defaultFile.path)
         }
         let key = GossipKey.generate()
-        do { try defaultFile.write([key]) } catch { throw ValidationError("\(error)") }
+        do { try defaultFile.write([key]) } catch { throw .keyFile(error) }
         return GossipKeySetup(keys: [key], source: .generated(defaultFile.path), keyFile: defaultFile)
     }
 
     /// The wire settings for these keys: encrypted and verified, or plaintext when insecure.
-    func wireConfig() throws -> WireConfig {
+    func wireConfig() throws(GossipKeySetupError) -> WireConfig {
         guard !keys.isEmpty else { return WireConfig() }
-        do { return WireConfig(keyring: try Keyring(keys: keys)) } catch { throw ValidationError("gossip keys: \(error)") }
+        do { return WireConfig(keyring: try Keyring(keys: keys)) } catch { throw .keyring(error) }
     }
 
     /// Logs where the keys came from, and what another host needs to join.
@@ -100,19 +94,45 @@ struct GossipKeySetup {
         }
     }
 
-    private static func readKeys(_ file: GossipKeyFile) throws -> [[UInt8]] {
-        do { return try file.read() } catch { throw ValidationError("\(error)") }
+    private static func readKeys(_ file: GossipKeyFile) throws(GossipKeySetupError) -> [[UInt8]] {
+        do { return try file.read() } catch { throw .keyFile(error) }
     }
 
-    private static func decodeKeys(_ texts: [String], source: String) throws -> [[UInt8]] {
+    private static func decodeKeys(_ texts: [String], source: String) throws(GossipKeySetupError) -> [[UInt8]] {
         var keys: [[UInt8]] = []
         for (index, text) in texts.enumerated() {
             do {
                 let key = try GossipKey.decode(text, source: texts.count == 1 ? source : "\(source) (key \(index + 1))")
                 if !keys.contains(key) { keys.append(key) }
-            } catch { throw ValidationError("\(error)") }
+            } catch { throw .keyFile(error) }
         }
-        guard !keys.isEmpty else { throw ValidationError("\(source) holds no key") }
+        guard !keys.isEmpty else { throw .empty(source: source) }
         return keys
+    }
+}
+
+/// Why the daemon cannot gossip with the keys it was given (or not given).
+enum GossipKeySetupError: Error, CustomStringConvertible {
+    case insecureWithKey
+    case noKey(defaultFile: String)
+    case keyFile(GossipKeyFileError)
+    case keyring(WireError)
+    case empty(source: String)
+
+    var description: String {
+        switch self {
+        case .insecureWithKey:
+            "--insecure-gossip cannot be combined with a gossip key (--key-file, WEFT_GOSSIP_KEY or --encrypt)"
+        case .noKey(let path):
+            """
+            the gossip needs the cluster's key to join its seeds, and this host has none: copy the key file of a \
+            member (its state directory's gossip.key, or the output of `weft key show` there) to \(path) with mode \
+            0600, or give --key-file or WEFT_GOSSIP_KEY (--insecure-gossip gossips in plaintext, which anyone on the \
+            underlay can read and forge)
+            """
+        case .keyFile(let error): "\(error)"
+        case .keyring(let error): "gossip keys: \(error)"
+        case .empty(let source): "\(source) holds no key"
+        }
     }
 }
