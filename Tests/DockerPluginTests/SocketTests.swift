@@ -293,34 +293,6 @@ struct SocketTests {
         }
     }
 
-    @Test func idleConnectionsAreClosedButSlowBackendsAreNot() async throws {
-        let gate = Gate()
-        try await withServer(
-            network: GatedBackend(gate: gate),
-            configure: {
-                $0.idleTimeout = .milliseconds(200)
-                $0.requestTimeout = .milliseconds(200)
-            }
-        ) { path in
-            // Connects and says nothing.
-            let silent = try await withConnection(to: path) { try await $0.readUntilClosed() }
-            #expect(silent.isEmpty)
-            // A request the backend takes longer than both timeouts to answer still gets its answer.
-            try await withConnection(to: path) { connection in
-                try await connection.send(dockerRequest(.createNetwork, createNetworkBody))
-                #expect(try await eventually { gate.waiting == 1 })
-                let start = ContinuousClock.now
-                while ContinuousClock.now - start < .milliseconds(500) {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                gate.open()
-                #expect(try await connection.readResponse()?.status == 200)
-                // Then, idle again, the connection is closed.
-                #expect(try await connection.readUntilClosed().isEmpty)
-            }
-        }
-    }
-
     @Test func connectionCloseAndHTTP10AreHonoured() async throws {
         try await withServer { path in
             let closing = try await withConnection(to: path) { connection in
