@@ -6,9 +6,10 @@ RELEASE    := .build/release
 # docker.io, busybox-static and iptables are for the end-to-end tests (real engines in namespaces; busybox is
 # the container image and the ping between simulated hosts); iputils-ping for the kernel tests' pings;
 # serf for the gossip interoperation tests; curl asks the managed plugin's socket in the swarm test; binutils
-# strips the plugin's binary; iperf3 for the datapath benchmark (copied into a test image). The end-to-end tests
+# strips the plugin's binary; iperf3 for the datapath benchmark (copied into a test image); docker-compose brings up
+# examples/compose in its test. The end-to-end tests
 # also use iptables' ebtables-nft to cut a simulated host off the underlay.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils iperf3
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils iperf3 docker-compose
 
 .PHONY: deps build release run test bench demo fuzz plugin plugin-dir clean
 
