@@ -122,6 +122,24 @@ struct SwarmPluginTests {
             #expect(Set(ipamAddresses).count == 3 && ipamAddresses.allSatisfy { $0.hasPrefix("10.32.0.") }, "\(ipamAddresses)")
             print("e2e swarm: a service on weft's IPAM: every task reached every other \(viaWeftIPAM.milliseconds) ms after service create")
 
+            // examples/swarm/stack.yml as a user deploys it: the client task reaches web's tasks by name.
+            let stackFile = PackagePaths.root.appendingPathComponent("examples/swarm/stack.yml").path
+            var stackEnvironment = manager.dockerEnvironment
+            stackEnvironment["WEFT_EXAMPLE_IMAGE"] = TestImage.reference
+            try await Command.run(
+                [Tools.docker, "--host", "unix://\(manager.dockerSocket)", "stack", "deploy", "--compose-file", stackFile, "demo"],
+                environment: stackEnvironment, timeout: .seconds(60)).check()
+            _ = try await Swarm.waitForTasks(of: "demo_web", count: 3, network: "demo_app", in: cluster)
+            let client = try #require(try await Swarm.waitForTasks(of: "demo_client", count: 1, network: "demo_app", in: cluster).first)
+            var answers: Set<String> = []
+            try await Poll.until("the stack's client to reach web by name from every web task", timeout: .seconds(60), interval: .milliseconds(200)) {
+                let result = try await client.host.dockerResult(["exec", client.container, "wget", "-qO-", "http://web/hostname"])
+                if result.succeeded, !result.output.isEmpty { answers.insert(result.output) }
+                return answers.count == 3
+            }
+            for service in ["demo_web", "demo_client"] { try await Swarm.removeService(service, in: cluster) }
+            try await Swarm.removeNetworks(["demo_app"], in: cluster)
+
             // A worker that leaves the swarm leaves weft's gossip: Docker removes its swarm networks (the only sign
             // a remote driver gets), and once it has had none for WEFT_SWARM_IDLE_LEAVE its weft leaves; the others
             // see it gone, and nothing of weft's is left on it.
