@@ -25,6 +25,9 @@ public actor OverlayDriver {
     /// Networks whose remote entries need reprogramming, and whether a pass is running (see ``remoteChanged(_:)``).
     private var pendingRemote: Set<VNI> = []
     private var reconcilingRemote = false
+    /// VNIs claimed by CreateNetwork and AllocateNetwork requests between their checks and their save.
+    private var creating = VNIReservations()
+    private var allocating = VNIReservations()
 
     public init(
         host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger,
@@ -93,26 +96,35 @@ public actor OverlayDriver {
             id: request.id, vni: try NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
             subnet: pool.subnet, gateway: pool.gateway, mtu: try NetworkPolicy.mtu(options: request.options, host: host),
             isInternal: request.isInternal)
-        let state = store.current
-        if let existing = state.networks[record.id] {
+        var savedHere = false
+        if let existing = store.current.networks[record.id] {
             guard existing == record else {
                 throw .networkRedefined(network: record.id, existing: Self.summary(existing), requested: Self.summary(record))
             }
         } else {
-            if let other = state.networks.values.first(where: { $0.vni == record.vni }) {
+            if let other = store.current.networks.values.first(where: { $0.vni == record.vni }) {
                 throw .vniInUse(vni: record.vni, network: other.id, subnet: other.subnet)
             }
+            // Claimed before the await, so a concurrent request for the VNI (or this network) is refused.
+            if creating.isReserved(network: record.id) { throw .networkBusy(network: record.id) }
+            if let holder = creating.reserve(record.vni, for: .init(network: record.id, subnet: record.subnet)) {
+                throw .vniInUse(vni: record.vni, network: holder.network, subnet: holder.subnet)
+            }
+            defer { creating.release(record.vni) }
             if let other = await cluster?.conflictingNetwork(vni: record.vni, subnet: record.subnet) {
                 throw .vniUsedElsewhere(vni: record.vni, subnet: other.subnet, host: other.host)
             }
             try save { $0.networks[record.id] = record }
+            savedHere = true
         }
+        // A failure undoes only what this call made: its record, and the namespace if it was not there before.
+        let namespaceExisted = backend.namespaceExists(layout(for: record).namespace)
         do throws(DriverError) {
             try reconcile(record, reason: "create")
         } catch {
-            if state.networks[record.id] == nil {
+            if savedHere {
                 try? save { $0.networks[record.id] = nil }
-                removeNamespace(of: record)
+                if !namespaceExisted { removeNamespace(of: record) }
             }
             throw error
         }
@@ -157,12 +169,13 @@ public actor OverlayDriver {
         {
             return allocated.vni
         }
+        if allocating.isReserved(network: id) { throw .networkBusy(network: id) }
         var vni = try NetworkPolicy.vni(options: options, subnet: subnet)
         if options[NetworkPolicy.vniOption] != nil {
-            if let conflict = await vniConflict(vni, network: id, subnet: subnet) { throw conflict }
+            if let conflict = await reserveAllocation(vni, network: id, subnet: subnet) { throw conflict }
         } else {
             var tried = 0
-            while let conflict = await vniConflict(vni, network: id, subnet: subnet) {
+            while let conflict = await reserveAllocation(vni, network: id, subnet: subnet) {
                 tried += 1
                 guard tried < 1024 else { throw conflict }
                 vni = vni.next
@@ -173,6 +186,7 @@ public actor OverlayDriver {
                     metadata: ["network": "\(id.prefix(12))", "subnet": "\(subnet)", "vni": "\(vni)", "skipped": "\(tried)"])
             }
         }
+        defer { allocating.release(vni) }
         let allocation = SwarmAllocation(vni: vni, subnet: subnet)
         try save { $0.allocatedNetworks[id] = allocation }
         return vni
@@ -207,9 +221,10 @@ public actor OverlayDriver {
         try save { $0.allocatedNetworks[id] = nil }
     }
 
-    /// Which other network holds `vni`, as the error to give: one this manager allocated, one on this host, or
-    /// one with another subnet anywhere in the cluster.
-    private func vniConflict(_ vni: VNI, network id: String, subnet: IPv4Subnet) async -> DriverError? {
+    /// Reserves `vni` for allocating network `id`, or returns which other network holds it, as the error to give:
+    /// one this manager allocated (or is allocating), one on this host (or being created), or one with another
+    /// subnet anywhere in the cluster. The caller releases a reservation it got.
+    private func reserveAllocation(_ vni: VNI, network id: String, subnet: IPv4Subnet) async -> DriverError? {
         let state = store.current
         if let (other, allocation) = state.allocatedNetworks.first(where: { $0.key != id && $0.value.vni == vni }) {
             return .vniInUse(vni: vni, network: other, subnet: allocation.subnet)
@@ -217,7 +232,14 @@ public actor OverlayDriver {
         if let other = state.networks.values.first(where: { $0.id != id && $0.vni == vni }) {
             return .vniInUse(vni: vni, network: other.id, subnet: other.subnet)
         }
+        if let other = creating[vni], other.network != id {
+            return .vniInUse(vni: vni, network: other.network, subnet: other.subnet)
+        }
+        if let holder = allocating.reserve(vni, for: .init(network: id, subnet: subnet)) {
+            return .vniInUse(vni: vni, network: holder.network, subnet: holder.subnet)
+        }
         if let other = await cluster?.conflictingNetwork(vni: vni, subnet: subnet) {
+            allocating.release(vni)
             return .vniUsedElsewhere(vni: vni, subnet: other.subnet, host: other.host)
         }
         return nil
