@@ -18,6 +18,8 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownNetwork(String)
     case unknownEndpoint(endpoint: String, network: String)
     case endpointRedefined(endpoint: String, reason: String)
+    /// One of the endpoint's link names is another endpoint's or another object's.
+    case linkNameTaken(endpoint: String, link: String, reason: String)
     /// The kernel refused a change; `action` says what weft was doing.
     case kernel(action: String, error: NetlinkError)
     case persistence(String)
@@ -48,6 +50,8 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
             "endpoint \(endpoint.prefix(12)) is not known on network \(network.prefix(12))"
         case .endpointRedefined(let endpoint, let reason):
             "endpoint \(endpoint.prefix(12)) already exists: \(reason)"
+        case .linkNameTaken(let endpoint, let link, let reason):
+            "endpoint \(endpoint.prefix(12)): its interface name \(link) is taken: \(reason)"
         case .kernel(let action, let error):
             "\(action): \(error)"
         case .persistence(let detail):

@@ -264,7 +264,9 @@ public actor OverlayDriver {
                                          reason: "it has address \(existing.address) on network \(existing.networkID.prefix(12))")
             }
             record = existing
+            try checkLinkNames(of: record, in: network)
         } else {
+            try checkLinkNameFree(endpoint: request.endpointID)
             let mac: MACAddress
             if request.macAddress.isEmpty {
                 mac = .randomLocallyAdministered()
@@ -276,6 +278,7 @@ public actor OverlayDriver {
             }
             record = EndpointRecord(id: request.endpointID, networkID: network.id, address: address,
                                     prefixLength: prefixLength, mac: mac, macChosenByWeft: request.macAddress.isEmpty)
+            try checkLinkNames(of: record, in: network)
             try save { $0.endpoints[record.id] = record }
         }
         do throws(DriverError) {
@@ -480,6 +483,39 @@ public actor OverlayDriver {
         }
         for lost in plan.lostBridgeEnds {
             logger.warning("endpoint lost its bridge port", metadata: ["network": "\(network.shortID)", "link": "\(lost)"])
+        }
+    }
+
+    /// Link names hold 11 characters of the endpoint ID: refuses an ID whose names another endpoint has, or that
+    /// cannot be an interface name.
+    private func checkLinkNameFree(endpoint id: String) throws(DriverError) {
+        let hostEnd = KernelLayout.hostEnd(endpoint: id)
+        if let problem = LinkName.problem(with: hostEnd) ?? LinkName.problem(with: KernelLayout.bridgeEnd(endpoint: id)) {
+            throw .invalidOption(name: "EndpointID", value: id, reason: problem)
+        }
+        if let other = store.current.endpoints.values.first(where: { $0.id != id && KernelLayout.hostEnd(endpoint: $0.id) == hostEnd }) {
+            throw .linkNameTaken(
+                endpoint: id, link: hostEnd,
+                reason: "endpoint \(other.id.prefix(12)) on network \(other.networkID.prefix(12)) has it (both IDs begin with \(id.prefix(11)))")
+        }
+    }
+
+    /// Links already named as the endpoint's ends are adopted only when they are its own: veths, the host end with
+    /// the endpoint's MAC. Anything else under the name is refused, never taken over (nor removed).
+    private func checkLinkNames(of endpoint: EndpointRecord, in network: NetworkRecord) throws(DriverError) {
+        let action = "endpoint \(endpoint.shortID)"
+        let hostEnd = KernelLayout.hostEnd(endpoint: endpoint.id)
+        let bridgeEnd = KernelLayout.bridgeEnd(endpoint: endpoint.id)
+        let hostSession = try hostNamespace()
+        if let link = try kernel(action, { try hostSession.link(.name(hostEnd)) }), link.kind != "veth" || link.mac != endpoint.mac {
+            let found = "a \(link.kind ?? "link") with MAC \(link.mac.map { "\($0)" } ?? "none")"
+            throw .linkNameTaken(endpoint: endpoint.id, link: hostEnd,
+                                 reason: "the host namespace has \(found), not this endpoint's veth (MAC \(endpoint.mac))")
+        }
+        let session = try networkNamespace(network)
+        if let link = try kernel(action, { try session.link(.name(bridgeEnd)) }), link.kind != "veth" {
+            throw .linkNameTaken(endpoint: endpoint.id, link: bridgeEnd,
+                                 reason: "the network namespace has a \(link.kind ?? "link") of that name, not this endpoint's veth")
         }
     }
 
