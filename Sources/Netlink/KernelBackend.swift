@@ -79,8 +79,14 @@ public struct KernelBackend: NetlinkBackend {
         return lstat(reference.path, &status) == 0
     }
 
+    /// A `directory` that is itself a symbolic link is not listed: it could lead the startup cleanup anywhere.
     public func namespaces(in directory: String) -> [NamespaceReference] {
-        guard let stream = opendir(directory) else { return [] }
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        guard let stream = fdopendir(fd) else {
+            close(fd)
+            return []
+        }
         defer { closedir(stream) }
         var found: [NamespaceReference] = []
         while let entry = readdir(stream) {

@@ -47,6 +47,17 @@ struct NamespaceSymlinkTests {
         #expect(FileManager.default.fileExists(atPath: path + "/inside"))
     }
 
+    @Test("a namespace directory that is a symbolic link is not listed, so nothing behind it is cleaned up")
+    func symlinkedDirectoryIsNotListed() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "keep".write(toFile: directory + "/netns/00002a", atomically: true, encoding: .utf8)
+        #expect(backend.namespaces(in: directory + "/netns") == [.path(directory + "/netns/00002a")])
+        #expect(symlink(directory + "/netns", directory + "/linked") == 0)
+        #expect(backend.namespaces(in: directory + "/linked") == [])
+        #expect(backend.namespaces(in: directory + "/missing") == [])
+    }
+
     @Test(
         "a symbolic link to a mounted namespace: the link goes, the namespace stays mounted",
         .enabled(if: Privileges.canRunKernelTests, "needs root for network namespaces"))
