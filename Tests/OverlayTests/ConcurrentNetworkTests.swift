@@ -8,9 +8,6 @@ import Testing
 /// CreateNetwork and AllocateNetwork racing for one VNI. The driver actor is reentrant at its await on the
 /// cluster (another actor), so with a cluster the requests really interleave there: exactly one gets the VNI,
 /// the others are refused naming it, and a failure never removes what another request made.
-///
-/// Serialized: a race holds the cluster actor on one cooperative thread, and two races at once could take them all.
-@Suite(.serialized)
 struct ConcurrentNetworkTests {
     static let vni = VNI(42)!
 
@@ -22,54 +19,12 @@ struct ConcurrentNetworkTests {
             cluster: cluster)
     }
 
-    /// Runs `request` for every ID at once, with the cluster held until every request has been started and the
-    /// driver has served what was queued before a probe: so the requests all reach their await on the cluster
-    /// before any gets past it. Each ID's error, or nil where it succeeded.
-    func race<T: Sendable>(
-        _ ids: [String], on driver: OverlayDriver, _ request: @escaping @Sendable (String) async throws(DriverError) -> T
-    ) async throws -> [String: DriverError?] {
-        let gate = Gate()
-        let holder = Task { [cluster] in await cluster.hold(gate) }
-        try #require(await Self.poll { gate.holding.withLock { $0 } }, "the cluster was never held")
-        async let results = withTaskGroup(of: (String, DriverError?).self) { group in
-            for id in ids {
-                group.addTask {
-                    gate.started.withLock { $0 += 1 }
-                    do throws(DriverError) {
-                        _ = try await request(id)
-                        return (id, nil)
-                    } catch {
-                        return (id, error)
-                    }
-                }
-            }
-            var results: [String: DriverError?] = [:]
-            for await (id, error) in group { results[id] = error }
-            return results
-        }
-        let allStarted = await Self.poll { gate.started.withLock { $0 } == ids.count }
-        for _ in 0..<10 { _ = await driver.network(id: "probe") }
-        gate.open.withLock { $0 = true }
-        await holder.value
-        try #require(allStarted, "not every request started")
-        return await results
-    }
-
-    static func poll(_ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-        return condition()
-    }
-
     @Test("many CreateNetwork with one VNI at once: exactly one succeeds, the others are refused naming it, its objects stay")
     func concurrentCreate() async throws {
         let harness = DriverHarness()
         let driver = driver(harness)
         let ids = (0..<32).map { "net\($0)" }
-        let results = try await race(ids, on: driver) { id throws(DriverError) in
+        let results = try await RequestRace.run(ids, driver: driver, cluster: cluster) { id throws(DriverError) in
             try await driver.createNetwork(DriverHarness.network(id, options: ["weft.vni": "42"]))
         }
         let winners = results.filter { $0.value == nil }.map(\.key)
@@ -94,7 +49,7 @@ struct ConcurrentNetworkTests {
         let harness = DriverHarness()
         let driver = driver(harness)
         let ids = (0..<32).map { "net\($0)" }
-        let explicit = try await race(ids, on: driver) { id throws(DriverError) in
+        let explicit = try await RequestRace.run(ids, driver: driver, cluster: cluster) { id throws(DriverError) in
             try await driver.allocateNetwork(id: id, subnet: subnet("10.1.0.0/24"), options: ["weft.vni": "42"])
         }
         let winners = explicit.filter { $0.value == nil }.map(\.key)
@@ -104,7 +59,7 @@ struct ConcurrentNetworkTests {
         }
 
         let derived = (0..<16).map { "derived\($0)" }
-        let results = try await race(derived, on: driver) { id throws(DriverError) in
+        let results = try await RequestRace.run(derived, driver: driver, cluster: cluster) { id throws(DriverError) in
             try await driver.allocateNetwork(id: id, subnet: subnet("10.2.0.0/24"), options: [:])
         }
         #expect(results.values.allSatisfy { $0 == nil })
@@ -117,7 +72,7 @@ struct ConcurrentNetworkTests {
     func sameNetworkTwiceAtOnce() async throws {
         let harness = DriverHarness()
         let driver = driver(harness)
-        let results = try await race(["first", "second"], on: driver) { _ throws(DriverError) in
+        let results = try await RequestRace.run(["first", "second"], driver: driver, cluster: cluster) { _ throws(DriverError) in
             try await driver.createNetwork(DriverHarness.network("net1", options: ["weft.vni": "42"]))
         }
         #expect(results.values.filter { $0 == nil }.count == 1)
@@ -162,22 +117,6 @@ struct ConcurrentNetworkTests {
         }
         #expect(await driver.network(id: "net1") != nil)
         #expect(try harness.session(vni: 42).link("wbr-00002a") != nil)
-    }
-}
-
-/// Opened by the test once the racing requests are all queued.
-final class Gate: Sendable {
-    let holding = Mutex(false)
-    let started = Mutex(0)
-    let open = Mutex(false)
-}
-
-extension ClusterState {
-    /// Keeps this actor busy until the gate opens (10 s at most): every question the driver asks it waits.
-    func hold(_ gate: Gate) {
-        gate.holding.withLock { $0 = true }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !gate.open.withLock({ $0 }), ContinuousClock.now < deadline { usleep(200) }
     }
 }
 
