@@ -25,4 +25,4 @@ int cshim_make_shared_mountpoint(const char *path) {
     return mount("", path, "none", MS_SHARED | MS_REC, NULL);
 }
 
-int cshim_detach_mount(const char *target) { return umount2(target, MNT_DETACH); }
+int cshim_detach_mount(const char *target) { return umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW); }

@@ -35,20 +35,37 @@ public struct KernelBackend: NetlinkBackend {
         return try openNamespace(reference)
     }
 
+    /// A symbolic link where a persistent namespace belongs is never followed (`O_NOFOLLOW`): it could point at
+    /// another namespace, such as the host's. Only `.current` is opened through the kernel's own link.
     public func openNamespace(_ reference: NamespaceReference) throws(NetlinkError) -> NetworkNamespace {
-        let fd = open(reference.path, O_RDONLY | O_CLOEXEC)
+        let fd = open(reference.path, O_RDONLY | O_CLOEXEC | (reference == .current ? 0 : O_NOFOLLOW))
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT { throw .notFound(object: "namespace \(reference)", kernelMessage: nil) }
+            if code == ELOOP { throw .namespace(path: reference.path, action: "open it (a symbolic link, not followed)", errno: code) }
             throw .namespace(path: reference.path, action: "open it", errno: code)
         }
         return NetworkNamespace(reference: reference, fd: fd, ownsDescriptor: true)
     }
 
+    /// Follows nothing: a symbolic link at the path is removed as a link (its target is neither unmounted nor
+    /// removed), the unmount is `UMOUNT_NOFOLLOW`, and anything but a file or a link is left alone.
     public func deleteNamespace(_ reference: NamespaceReference) throws(NetlinkError) {
         let path = reference.path
-        guard namespaceExists(reference) else {
-            throw .notFound(object: "namespace \(reference)", kernelMessage: nil)
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            let code = errno
+            if code == ENOENT { throw .notFound(object: "namespace \(reference)", kernelMessage: nil) }
+            throw .namespace(path: path, action: "inspect it", errno: code)
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFLNK:
+            if unlink(path) != 0 { throw .namespace(path: path, action: "remove the symbolic link there", errno: errno) }
+            return
+        case S_IFREG:
+            break
+        default:
+            throw .namespace(path: path, action: "remove it (not a namespace mount point)", errno: EINVAL)
         }
         if cshim_detach_mount(path) != 0, errno != EINVAL {
             throw .namespace(path: path, action: "unmount it", errno: errno)
@@ -56,12 +73,20 @@ public struct KernelBackend: NetlinkBackend {
         if unlink(path) != 0 { throw .namespace(path: path, action: "remove its mount point", errno: errno) }
     }
 
+    /// Whether anything is at the path, a dangling symbolic link included (it is not followed).
     public func namespaceExists(_ reference: NamespaceReference) -> Bool {
-        access(reference.path, F_OK) == 0
+        var status = stat()
+        return lstat(reference.path, &status) == 0
     }
 
+    /// A `directory` that is itself a symbolic link is not listed: it could lead the startup cleanup anywhere.
     public func namespaces(in directory: String) -> [NamespaceReference] {
-        guard let stream = opendir(directory) else { return [] }
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        guard let stream = fdopendir(fd) else {
+            close(fd)
+            return []
+        }
         defer { closedir(stream) }
         var found: [NamespaceReference] = []
         while let entry = readdir(stream) {

@@ -14,7 +14,8 @@ struct StateCommand: ParsableCommand {
 
     func run() throws {
         guard access(stateDir, F_OK) == 0 else { throw ValidationError("\(stateDir) does not exist: weft has not run with this state directory") }
-        let store = try StateStore(directory: stateDir)
+        // Read-only: no lock, so it works beside the running daemon.
+        let store = try StateStore(directory: stateDir, readOnly: true)
         let state = store.current
         print("state directory \(stateDir) (newest file: \(store.newestFile ?? "-"))")
         print("networks (\(state.networks.count)):")

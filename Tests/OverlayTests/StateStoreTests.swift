@@ -16,9 +16,11 @@ struct StateStoreTests {
     @Test func updatesAreSavedAndReloaded() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try StateStore(directory: directory)
-        try store.update { $0.networks["n1"] = Self.record }
-        try store.update { $0.networks["n2"] = Self.record }
+        do {
+            let store = try StateStore(directory: directory)
+            try store.update { $0.networks["n1"] = Self.record }
+            try store.update { $0.networks["n2"] = Self.record }
+        }
         let reopened = try StateStore(directory: directory)
         #expect(Set(reopened.current.networks.keys) == ["n1", "n2"])
         #expect(reopened.newestFile == directory + "/state-1.json")
@@ -30,16 +32,20 @@ struct StateStoreTests {
     @Test func aTornNewestSlotFallsBackToTheOneBefore() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try StateStore(directory: directory)
-        try store.update { $0.networks["n1"] = Self.record }
-        try store.update { $0.networks["n2"] = Self.record }
-        let newest = try #require(store.newestFile)
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
-        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: newest))
-        let reopened = try StateStore(directory: directory)
-        #expect(Set(reopened.current.networks.keys) == ["n1"])
-        // Writing goes on from there, over the torn slot.
-        try reopened.update { $0.networks["n3"] = Self.record }
+        do {
+            let store = try StateStore(directory: directory)
+            try store.update { $0.networks["n1"] = Self.record }
+            try store.update { $0.networks["n2"] = Self.record }
+            let newest = try #require(store.newestFile)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
+            try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: newest))
+        }
+        do {
+            let reopened = try StateStore(directory: directory)
+            #expect(Set(reopened.current.networks.keys) == ["n1"])
+            // Writing goes on from there, over the torn slot.
+            try reopened.update { $0.networks["n3"] = Self.record }
+        }
         #expect(Set(try StateStore(directory: directory).current.networks.keys) == ["n1", "n3"])
     }
 
@@ -66,8 +72,10 @@ struct StateStoreTests {
             return path == directory
         }
         // A state written by a future weft (format 99) is refused, not misread.
-        let store = try StateStore(directory: directory + "/future")
-        try store.update { $0.networks["n1"] = Self.record }
+        do {
+            let store = try StateStore(directory: directory + "/future")
+            try store.update { $0.networks["n1"] = Self.record }
+        }
         let file = directory + "/future/state-0.json"
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", maxSplits: 1)
         let document = String(lines[1]).replacingOccurrences(of: "\"formatVersion\" : 1,\n    \"ipam\"", with: "\"formatVersion\" : 99,\n    \"ipam\"")
@@ -116,5 +124,95 @@ struct StateStoreTests {
         #expect(saved > 0, "round \(round): the child saved nothing before it was killed")
         #expect(saved >= completed && saved <= completed + 1, "round \(round): \(saved) networks saved, \(completed) updates acknowledged")
         #expect(Set(reopened.current.networks.keys) == Set((0..<saved).map { "n\($0 + 1)" }))
+    }
+
+    func mode(_ path: String) -> mode_t {
+        var status = stat()
+        return stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0
+    }
+
+    @Test("a second store on the same directory is refused naming the holder's pid; a read-only one works beside it")
+    func oneWriterPerDirectory() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let store = try StateStore(directory: directory)
+            try store.update { $0.networks["n1"] = Self.record }
+            #expect(throws: StateStore.StoreError.inUse(directory: directory, pid: getpid())) {
+                _ = try StateStore(directory: directory)
+            }
+            let reader = try StateStore(directory: directory, readOnly: true)
+            #expect(Array(reader.current.networks.keys) == ["n1"])
+            #expect(throws: StateStore.StoreError.readOnly(directory: directory)) {
+                try reader.update { $0.networks["n2"] = Self.record }
+            }
+            withExtendedLifetime(store) {}
+        }
+        // The lock goes with the store that held it.
+        #expect(Array(try StateStore(directory: directory).current.networks.keys) == ["n1"])
+        #expect(
+            StateStore.StoreError.inUse(directory: "/var/lib/weft", pid: 42).description
+                == "state directory /var/lib/weft is in use by another weft (pid 42); stop it or give another --state-dir")
+        // A read-only store of a directory never written reads an empty state and creates nothing.
+        let empty = directory + "/never"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        #expect(try StateStore(directory: empty, readOnly: true).current == PersistentState())
+        #expect(try FileManager.default.contentsOfDirectory(atPath: empty).isEmpty)
+    }
+
+    @Test("the lock of a weft killed with SIGKILL is free again")
+    func killedHolderReleasesTheLock() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let state = directory + "/state"
+        let ready = directory + "/ready"
+        let go = directory + "/go"
+        let parent = Task { () -> (holder: Int32?, refused: StateStore.StoreError?) in
+            guard await Self.poll(seconds: 60, { FileManager.default.fileExists(atPath: ready) }) else { return (nil, nil) }
+            let holder = Int32((try? String(contentsOfFile: ready, encoding: .utf8)) ?? "")
+            var refused: StateStore.StoreError?
+            do throws(StateStore.StoreError) { _ = try StateStore(directory: state) } catch { refused = error }
+            _ = FileManager.default.createFile(atPath: go, contents: nil)
+            return (holder, refused)
+        }
+        await #expect(processExitsWith: .signal(SIGKILL)) { [state = state as String, ready = ready as String, go = go as String] in
+            let store = try StateStore(directory: state)
+            try "\(getpid())".write(toFile: ready, atomically: true, encoding: .utf8)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !FileManager.default.fileExists(atPath: go), ContinuousClock.now < deadline { usleep(10_000) }
+            withExtendedLifetime(store) { _ = kill(getpid(), SIGKILL) }
+        }
+        let (holder, refused) = await parent.value
+        let pid = try #require(holder, "the child never held the lock")
+        #expect(refused == .inUse(directory: state, pid: pid))
+        _ = try StateStore(directory: state)
+    }
+
+    @Test("the state directory is made 0700 and its files 0600, also when they were wider")
+    func privateModes() throws {
+        let parent = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let directory = parent + "/a/state"
+        let files = ["state-0.json", "state-1.json", "lock"].map { directory + "/" + $0 }
+        do {
+            let store = try StateStore(directory: directory)
+            try store.update { $0.networks["n1"] = Self.record }
+        }
+        #expect(mode(parent + "/a") == 0o700 && mode(directory) == 0o700)
+        for file in files { #expect(mode(file) == 0o600, "\(file)") }
+        chmod(directory, 0o755)
+        for file in files { chmod(file, 0o644) }
+        _ = try StateStore(directory: directory)
+        #expect(mode(directory) == 0o700)
+        for file in files { #expect(mode(file) == 0o600, "\(file)") }
+    }
+
+    static func poll(seconds: Int, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
     }
 }

@@ -16,7 +16,8 @@ int cshim_bind_mount(const char *source, const char *target);
 /// Makes `path` a shared mount point, bind-mounting it onto itself first if it is none, as `ip netns add`
 /// does, so namespace mounts below it propagate to other mount namespaces. Returns 0 or -1 with errno.
 int cshim_make_shared_mountpoint(const char *path);
-/// Lazily unmounts `target` (MNT_DETACH). Returns 0 or -1 with errno set.
+/// Lazily unmounts `target` (MNT_DETACH), never following a symbolic link at `target` (UMOUNT_NOFOLLOW).
+/// Returns 0 or -1 with errno set.
 int cshim_detach_mount(const char *target);
 
 #endif

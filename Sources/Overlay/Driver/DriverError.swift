@@ -13,9 +13,13 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
     case vniUsedElsewhere(vni: VNI, subnet: IPv4Subnet, host: String)
     /// The same NetworkID was created again with different settings.
     case networkRedefined(network: String, existing: String, requested: String)
+    /// Another CreateNetwork or AllocateNetwork for the same network has not finished yet.
+    case networkBusy(network: String)
     case unknownNetwork(String)
     case unknownEndpoint(endpoint: String, network: String)
     case endpointRedefined(endpoint: String, reason: String)
+    /// One of the endpoint's link names is another endpoint's or another object's.
+    case linkNameTaken(endpoint: String, link: String, reason: String)
     /// The kernel refused a change; `action` says what weft was doing.
     case kernel(action: String, error: NetlinkError)
     case persistence(String)
@@ -38,12 +42,16 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
             "VNI \(vni) is already used by subnet \(subnet) on host \(host)"
         case .networkRedefined(let network, let existing, let requested):
             "network \(network.prefix(12)) already exists as \(existing); it cannot be recreated as \(requested)"
+        case .networkBusy(let network):
+            "network \(network.prefix(12)): another request for this network is still in progress; try again"
         case .unknownNetwork(let network):
             "network \(network.prefix(12)) is not a weft network on this host"
         case .unknownEndpoint(let endpoint, let network):
             "endpoint \(endpoint.prefix(12)) is not known on network \(network.prefix(12))"
         case .endpointRedefined(let endpoint, let reason):
             "endpoint \(endpoint.prefix(12)) already exists: \(reason)"
+        case .linkNameTaken(let endpoint, let link, let reason):
+            "endpoint \(endpoint.prefix(12)): its interface name \(link) is taken: \(reason)"
         case .kernel(let action, let error):
             "\(action): \(error)"
         case .persistence(let detail):

@@ -25,6 +25,9 @@ public actor OverlayDriver {
     /// Networks whose remote entries need reprogramming, and whether a pass is running (see ``remoteChanged(_:)``).
     private var pendingRemote: Set<VNI> = []
     private var reconcilingRemote = false
+    /// VNIs claimed by CreateNetwork and AllocateNetwork requests between their checks and their save.
+    private var creating = VNIReservations()
+    private var allocating = VNIReservations()
 
     public init(
         host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger,
@@ -93,26 +96,35 @@ public actor OverlayDriver {
             id: request.id, vni: try NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
             subnet: pool.subnet, gateway: pool.gateway, mtu: try NetworkPolicy.mtu(options: request.options, host: host),
             isInternal: request.isInternal)
-        let state = store.current
-        if let existing = state.networks[record.id] {
+        var savedHere = false
+        if let existing = store.current.networks[record.id] {
             guard existing == record else {
                 throw .networkRedefined(network: record.id, existing: Self.summary(existing), requested: Self.summary(record))
             }
         } else {
-            if let other = state.networks.values.first(where: { $0.vni == record.vni }) {
+            if let other = store.current.networks.values.first(where: { $0.vni == record.vni }) {
                 throw .vniInUse(vni: record.vni, network: other.id, subnet: other.subnet)
             }
+            // Claimed before the await, so a concurrent request for the VNI (or this network) is refused.
+            if creating.isReserved(network: record.id) { throw .networkBusy(network: record.id) }
+            if let holder = creating.reserve(record.vni, for: .init(network: record.id, subnet: record.subnet)) {
+                throw .vniInUse(vni: record.vni, network: holder.network, subnet: holder.subnet)
+            }
+            defer { creating.release(record.vni) }
             if let other = await cluster?.conflictingNetwork(vni: record.vni, subnet: record.subnet) {
                 throw .vniUsedElsewhere(vni: record.vni, subnet: other.subnet, host: other.host)
             }
             try save { $0.networks[record.id] = record }
+            savedHere = true
         }
+        // A failure undoes only what this call made: its record, and the namespace if it was not there before.
+        let namespaceExisted = backend.namespaceExists(layout(for: record).namespace)
         do throws(DriverError) {
             try reconcile(record, reason: "create")
         } catch {
-            if state.networks[record.id] == nil {
+            if savedHere {
                 try? save { $0.networks[record.id] = nil }
-                removeNamespace(of: record)
+                if !namespaceExisted { removeNamespace(of: record) }
             }
             throw error
         }
@@ -157,12 +169,13 @@ public actor OverlayDriver {
         {
             return allocated.vni
         }
+        if allocating.isReserved(network: id) { throw .networkBusy(network: id) }
         var vni = try NetworkPolicy.vni(options: options, subnet: subnet)
         if options[NetworkPolicy.vniOption] != nil {
-            if let conflict = await vniConflict(vni, network: id, subnet: subnet) { throw conflict }
+            if let conflict = await reserveAllocation(vni, network: id, subnet: subnet) { throw conflict }
         } else {
             var tried = 0
-            while let conflict = await vniConflict(vni, network: id, subnet: subnet) {
+            while let conflict = await reserveAllocation(vni, network: id, subnet: subnet) {
                 tried += 1
                 guard tried < 1024 else { throw conflict }
                 vni = vni.next
@@ -173,6 +186,7 @@ public actor OverlayDriver {
                     metadata: ["network": "\(id.prefix(12))", "subnet": "\(subnet)", "vni": "\(vni)", "skipped": "\(tried)"])
             }
         }
+        defer { allocating.release(vni) }
         let allocation = SwarmAllocation(vni: vni, subnet: subnet)
         try save { $0.allocatedNetworks[id] = allocation }
         return vni
@@ -207,9 +221,10 @@ public actor OverlayDriver {
         try save { $0.allocatedNetworks[id] = nil }
     }
 
-    /// Which other network holds `vni`, as the error to give: one this manager allocated, one on this host, or
-    /// one with another subnet anywhere in the cluster.
-    private func vniConflict(_ vni: VNI, network id: String, subnet: IPv4Subnet) async -> DriverError? {
+    /// Reserves `vni` for allocating network `id`, or returns which other network holds it, as the error to give:
+    /// one this manager allocated (or is allocating), one on this host (or being created), or one with another
+    /// subnet anywhere in the cluster. The caller releases a reservation it got.
+    private func reserveAllocation(_ vni: VNI, network id: String, subnet: IPv4Subnet) async -> DriverError? {
         let state = store.current
         if let (other, allocation) = state.allocatedNetworks.first(where: { $0.key != id && $0.value.vni == vni }) {
             return .vniInUse(vni: vni, network: other, subnet: allocation.subnet)
@@ -217,7 +232,14 @@ public actor OverlayDriver {
         if let other = state.networks.values.first(where: { $0.id != id && $0.vni == vni }) {
             return .vniInUse(vni: vni, network: other.id, subnet: other.subnet)
         }
+        if let other = creating[vni], other.network != id {
+            return .vniInUse(vni: vni, network: other.network, subnet: other.subnet)
+        }
+        if let holder = allocating.reserve(vni, for: .init(network: id, subnet: subnet)) {
+            return .vniInUse(vni: vni, network: holder.network, subnet: holder.subnet)
+        }
         if let other = await cluster?.conflictingNetwork(vni: vni, subnet: subnet) {
+            allocating.release(vni)
             return .vniUsedElsewhere(vni: vni, subnet: other.subnet, host: other.host)
         }
         return nil
@@ -242,7 +264,9 @@ public actor OverlayDriver {
                                          reason: "it has address \(existing.address) on network \(existing.networkID.prefix(12))")
             }
             record = existing
+            try checkLinkNames(of: record, in: network)
         } else {
+            try checkLinkNameFree(endpoint: request.endpointID)
             let mac: MACAddress
             if request.macAddress.isEmpty {
                 mac = .randomLocallyAdministered()
@@ -254,6 +278,7 @@ public actor OverlayDriver {
             }
             record = EndpointRecord(id: request.endpointID, networkID: network.id, address: address,
                                     prefixLength: prefixLength, mac: mac, macChosenByWeft: request.macAddress.isEmpty)
+            try checkLinkNames(of: record, in: network)
             try save { $0.endpoints[record.id] = record }
         }
         do throws(DriverError) {
@@ -458,6 +483,39 @@ public actor OverlayDriver {
         }
         for lost in plan.lostBridgeEnds {
             logger.warning("endpoint lost its bridge port", metadata: ["network": "\(network.shortID)", "link": "\(lost)"])
+        }
+    }
+
+    /// Link names hold 11 characters of the endpoint ID: refuses an ID whose names another endpoint has, or that
+    /// cannot be an interface name.
+    private func checkLinkNameFree(endpoint id: String) throws(DriverError) {
+        let hostEnd = KernelLayout.hostEnd(endpoint: id)
+        if let problem = LinkName.problem(with: hostEnd) ?? LinkName.problem(with: KernelLayout.bridgeEnd(endpoint: id)) {
+            throw .invalidOption(name: "EndpointID", value: id, reason: problem)
+        }
+        if let other = store.current.endpoints.values.first(where: { $0.id != id && KernelLayout.hostEnd(endpoint: $0.id) == hostEnd }) {
+            throw .linkNameTaken(
+                endpoint: id, link: hostEnd,
+                reason: "endpoint \(other.id.prefix(12)) on network \(other.networkID.prefix(12)) has it (both IDs begin with \(id.prefix(11)))")
+        }
+    }
+
+    /// Links already named as the endpoint's ends are adopted only when they are its own: veths, the host end with
+    /// the endpoint's MAC. Anything else under the name is refused, never taken over (nor removed).
+    private func checkLinkNames(of endpoint: EndpointRecord, in network: NetworkRecord) throws(DriverError) {
+        let action = "endpoint \(endpoint.shortID)"
+        let hostEnd = KernelLayout.hostEnd(endpoint: endpoint.id)
+        let bridgeEnd = KernelLayout.bridgeEnd(endpoint: endpoint.id)
+        let hostSession = try hostNamespace()
+        if let link = try kernel(action, { try hostSession.link(.name(hostEnd)) }), link.kind != "veth" || link.mac != endpoint.mac {
+            let found = "a \(link.kind ?? "link") with MAC \(link.mac.map { "\($0)" } ?? "none")"
+            throw .linkNameTaken(endpoint: endpoint.id, link: hostEnd,
+                                 reason: "the host namespace has \(found), not this endpoint's veth (MAC \(endpoint.mac))")
+        }
+        let session = try networkNamespace(network)
+        if let link = try kernel(action, { try session.link(.name(bridgeEnd)) }), link.kind != "veth" {
+            throw .linkNameTaken(endpoint: endpoint.id, link: bridgeEnd,
+                                 reason: "the network namespace has a \(link.kind ?? "link") of that name, not this endpoint's veth")
         }
     }
 

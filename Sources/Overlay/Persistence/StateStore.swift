@@ -17,9 +17,16 @@ public final class StateStore: Sendable {
         case unreadable(path: String, reason: String)
         case unwritable(path: String, reason: String)
         case unsupportedFormat(path: String, version: Int)
+        /// Another weft holds the state directory's lock.
+        case inUse(directory: String, pid: Int32?)
+        /// A store opened read-only was asked to write.
+        case readOnly(directory: String)
 
         public var description: String {
             switch self {
+            case .inUse(let directory, let pid):
+                "state directory \(directory) is in use by another weft (pid \(pid.map { "\($0)" } ?? "unknown")); stop it or give another --state-dir"
+            case .readOnly(let directory): "state directory \(directory) was opened read-only"
             case .unreadable(let path, let reason): "state file \(path) cannot be read: \(reason)"
             case .unwritable(let path, let reason): "state file \(path) cannot be written: \(reason)"
             case .unsupportedFormat(let path, let version):
@@ -30,6 +37,9 @@ public final class StateStore: Sendable {
 
     /// The state directory, or nil for a store kept in memory only.
     public let directory: String?
+    /// Held for the store's life by a store that writes; nil for read-only and in-memory stores.
+    private let lock: StateDirectoryLock?
+    private let readOnly: Bool
     private struct Slots: ~Copyable {
         var state: PersistentState
         var generation: UInt64
@@ -41,25 +51,48 @@ public final class StateStore: Sendable {
     }
     private let slots: Mutex<Slots>
 
-    /// Opens (or starts) the state in `directory`, creating the directory if needed.
-    public init(directory: String) throws(StoreError) {
+    /// Opens (or starts) the state in `directory` for this process alone: creates the directory (0700) if
+    /// needed, takes its lock (another weft holding it: `inUse`), and keeps the directory 0700 and the files in
+    /// it 0600, since the state names every network and address of the host.
+    ///
+    /// `readOnly` (for inspection while the daemon runs): no lock, nothing created or changed; `update` throws.
+    public init(directory: String, readOnly: Bool = false) throws(StoreError) {
         self.directory = directory
-        guard Self.makeDirectory(directory) else {
-            throw .unwritable(path: directory, reason: "cannot create it: \(String(cString: strerror(errno)))")
+        self.readOnly = readOnly
+        if readOnly {
+            lock = nil
+        } else {
+            guard Self.makeDirectory(directory) else {
+                throw .unwritable(path: directory, reason: "cannot create it: \(String(cString: strerror(errno)))")
+            }
+            var status = stat()
+            guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                throw .unwritable(path: directory, reason: "not a directory")
+            }
+            if status.st_mode & 0o077 != 0, chmod(directory, status.st_mode & 0o700) != 0 {
+                throw .unwritable(path: directory, reason: "cannot make it private (0700): \(String(cString: strerror(errno)))")
+            }
+            lock = try StateDirectoryLock(directory: directory)
         }
         var descriptors: [Int32] = []
         for slot in 0..<2 {
             let path = Self.slotPath(directory, slot)
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
-                for open in descriptors { close(open) }
-                throw .unwritable(path: path, reason: String(cString: strerror(errno)))
+            let fd = readOnly ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            if fd < 0, readOnly, errno == ENOENT {
+                descriptors.append(-1)
+                continue
+            }
+            guard fd >= 0, readOnly || fchmod(fd, 0o600) == 0 else {
+                let reason = String(cString: strerror(errno))
+                if fd >= 0 { close(fd) }
+                for open in descriptors where open >= 0 { close(open) }
+                throw readOnly ? .unreadable(path: path, reason: reason) : .unwritable(path: path, reason: reason)
             }
             descriptors.append(fd)
         }
         var newest: (state: PersistentState, generation: UInt64, slot: Int)?
         var problems: [String] = []
-        for slot in 0..<2 {
+        for slot in 0..<2 where descriptors[slot] >= 0 {
             switch Self.load(descriptors[slot], path: Self.slotPath(directory, slot)) {
             case .success(nil): break
             case .success(let loaded?):
@@ -67,14 +100,14 @@ public final class StateStore: Sendable {
                     newest = (loaded.state, loaded.generation, slot)
                 }
             case .failure(.unsupportedFormat(let path, let version)):
-                for fd in descriptors { close(fd) }
+                for fd in descriptors where fd >= 0 { close(fd) }
                 throw .unsupportedFormat(path: path, version: version)
             case .failure(let error):
                 problems.append("\(error)")
             }
         }
         if newest == nil, !problems.isEmpty {
-            for fd in descriptors { close(fd) }
+            for fd in descriptors where fd >= 0 { close(fd) }
             throw .unreadable(path: directory, reason: problems.joined(separator: "; "))
         }
         let start = newest ?? (PersistentState(), 0, 1)
@@ -84,6 +117,8 @@ public final class StateStore: Sendable {
     /// A store that keeps its state in memory only (tests, and dry runs without a state directory).
     public init(inMemory initial: PersistentState = PersistentState()) {
         directory = nil
+        lock = nil
+        readOnly = false
         slots = Mutex(Slots(state: initial, generation: 0, nextSlot: 0, descriptors: []))
     }
 
@@ -97,6 +132,7 @@ public final class StateStore: Sendable {
             let result = try change(&next)
             if next != slots.state {
                 if let directory {
+                    if readOnly { throw StoreError.readOnly(directory: directory) }
                     let generation = slots.generation + 1
                     try Self.write(next, generation: generation, to: slots.descriptors[slots.nextSlot],
                                    path: Self.slotPath(directory, slots.nextSlot))

@@ -1,0 +1,92 @@
+import Dispatch
+import Foundation
+import Overlay
+import Synchronization
+import Testing
+
+/// Concurrent driver requests that really interleave: the driver actor is reentrant at its await on the cluster
+/// (another actor), so the cluster is held until every request is queued there.
+enum RequestRace {
+    /// Runs `request` for every ID at once, with the cluster held until every request has been started and the
+    /// driver has served what was queued before a probe: so the requests all reach their await on the cluster
+    /// before any gets past it. Each ID's error, or nil where it succeeded.
+    static func run<T: Sendable>(
+        _ ids: [String], driver: OverlayDriver, cluster: ClusterState, _ request: @escaping @Sendable (String) async throws(DriverError) -> T
+    ) async throws -> [String: DriverError?] {
+        let gate = Gate()
+        let holder = Task(executorPreference: DedicatedThreadExecutor.shared) { await cluster.hold(gate) }
+        try #require(await Self.poll { gate.holding.withLock { $0 } }, "the cluster was never held")
+        async let results = withTaskGroup(of: (String, DriverError?).self) { group in
+            for id in ids {
+                group.addTask {
+                    gate.started.withLock { $0 += 1 }
+                    do throws(DriverError) {
+                        _ = try await request(id)
+                        return (id, nil)
+                    } catch {
+                        return (id, error)
+                    }
+                }
+            }
+            var results: [String: DriverError?] = [:]
+            for await (id, error) in group { results[id] = error }
+            return results
+        }
+        let allStarted = await Self.poll { gate.started.withLock { $0 } == ids.count }
+        for _ in 0..<10 { _ = await driver.network(id: "probe") }
+        gate.open.withLock { $0 = true }
+        await holder.value
+        try #require(allStarted, "not every request started")
+        return await results
+    }
+
+    static func poll(_ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return condition()
+    }
+}
+
+/// Opened by the test once the racing requests are all queued.
+final class Gate: Sendable {
+    let holding = Mutex(false)
+    let started = Mutex(0)
+    let open = Mutex(false)
+}
+
+extension ClusterState {
+    /// Keeps this actor busy until the gate opens (10 s at most): every question the driver asks it waits.
+    func hold(_ gate: Gate) {
+        gate.holding.withLock { $0 = true }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !gate.open.withLock({ $0 }), ContinuousClock.now < deadline { usleep(200) }
+    }
+}
+
+/// Runs the jobs of tasks that prefer it on a thread of its own, so a test can hold an actor (whose code runs on
+/// its caller's preferred executor) without taking one of the few cooperative threads.
+final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = DedicatedThreadExecutor()
+
+    private let jobs = Mutex<[UnownedJob]>([])
+    private let wake = DispatchSemaphore(value: 0)
+
+    private init() {
+        Thread.detachNewThread { [self] in
+            while true {
+                wake.wait()
+                guard let job = jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
+                job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        jobs.withLock { $0.append(job) }
+        wake.signal()
+    }
+}
