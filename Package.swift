@@ -62,7 +62,10 @@ let package = Package(
         // Knows nothing of HTTP or Docker's JSON (its own state file is JSON, for operators to read).
         .target(
             name: "Overlay",
-            dependencies: ["Netlink", "Gossip", "MessagePack", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Netlink", "Gossip", "MessagePack", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSwift
         ),
         // The Docker remote-driver HTTP server on a Unix socket, its wire types and routes.
