@@ -183,10 +183,12 @@ public actor ClusterState: GossipDelegate {
 
     /// Endpoints of other hosts in a network, as its VXLAN device must know them.
     /// When two endpoints hold the same address (one moved, or was reused, before the old one was withdrawn),
-    /// the newer entry wins on every host; an address held by an endpoint of this host is never remote.
+    /// the one on the host that owns the address's IPAM block wins, else the newer entry, the same on every
+    /// host (so a host cannot take another host's container address by announcing it later); an address held
+    /// by an endpoint of this host is never remote.
     public func remoteEndpoints(vni: VNI) -> [RemoteEndpoint] {
         var local: Set<IPv4Address> = []
-        var newest: [IPv4Address: (entry: EndpointAnnouncement, version: EntryVersion)] = [:]
+        var candidates: [IPv4Address: [(endpoint: EndpointAnnouncement, version: EntryVersion)]] = [:]
         for (_, entry) in endpoints.entries {
             guard let endpoint = entry.value, endpoint.vni == vni else { continue }
             if entry.owner == node {
@@ -194,11 +196,26 @@ public actor ClusterState: GossipDelegate {
                 continue
             }
             guard !endpoints.suspendedOwners.contains(entry.owner) else { continue }
-            if let current = newest[endpoint.address], current.version > entry.version { continue }
-            newest[endpoint.address] = (endpoint, entry.version)
+            candidates[endpoint.address, default: []].append((endpoint, entry.version))
         }
-        return newest.values.map(\.entry).filter { !local.contains($0.address) }
-            .sorted { $0.address < $1.address }
+        var blockOwners: [IPv4Subnet: [Int: String]] = [:]
+        var chosen: [EndpointAnnouncement] = []
+        for (address, contenders) in candidates where !local.contains(address) {
+            var pool = contenders
+            if contenders.count > 1, let subnet = networks.entries.values.lazy.compactMap(\.value)
+                .first(where: { $0.vni == vni && $0.subnet.contains(address) })?.subnet
+            {
+                if blockOwners[subnet] == nil { blockOwners[subnet] = self.blockOwners(subnet: subnet) }
+                let geometry = BlockGeometry(subnet: subnet, blockSize: limits.blockSize)
+                let block = Int((address.value - subnet.network.value) / UInt32(geometry.blockSize))
+                if let owner = blockOwners[subnet]?[block] {
+                    let owners = contenders.filter { $0.endpoint.host == owner }
+                    if !owners.isEmpty { pool = owners }
+                }
+            }
+            if let newest = pool.max(by: { $0.version < $1.version }) { chosen.append(newest.endpoint) }
+        }
+        return chosen.sorted { $0.address < $1.address }
             .map { RemoteEndpoint(address: .v4($0.address.bytes), mac: $0.mac, vtep: $0.vtep) }
     }
 
