@@ -284,7 +284,7 @@ public actor ClusterState: GossipDelegate {
         pending.expire(olderThan: limits.pendingLifetime, at: now)
         for (host, since) in deadSince where now - since >= grace {
             logger.notice("forgetting a host that failed", metadata: ["member": "\(host)", "after seconds": "\(Int(now - since))"])
-            forget(host)
+            forget(host, recounting: false)
         }
         recount()
     }
@@ -300,7 +300,8 @@ public actor ClusterState: GossipDelegate {
         for entry in endpoints.entries.values where entry.owner != node {
             if let vni = entry.value?.vni { touched.insert(vni) }
         }
-        for owner in owners where owner != node { forget(owner) }
+        for owner in owners where owner != node { forget(owner, recounting: false) }
+        recount()
         deadSince.removeAll()
         pending.removeAll()
         foreignAboutSelf.removeAll()
@@ -327,13 +328,13 @@ public actor ClusterState: GossipDelegate {
         members[member.name] = known
     }
 
-    private func forget(_ host: String) {
+    private func forget(_ host: String, recounting: Bool = true) {
         endpoints.purge(owner: host)
         networks.purge(owner: host)
         claims.purge(owner: host)
         deadSince[host] = nil
         members[host] = nil
-        recount()
+        if recounting { recount() }
     }
 
     private func recount() {
