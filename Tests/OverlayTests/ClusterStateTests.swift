@@ -78,6 +78,22 @@ struct ClusterStateTests {
         #expect(await a.pendingRecords == 0)
     }
 
+    @Test func anEndpointArrivingBeforeItsNetworkWaitsForIt() async throws {
+        let a = Self.a.state()
+        await a.apply(.join(Self.b.member))
+        let clock = ClusterState.wallClockMilliseconds()
+        let endpoint = Self.endpoint("e1", "10.1.0.2", on: Self.b)
+        let network = Self.network(on: Self.b)
+        _ = await a.notifyMessage(ClusterCodec.encode([Self.b.signed(.endpoint(key: endpoint.key, entry: ReplicatedEntry(
+            version: EntryVersion(clock: clock, node: "b"), owner: "b", value: endpoint)))]))
+        #expect(await a.remoteEndpoints(vni: Self.vni).isEmpty)
+        #expect(await a.pendingRecords == 1)
+        _ = await a.notifyMessage(ClusterCodec.encode([Self.b.signed(.network(key: network.key, entry: ReplicatedEntry(
+            version: EntryVersion(clock: clock, node: "b"), owner: "b", value: network)))]))
+        #expect(await a.remoteEndpoints(vni: Self.vni).map(\.vtep) == [Self.b.vtep])
+        #expect(await a.pendingRecords == 0)
+    }
+
     @Test func failedHostsAreSuspendedRestoredAndForgotten() async throws {
         let cluster = SimulatedCluster()
         let a = await cluster.add(Self.a)

@@ -15,8 +15,9 @@ public struct ClusterLimits: Sendable, Equatable {
     public var maxVTEPs = 1024
     /// Records of all tables together.
     public var maxRecords = 131_072
-    /// Records held back until their owner joins or their network is defined.
-    public var maxPending = 4096
+    /// Records held back until their owner joins or their network is defined: a joining host's first push/pull
+    /// usually arrives before the membership events that make its senders members, so this holds a whole table.
+    public var maxPending = 16_384
     /// How long a held-back record waits (seconds) before it is dropped (push/pull brings it again).
     public var pendingLifetime: Double = 120
     /// Records about this host seen from others, remembered until the next ``ClusterState/reassertOwnRecords()``.
