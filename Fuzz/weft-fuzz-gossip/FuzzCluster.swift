@@ -102,9 +102,14 @@ private func check(_ state: ClusterState) async {
     let endpoints = await state.endpointTable
     let networks = await state.networkTable
     let claims = await state.claimTable
-    let total = endpoints.entries.count + networks.entries.count + claims.entries.count
-    // Own records are not capped, and the fuzzer writes at most 8 endpoints and 1 network of its own.
-    precondition(total <= clusterLimits.maxRecords + 9, "the tables grew past their cap: \(total)")
+    // Caps bound what others make this host hold; its own records are its own business.
+    let remoteRecords = endpoints.entries.values.filter { $0.owner != "a" }.count
+        + networks.entries.values.filter { $0.owner != "a" }.count + claims.entries.values.filter { $0.owner != "a" }.count
+    precondition(remoteRecords <= clusterLimits.maxRecords, "the tables grew past their cap: \(remoteRecords)")
+    for owner in Set(endpoints.entries.values.map(\.owner)) where owner != "a" {
+        let owned = endpoints.entries.values.filter { $0.owner == owner }.count
+        precondition(owned <= clusterLimits.maxRecordsPerOwner, "\(owner) holds \(owned) records")
+    }
     let limit = fuzzNow + clusterLimits.maxClockSkewMilliseconds
     for entry in endpoints.entries.values where entry.owner != "a" {
         precondition(entry.version.clock <= limit, "a remote clock beyond the skew was merged")
