@@ -81,6 +81,7 @@ let package = Package(
             dependencies: [
                 "Netlink", "Gossip", "MessagePack", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),

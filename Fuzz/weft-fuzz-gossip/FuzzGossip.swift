@@ -72,12 +72,13 @@ public func fuzzGossipWire(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
     let selector = Int(bytes[0])
     let input = Array(bytes.dropFirst())
-    switch selector % 11 {
-    case 0...3: checkPacket(input, config: configs[selector % 11])
-    case 4...7: checkStream(input, config: configs[selector % 11 - 4])
+    switch selector % 12 {
+    case 0...3: checkPacket(input, config: configs[selector % 12])
+    case 4...7: checkStream(input, config: configs[selector % 12 - 4])
     case 8: checkMessagePack(input)
     case 9: checkLZW(input)
-    default: checkClusterCodec(input)
+    case 10: checkClusterCodec(input)
+    default: checkClusterSequence(input)
     }
     return 0
 }

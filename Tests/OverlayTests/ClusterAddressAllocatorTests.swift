@@ -7,18 +7,17 @@ import Testing
 /// at once to every other host), as the gossip layer does with some delay.
 struct ClusterAddressAllocatorTests {
     final class Mesh: Sendable {
-        let states: Mutex<[ClusterState]> = Mutex([])
+        let cluster = SimulatedCluster()
+        private let count = Mutex(0)
 
         func host(_ name: String, settle: Duration = .milliseconds(30), store: StateStore = StateStore(inMemory: PersistentState()))
             async -> (ClusterState, ClusterAddressAllocator)
         {
-            let state = ClusterState(node: name, logger: Logger(label: "test"))
-            await state.attach { [self] payload, _ in
-                for peer in self.states.withLock({ $0 }) where peer.node != name {
-                    _ = await peer.notifyMessage(payload)
-                }
+            let index = count.withLock { count in
+                count += 1
+                return count
             }
-            states.withLock { $0.append(state) }
+            let state = await cluster.add(SimulatedHost(name, vtep: "192.0.2.\(index)"))
             let allocator = ClusterAddressAllocator(store: store, cluster: state, settle: settle, logger: Logger(label: "test"))
             return (state, allocator)
         }

@@ -84,4 +84,15 @@ struct ReplicatedTableTests {
         _ = b.merge(a.entries, at: 3)
         #expect(a.live == b.live && a.live.count == 39)
     }
+
+    @Test func aClockAtItsMaximumSaturatesInsteadOfTrapping() {
+        var table = Table(node: "a")
+        var remote = Table(node: "b")
+        var huge = remote.put("k", "far ahead")
+        huge.version.clock = .max
+        table.merge("k", huge, at: 0)
+        let next = table.put("j", "local")
+        #expect(next.version.clock == .max)
+        #expect(table.delete("j", at: 1)?.version.clock == .max)
+    }
 }

@@ -21,11 +21,14 @@ struct SwarmGossipTests {
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             let address = GossipAddress(ip: [10, 0, 0, UInt8(index + 1)], port: 7946)
-            let cluster = ClusterState(node: "h\(index)", logger: logger)
+            let simulated = SimulatedHost("h\(index)", vtep: "10.0.0.\(index + 1)")
+            let cluster = simulated.state(logger: logger)
             let node = try GossipNode(
-                configuration: GossipConfiguration(name: "h\(index)", logger: logger).scaled(by: 0.1),
+                configuration: GossipConfiguration(name: "h\(index)", tags: simulated.tags, logger: logger).scaled(by: 0.1),
                 transport: network.attach(address), delegate: cluster)
             await cluster.attach { payload, key in await node.broadcast(payload, key: key) }
+            // As the daemon's maintenance does: membership events into the cluster tables.
+            Task { for await event in node.events { await cluster.apply(event) } }
             await node.start()
             if let first = hosts.first { try await node.join([first.address]) }
             hosts.append(Host(node: node, cluster: cluster, store: StateStore(inMemory: PersistentState()), address: address))
@@ -53,8 +56,10 @@ struct SwarmGossipTests {
     static func endpoint(host: String) -> EndpointAnnouncement {
         EndpointAnnouncement(
             vni: VNI(42)!, endpointID: "e-\(host)", address: address("10.1.0.2"), mac: MACAddress("02:00:00:00:00:01")!,
-            host: host, vtep: IPAddress("192.0.2.1")!)
+            host: host, vtep: IPAddress("10.0.0.1")!)
     }
+
+    static let network = NetworkAnnouncement(vni: VNI(42)!, subnet: subnet("10.1.0.0/24"), host: "h0", vtep: IPAddress("10.0.0.1")!)
 
     @Test("an idle worker leaves (peers see it left, it forgets their entries and its peer list); a swarm network brings it back")
     func idleWorkerLeavesAndComesBack() async throws {
@@ -62,6 +67,7 @@ struct SwarmGossipTests {
         let hosts = try await Self.hosts(3, network: network)
         defer { Task { for host in hosts { await host.node.stop() } } }
         let (manager, worker) = (hosts[0], hosts[2])
+        await manager.cluster.announce(Self.network)
         await manager.cluster.announce(Self.endpoint(host: "h0"))
         try worker.store.update { $0.knownPeers = ["10.0.0.1:7946"] }
         let swarm = Self.swarm(worker, idleLeave: .milliseconds(200))

@@ -1,3 +1,4 @@
+import Gossip
 import Logging
 import Netlink
 import Overlay
@@ -42,11 +43,13 @@ struct VNIAllocationTests {
     @Test("a VNI another host uses for another subnet is refused naming the host, or skipped when derived")
     func clusterWideUniqueness() async throws {
         let cluster = ClusterState(node: "a", logger: Logger(label: "test"))
+        let b = SimulatedHost("b", vtep: "192.0.2.12")
+        await cluster.apply(.join(b.member))
         let vni = VNI(4242)!
-        let announcement = NetworkAnnouncement(vni: vni, subnet: Self.subnetB, host: "b", vtep: IPAddress("192.0.2.12")!)
+        let announcement = NetworkAnnouncement(vni: vni, subnet: Self.subnetB, host: "b", vtep: b.vtep)
         await cluster.mergeRemoteState(
             ClusterCodec.encode([
-                .network(key: "4242/b", entry: ReplicatedEntry(version: EntryVersion(clock: 1, node: "b"), owner: "b", value: announcement))
+                b.signed(.network(key: "4242/b", entry: ReplicatedEntry(version: EntryVersion(clock: 1, node: "b"), owner: "b", value: announcement)))
             ]), join: true)
         let manager = driver(cluster: cluster)
         do {

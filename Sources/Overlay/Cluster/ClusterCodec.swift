@@ -19,12 +19,60 @@ public enum ClusterCodec {
         case endpoint(key: String, entry: ReplicatedEntry<EndpointAnnouncement>)
         case network(key: String, entry: ReplicatedEntry<NetworkAnnouncement>)
         case claim(key: String, entry: ReplicatedEntry<BlockClaim>)
+
+        public var envelope: Envelope {
+            switch self {
+            case .endpoint(let key, let entry):
+                Envelope(table: .endpoints, key: key, version: entry.version, owner: entry.owner, isTombstone: entry.isTombstone)
+            case .network(let key, let entry):
+                Envelope(table: .networks, key: key, version: entry.version, owner: entry.owner, isTombstone: entry.isTombstone)
+            case .claim(let key, let entry):
+                Envelope(table: .claims, key: key, version: entry.version, owner: entry.owner, isTombstone: entry.isTombstone)
+            }
+        }
+
+        /// The same update carrying `signature`.
+        public func withSignature(_ signature: [UInt8]) -> Update {
+            switch self {
+            case .endpoint(let key, var entry):
+                entry.signature = signature
+                return .endpoint(key: key, entry: entry)
+            case .network(let key, var entry):
+                entry.signature = signature
+                return .network(key: key, entry: entry)
+            case .claim(let key, var entry):
+                entry.signature = signature
+                return .claim(key: key, entry: entry)
+            }
+        }
+
+        public var signature: [UInt8] {
+            switch self {
+            case .endpoint(_, let entry): entry.signature
+            case .network(_, let entry): entry.signature
+            case .claim(_, let entry): entry.signature
+            }
+        }
+    }
+
+    /// The fields every update has, whatever its table.
+    public struct Envelope: Sendable, Equatable {
+        public var table: Table
+        public var key: String
+        public var version: EntryVersion
+        public var owner: String
+        public var isTombstone: Bool
     }
 
     public struct DecodingFailure: Error, Sendable, Equatable, CustomStringConvertible {
         public let reason: String
         public var description: String { "undecodable cluster message: \(reason)" }
     }
+
+    /// The most updates one message or state may carry; a longer list is refused whole.
+    public static let maxUpdates = 200_000
+    /// The length of an Ed25519 signature.
+    public static let signatureLength = 64
 
     public static func encode(_ updates: [Update]) -> [UInt8] {
         [magic] + MessagePack.encode(.array(updates.map(value)))
@@ -37,15 +85,40 @@ public enum ClusterCodec {
             throw DecodingFailure(reason: "\(error)")
         }
         guard case .array(let items) = value else { throw DecodingFailure(reason: "not a list of updates") }
+        guard items.count <= maxUpdates else { throw DecodingFailure(reason: "\(items.count) updates, more than \(maxUpdates)") }
         var updates: [Update] = []
+        updates.reserveCapacity(items.count)
         for item in items { updates.append(try update(item)) }
         return updates
     }
 
+    /// What the owner signs: a domain tag, the table, the key, the version, the owner and the value, as msgpack
+    /// written from the decoded fields (so any encoding of the same record verifies the same way).
+    public static func signedBytes(_ update: Update) -> [UInt8] {
+        let fields = parts(update)
+        return MessagePack.encode(.array([
+            .string(signatureDomain), .string(fields.table.rawValue), .string(fields.key), .uint(fields.version.clock),
+            .string(fields.version.node), .string(fields.owner), fields.value ?? .null,
+        ]))
+    }
+
+    private static let signatureDomain = "weft-record-1"
+
     private static func value(_ update: Update) -> MessagePackValue {
+        let fields = parts(update)
+        return .map([
+            pair("T", .string(fields.table.rawValue)), pair("k", .string(fields.key)), pair("c", .uint(fields.version.clock)),
+            pair("n", .string(fields.version.node)), pair("o", .string(fields.owner)), pair("v", fields.value ?? .null),
+            pair("g", .raw(update.signature)),
+        ])
+    }
+
+    private static func parts(_ update: Update)
+        -> (table: Table, key: String, version: EntryVersion, owner: String, value: MessagePackValue?)
+    {
         switch update {
         case .endpoint(let key, let entry):
-            return envelope(.endpoints, key, entry.version, entry.owner, entry.value.map { endpoint in
+            return (.endpoints, key, entry.version, entry.owner, entry.value.map { endpoint in
                 .map([
                     pair("v", .uint(UInt64(endpoint.vni.value))), pair("i", .string(endpoint.endpointID)),
                     pair("a", .uint(UInt64(endpoint.address.value))), pair("m", .raw(endpoint.mac.bytes)),
@@ -53,14 +126,14 @@ public enum ClusterCodec {
                 ])
             })
         case .network(let key, let entry):
-            return envelope(.networks, key, entry.version, entry.owner, entry.value.map { network in
+            return (.networks, key, entry.version, entry.owner, entry.value.map { network in
                 .map([
                     pair("v", .uint(UInt64(network.vni.value))), pair("s", .string(network.subnet.description)),
                     pair("h", .string(network.host)), pair("t", .raw(network.vtep.bytes)),
                 ])
             })
         case .claim(let key, let entry):
-            return envelope(.claims, key, entry.version, entry.owner, entry.value.map { claim in
+            return (.claims, key, entry.version, entry.owner, entry.value.map { claim in
                 .map([
                     pair("s", .string(claim.subnet.description)), pair("b", .uint(UInt64(claim.block))),
                     pair("h", .string(claim.host)),
@@ -69,21 +142,18 @@ public enum ClusterCodec {
         }
     }
 
-    private static func envelope(
-        _ table: Table, _ key: String, _ version: EntryVersion, _ owner: String, _ value: MessagePackValue?
-    ) -> MessagePackValue {
-        .map([
-            pair("T", .string(table.rawValue)), pair("k", .string(key)), pair("c", .uint(version.clock)),
-            pair("n", .string(version.node)), pair("o", .string(owner)), pair("v", value ?? .null),
-        ])
-    }
-
     private static func update(_ item: MessagePackValue) throws(DecodingFailure) -> Update {
         let fields = try map(item)
         let key = try string(fields, "k")
         let version = EntryVersion(clock: try uint(fields, "c"), node: try string(fields, "n"))
         let owner = try string(fields, "o")
         let value = fields["v"].flatMap { $0 == .null ? nil : $0 }
+        let signature = try fields["g"].map { value throws(DecodingFailure) -> [UInt8] in
+            guard let bytes = value.rawBytes, bytes.count <= signatureLength else {
+                throw DecodingFailure(reason: "\(key) has a signature that is not \(signatureLength) bytes")
+            }
+            return bytes
+        } ?? []
         switch try string(fields, "T") {
         case Table.endpoints.rawValue:
             let endpoint = try value.map { value throws(DecodingFailure) -> EndpointAnnouncement in
@@ -97,7 +167,7 @@ public enum ClusterCodec {
                     vni: vni, endpointID: try string(fields, "i"), address: IPv4Address(UInt32(address)), mac: mac,
                     host: try string(fields, "h"), vtep: vtep)
             }
-            return .endpoint(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: endpoint))
+            return .endpoint(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: endpoint, signature: signature))
         case Table.networks.rawValue:
             let network = try value.map { value throws(DecodingFailure) -> NetworkAnnouncement in
                 let fields = try map(value)
@@ -107,7 +177,7 @@ public enum ClusterCodec {
                 else { throw DecodingFailure(reason: "network \(key) has an invalid VNI, subnet or VTEP") }
                 return NetworkAnnouncement(vni: vni, subnet: subnet, host: try string(fields, "h"), vtep: vtep)
             }
-            return .network(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: network))
+            return .network(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: network, signature: signature))
         case Table.claims.rawValue:
             let claim = try value.map { value throws(DecodingFailure) -> BlockClaim in
                 let fields = try map(value)
@@ -118,7 +188,7 @@ public enum ClusterCodec {
                 guard block < UInt64(subnet.size) else { throw DecodingFailure(reason: "claim \(key) names block \(block)") }
                 return BlockClaim(subnet: subnet, block: Int(block), host: try string(fields, "h"))
             }
-            return .claim(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: claim))
+            return .claim(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: claim, signature: signature))
         case let other:
             throw DecodingFailure(reason: "unknown table \(other)")
         }

@@ -20,8 +20,9 @@ public struct EndpointAnnouncement: Codable, Sendable, Equatable {
         self.vtep = vtep
     }
 
-    /// The table key: one entry per endpoint of a network.
-    public var key: String { "\(vni.value)/\(endpointID)" }
+    /// The table key: one entry per endpoint of a network, naming its host, so that no host's record can take
+    /// the place of another's.
+    public var key: String { "\(vni.value)/\(endpointID)/\(host)" }
 }
 
 /// A host's definition of a network it has created, so the same VNI with another subnet is refused everywhere
@@ -40,7 +41,10 @@ public struct NetworkAnnouncement: Codable, Sendable, Equatable {
     }
 
     /// The table key: one entry per network per host.
-    public var key: String { "\(vni.value)/\(host)" }
+    public var key: String { Self.key(vni: vni, host: host) }
+
+    /// The key of `host`'s definition of the network `vni`.
+    public static func key(vni: VNI, host: String) -> String { "\(vni.value)/\(host)" }
 }
 
 /// A host's claim on a block of a pool: the host allocates addresses only from blocks it owns, so addresses

@@ -3,39 +3,74 @@ import Gossip
 import Logging
 import Netlink
 
-/// This host's view of the cluster's replicated tables (endpoints and network definitions), kept in step with
-/// the other hosts through the gossip node: local changes are broadcast, remote ones merged, and whole tables
-/// exchanged in push/pull. Whenever a network's remote state changes, its VNI is reported on ``changes`` so the
-/// driver reprograms that network's VXLAN device.
+/// This host's view of the cluster's replicated tables (endpoints, network definitions, address-block claims),
+/// kept in step with the other hosts through the gossip node: local changes are signed and broadcast, remote
+/// ones judged and merged, and whole tables exchanged in push/pull. Whenever a network's remote state changes,
+/// its VNI is reported on ``changes`` so the driver reprograms that network's VXLAN device.
+///
+/// A host speaks only for itself: a remote record is merged only when its owner is a current member that
+/// wrote it, signed it with its pinned identity key, and names its own VTEP, and when its value is sound
+/// (see `ClusterState+Admission.swift`); records about this host from others are never merged, and
+/// ``reassertOwnRecords()`` writes this host's records again above any such version.
 public actor ClusterState: GossipDelegate {
     public nonisolated let node: String
+    /// This host's signing identity; its ``NodeIdentity/tags`` belong in the gossip tags.
+    public nonisolated let identity: NodeIdentity
+    /// The identity keys of other hosts, pinned on first sight.
+    public nonisolated let pins: PinnedIdentities
+    public nonisolated let limits: ClusterLimits
     /// VNIs whose remote endpoints or hosts changed, as they change (coalesce before acting).
     public nonisolated let changes: AsyncStream<Set<VNI>>
     private let changeSink: AsyncStream<Set<VNI>>.Continuation
-    private var endpoints: ReplicatedTable<EndpointAnnouncement>
-    private var networks: ReplicatedTable<NetworkAnnouncement>
-    private var claims: ReplicatedTable<BlockClaim>
+    var endpoints: ReplicatedTable<EndpointAnnouncement>
+    var networks: ReplicatedTable<NetworkAnnouncement>
+    var claims: ReplicatedTable<BlockClaim>
+    var census = TableCensus()
+    /// The other gossip members, as their latest membership event showed them (left and forgotten ones gone).
+    var members: [String: ClusterMember] = [:]
+    var pending: PendingRecords
+    /// The highest version seen from others of each of this host's keys (table and key), until the next
+    /// ``reassertOwnRecords()``.
+    var foreignAboutSelf: [String: (update: ClusterCodec.Update, version: EntryVersion)] = [:]
     /// When each failed host was declared dead (table time), for purging it after the grace period.
     private var deadSince: [String: Double] = [:]
     private var broadcaster: (@Sendable ([UInt8], String) async -> Void)?
-    private let logger: Logger
+    let logger: Logger
+    var refusalLog: RateLimitedLog
+    let wallClock: @Sendable () -> UInt64
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
     /// How long a deletion is remembered, so a late copy of a deleted entry cannot revive it.
     public let tombstoneLifetime: Double
     public private(set) var malformedMessages = 0
+    /// Records from other hosts that were not merged, by reason (held-back records count when held).
+    public internal(set) var rejections: [ClusterRejection: Int] = [:]
     /// Whether this host has received the cluster's tables at least once (a push/pull), or waited long enough
     /// to be sure it is alone. Until then its tables may be missing what the kernel already holds (after a
     /// restart), so remote entries are added but never removed on their account.
     public private(set) var isSynchronized = false
 
-    public init(node: String, logger: Logger, tombstoneLifetime: Double = 300) {
+    /// - Parameters:
+    ///   - identity: this host's signing key (``NodeIdentity/loadOrCreate(directory:)``); a fresh one by default.
+    ///   - pins: where other hosts' keys are pinned (``PinnedIdentities/init(directory:)``); memory by default.
+    ///   - wallClock: milliseconds since the epoch (tests move it).
+    public init(
+        node: String, identity: NodeIdentity = NodeIdentity(), pins: PinnedIdentities = PinnedIdentities(),
+        limits: ClusterLimits = .standard, logger: Logger, tombstoneLifetime: Double = 300,
+        wallClock: @escaping @Sendable () -> UInt64 = ClusterState.wallClockMilliseconds
+    ) {
         self.node = node
+        self.identity = identity
+        self.pins = pins
+        self.limits = limits
         self.logger = logger
         self.tombstoneLifetime = tombstoneLifetime
+        self.wallClock = wallClock
         endpoints = ReplicatedTable(node: node)
         networks = ReplicatedTable(node: node)
         claims = ReplicatedTable(node: node)
+        pending = PendingRecords(capacity: limits.maxPending)
+        refusalLog = RateLimitedLog(interval: limits.logInterval)
         (changes, changeSink) = AsyncStream.makeStream(of: Set<VNI>.self, bufferingPolicy: .bufferingNewest(1024))
         start = clock.now
     }
@@ -48,18 +83,18 @@ public actor ClusterState: GossipDelegate {
     // MARK: Local changes
 
     public func announce(_ endpoint: EndpointAnnouncement) async {
-        let entry = endpoints.put(endpoint.key, endpoint, floor: Self.wallClockMilliseconds())
-        await send(.endpoint(key: endpoint.key, entry: entry), key: endpoint.key)
+        await send(putEndpoint(endpoint.key, endpoint, floor: wallClock()))
     }
 
     public func withdraw(endpoint key: String) async {
-        guard let tombstone = endpoints.delete(key, at: now, floor: Self.wallClockMilliseconds()) else { return }
-        await send(.endpoint(key: key, entry: tombstone), key: key)
+        guard endpoints.entries[key]?.owner == node,
+            let tombstone = endpoints.delete(key, at: now, floor: wallClock(), sign: signer(key, ClusterCodec.Update.endpoint))
+        else { return }
+        await send(.endpoint(key: key, entry: tombstone))
     }
 
     public func announce(_ network: NetworkAnnouncement) async {
-        let entry = networks.put(network.key, network, floor: Self.wallClockMilliseconds())
-        await send(.network(key: network.key, entry: entry), key: network.key)
+        await send(putNetwork(network.key, network, floor: wallClock()))
     }
 
     /// Withdraws this host's definition of a network and every endpoint of it this host announced.
@@ -67,22 +102,67 @@ public actor ClusterState: GossipDelegate {
         for (key, endpoint) in endpoints.live where endpoint.vni == vni && endpoint.host == node {
             await withdraw(endpoint: key)
         }
-        let key = "\(vni.value)/\(node)"
-        guard let tombstone = networks.delete(key, at: now, floor: Self.wallClockMilliseconds()) else { return }
-        await send(.network(key: key, entry: tombstone), key: key)
+        let key = NetworkAnnouncement.key(vni: vni, host: node)
+        guard let tombstone = networks.delete(key, at: now, floor: wallClock(), sign: signer(key, ClusterCodec.Update.network))
+        else { return }
+        await send(.network(key: key, entry: tombstone))
     }
 
     /// Claims a block of a pool for this host and returns the claim's version.
     public func claim(_ claim: BlockClaim) async -> EntryVersion {
-        let entry = claims.put(claim.key, claim, floor: Self.wallClockMilliseconds())
-        await send(.claim(key: claim.key, entry: entry), key: claim.key)
-        return entry.version
+        let update = putClaim(claim.key, claim, floor: wallClock())
+        await send(update)
+        return update.envelope.version
     }
 
     /// Gives up this host's claim on a block (a claim it lost, or a pool it released).
     public func unclaim(_ claim: BlockClaim) async {
-        guard let tombstone = claims.delete(claim.key, at: now, floor: Self.wallClockMilliseconds()) else { return }
-        await send(.claim(key: claim.key, entry: tombstone), key: claim.key)
+        guard let tombstone = claims.delete(claim.key, at: now, floor: wallClock(), sign: signer(claim.key, ClusterCodec.Update.claim))
+        else { return }
+        await send(.claim(key: claim.key, entry: tombstone))
+    }
+
+    /// This host is the authority on its own records: writes each of its records that another host was seen
+    /// holding a version of (a forged tombstone, a copy from before a restart) again, above that version, and
+    /// answers a live copy of a record it does not hold with a tombstone above it. The daemon calls it in its
+    /// periodic repair pass; returns how many records were written.
+    @discardableResult
+    public func reassertOwnRecords() async -> Int {
+        let seen = foreignAboutSelf
+        foreignAboutSelf = [:]
+        var updates: [ClusterCodec.Update] = []
+        for (_, (foreign, version)) in seen.sorted(by: { $0.key < $1.key }) {
+            let above = version.clock == .max ? version.clock : version.clock + 1
+            let floor = max(above, wallClock())
+            switch foreign {
+            case .endpoint(let key, let entry):
+                if let own = endpoints.entries[key], own.version > version { continue }
+                if let value = endpoints.entries[key]?.value {
+                    updates.append(putEndpoint(key, value, floor: floor))
+                } else if !entry.isTombstone {
+                    updates.append(.endpoint(key: key, entry: endpoints.bury(key, at: now, floor: floor, sign: signer(key, ClusterCodec.Update.endpoint))))
+                }
+            case .network(let key, let entry):
+                if let own = networks.entries[key], own.version > version { continue }
+                if let value = networks.entries[key]?.value {
+                    updates.append(putNetwork(key, value, floor: floor))
+                } else if !entry.isTombstone {
+                    updates.append(.network(key: key, entry: networks.bury(key, at: now, floor: floor, sign: signer(key, ClusterCodec.Update.network))))
+                }
+            case .claim(let key, let entry):
+                if let own = claims.entries[key], own.version > version { continue }
+                if let value = claims.entries[key]?.value {
+                    updates.append(putClaim(key, value, floor: floor))
+                } else if !entry.isTombstone {
+                    updates.append(.claim(key: key, entry: claims.bury(key, at: now, floor: floor, sign: signer(key, ClusterCodec.Update.claim))))
+                }
+            }
+        }
+        if !updates.isEmpty {
+            logger.notice("re-announced this host's records above versions others held", metadata: ["records": "\(updates.count)"])
+        }
+        for update in updates { await send(update) }
+        return updates.count
     }
 
     /// Who owns each claimed block of a pool: of the live claims on a block, the earliest (lowest version).
@@ -103,16 +183,39 @@ public actor ClusterState: GossipDelegate {
 
     /// Endpoints of other hosts in a network, as its VXLAN device must know them.
     /// When two endpoints hold the same address (one moved, or was reused, before the old one was withdrawn),
-    /// the newer entry wins on every host, and an address held by an endpoint of this host is never remote.
+    /// the one on the host that owns the address's IPAM block wins, else the newer entry, the same on every
+    /// host (so a host cannot take another host's container address by announcing it later); an address held
+    /// by an endpoint of this host is never remote.
     public func remoteEndpoints(vni: VNI) -> [RemoteEndpoint] {
-        var newest: [IPv4Address: (entry: EndpointAnnouncement, version: EntryVersion)] = [:]
+        var local: Set<IPv4Address> = []
+        var candidates: [IPv4Address: [(endpoint: EndpointAnnouncement, version: EntryVersion)]] = [:]
         for (_, entry) in endpoints.entries {
-            guard let endpoint = entry.value, endpoint.vni == vni, !endpoints.suspendedOwners.contains(entry.owner) else { continue }
-            if let current = newest[endpoint.address], current.version > entry.version { continue }
-            newest[endpoint.address] = (endpoint, entry.version)
+            guard let endpoint = entry.value, endpoint.vni == vni else { continue }
+            if entry.owner == node {
+                local.insert(endpoint.address)
+                continue
+            }
+            guard !endpoints.suspendedOwners.contains(entry.owner) else { continue }
+            candidates[endpoint.address, default: []].append((endpoint, entry.version))
         }
-        return newest.values.map(\.entry).filter { $0.host != node }
-            .sorted { $0.address < $1.address }
+        var blockOwners: [IPv4Subnet: [Int: String]] = [:]
+        var chosen: [EndpointAnnouncement] = []
+        for (address, contenders) in candidates where !local.contains(address) {
+            var pool = contenders
+            if contenders.count > 1, let subnet = networks.entries.values.lazy.compactMap(\.value)
+                .first(where: { $0.vni == vni && $0.subnet.contains(address) })?.subnet
+            {
+                if blockOwners[subnet] == nil { blockOwners[subnet] = self.blockOwners(subnet: subnet) }
+                let geometry = BlockGeometry(subnet: subnet, blockSize: limits.blockSize)
+                let block = Int((address.value - subnet.network.value) / UInt32(geometry.blockSize))
+                if let owner = blockOwners[subnet]?[block] {
+                    let owners = contenders.filter { $0.endpoint.host == owner }
+                    if !owners.isEmpty { pool = owners }
+                }
+            }
+            if let newest = pool.max(by: { $0.version < $1.version }) { chosen.append(newest.endpoint) }
+        }
+        return chosen.sorted { $0.address < $1.address }
             .map { RemoteEndpoint(address: .v4($0.address.bytes), mac: $0.mac, vtep: $0.vtep) }
     }
 
@@ -128,11 +231,15 @@ public actor ClusterState: GossipDelegate {
 
     public var endpointTable: ReplicatedTable<EndpointAnnouncement> { endpoints }
     public var networkTable: ReplicatedTable<NetworkAnnouncement> { networks }
+    public var claimTable: ReplicatedTable<BlockClaim> { claims }
+    /// How many records wait for their owner to join or their network to be defined.
+    public var pendingRecords: Int { pending.count }
 
     // MARK: Membership
 
-    /// Applies a membership change: a failed host's entries stop being live (its FDB and neighbour entries go)
-    /// but are kept; a host that comes back has them restored; a host that left has them forgotten.
+    /// Applies a membership change: a member's tags give its VTEP and identity key (pinned on first sight);
+    /// a failed host's entries stop being live (its FDB and neighbour entries go) but are kept; a host that
+    /// comes back has them restored; a host that left has them forgotten.
     public func apply(_ event: MembershipEvent) {
         let name = event.member.name
         guard name != node else { return }
@@ -142,39 +249,44 @@ public actor ClusterState: GossipDelegate {
                 .union(networks.entries.values.filter { $0.owner == owner }.compactMap { $0.value?.vni })
         }
         switch event {
-        case .dead:
+        case .dead(let member):
+            learn(member)
             touched = vnis(of: name)
             endpoints.suspend(owner: name)
             networks.suspend(owner: name)
             deadSince[name] = now
-        case .join:
+        case .join(let member):
+            learn(member)
             touched = vnis(of: name)
             endpoints.restore(owner: name)
             networks.restore(owner: name)
             claims.restore(owner: name)
             deadSince[name] = nil
+        case .update(let member), .suspect(let member):
+            learn(member)
         case .left:
             touched = vnis(of: name)
             forget(name)
-        case .update, .suspect:
-            return
         }
         if !touched.isEmpty {
             logger.info("membership changed the overlay", metadata: ["member": "\(name)", "event": "\(event)", "networks": "\(touched.count)"])
             changeSink.yield(touched)
         }
+        if members[name] != nil { _ = merge(pending.release(owner: name)) }
     }
 
-    /// Drops expired tombstones, and forgets hosts that failed more than `grace` seconds ago: their endpoints,
-    /// networks and address blocks (which other hosts may then claim).
+    /// Drops expired tombstones and held-back records, and forgets hosts that failed more than `grace` seconds
+    /// ago: their endpoints, networks and address blocks (which other hosts may then claim).
     public func expire(failedHostGrace grace: Double) {
         endpoints.expireTombstones(olderThan: tombstoneLifetime, at: now)
         networks.expireTombstones(olderThan: tombstoneLifetime, at: now)
         claims.expireTombstones(olderThan: tombstoneLifetime, at: now)
+        pending.expire(olderThan: limits.pendingLifetime, at: now)
         for (host, since) in deadSince where now - since >= grace {
             logger.notice("forgetting a host that failed", metadata: ["member": "\(host)", "after seconds": "\(Int(now - since))"])
-            forget(host)
+            forget(host, recounting: false)
         }
+        recount()
     }
 
     /// After this host left the cluster: every other host's entries go (a later join relearns them from the
@@ -183,21 +295,50 @@ public actor ClusterState: GossipDelegate {
         let owners = Set(endpoints.entries.values.map(\.owner))
             .union(networks.entries.values.map(\.owner))
             .union(claims.entries.values.map(\.owner))
+            .union(members.keys)
         var touched: Set<VNI> = []
         for entry in endpoints.entries.values where entry.owner != node {
             if let vni = entry.value?.vni { touched.insert(vni) }
         }
-        for owner in owners where owner != node { forget(owner) }
+        for owner in owners where owner != node { forget(owner, recounting: false) }
+        recount()
         deadSince.removeAll()
+        pending.removeAll()
+        foreignAboutSelf.removeAll()
         isSynchronized = false
         if !touched.isEmpty { changeSink.yield(touched) }
     }
 
-    private func forget(_ host: String) {
+    private func learn(_ member: Member) {
+        var outcome: PinnedIdentities.Outcome?
+        if let tag = member.tags[NodeIdentity.tagName], NodeIdentity.publicKey(tag: tag) != nil {
+            do {
+                outcome = try pins.check(node: member.name, key: tag)
+            } catch {
+                logger.warning("cannot pin a host's identity key", metadata: ["member": "\(member.name)", "error": "\(error)"])
+                outcome = pins.pinned(member.name) == tag ? .matches : nil
+            }
+        }
+        let known = ClusterMember(member, identity: outcome)
+        if known.identityChanged, members[member.name]?.identityChanged != true {
+            logger.error(
+                "a host's identity key is not the one pinned for it: its records are refused until an operator removes its pin",
+                metadata: ["member": "\(member.name)", "pinned": "\(pins.pinned(member.name) ?? "")", "file": "\(PinnedIdentities.fileName)"])
+        }
+        members[member.name] = known
+    }
+
+    private func forget(_ host: String, recounting: Bool = true) {
         endpoints.purge(owner: host)
         networks.purge(owner: host)
         claims.purge(owner: host)
         deadSince[host] = nil
+        members[host] = nil
+        if recounting { recount() }
+    }
+
+    private func recount() {
+        census = TableCensus.counting(endpoints: endpoints, networks: networks, claims: claims)
     }
 
     // MARK: GossipDelegate
@@ -217,9 +358,9 @@ public actor ClusterState: GossipDelegate {
     }
 
     public func localState(join: Bool) async -> [UInt8] {
-        var updates: [ClusterCodec.Update] = endpoints.entries.map { .endpoint(key: $0.key, entry: $0.value) }
-        updates += networks.entries.map { .network(key: $0.key, entry: $0.value) }
+        var updates: [ClusterCodec.Update] = networks.entries.map { .network(key: $0.key, entry: $0.value) }
         updates += claims.entries.map { .claim(key: $0.key, entry: $0.value) }
+        updates += endpoints.entries.map { .endpoint(key: $0.key, entry: $0.value) }
         return ClusterCodec.encode(updates)
     }
 
@@ -235,23 +376,34 @@ public actor ClusterState: GossipDelegate {
 
     // MARK: Internals
 
-    /// Merges updates; returns the keys that changed, and reports the VNIs they touch.
-    private func merge(_ updates: [ClusterCodec.Update]) -> [String] {
+    /// Judges and merges updates (network definitions first, so endpoints find their subnet); returns the keys
+    /// that changed, and reports the VNIs they touch.
+    func merge(_ updates: [ClusterCodec.Update]) -> [String] {
         var changedKeys: [String] = []
         var touched: Set<VNI> = []
-        for update in updates {
+        var queue = updates.filter { $0.envelope.table == .networks } + updates.filter { $0.envelope.table == .claims }
+            + updates.filter { $0.envelope.table == .endpoints }
+        var index = 0
+        while index < queue.count {
+            let update = queue[index]
+            index += 1
+            guard admit(update) else { continue }
+            let envelope = update.envelope
+            let vni = Self.vni(inKey: envelope.key)
+            if isNewKey(update) { census.add(envelope.table, owner: envelope.owner, vni: envelope.table == .claims ? nil : vni) }
             switch update {
             case .endpoint(let key, let entry):
-                let before = endpoints.entries[key]?.value?.vni ?? Self.vni(inKey: key)
                 if endpoints.merge(key, entry, at: now) {
                     changedKeys.append(key)
-                    if let vni = entry.value?.vni ?? before { touched.insert(vni) }
+                    if let vni { touched.insert(vni) }
                 }
             case .network(let key, let entry):
-                let before = networks.entries[key]?.value?.vni ?? Self.vni(inKey: key)
                 if networks.merge(key, entry, at: now) {
                     changedKeys.append(key)
-                    if let vni = entry.value?.vni ?? before { touched.insert(vni) }
+                    if let vni {
+                        touched.insert(vni)
+                        if entry.value != nil { queue += pending.release(vni: vni) }
+                    }
                 }
             case .claim(let key, let entry):
                 if claims.merge(key, entry, at: now) { changedKeys.append(key) }
@@ -261,11 +413,41 @@ public actor ClusterState: GossipDelegate {
         return changedKeys
     }
 
-    private func send(_ update: ClusterCodec.Update, key: String) async {
-        await broadcaster?(ClusterCodec.encode([update]), key)
+    private func isNewKey(_ update: ClusterCodec.Update) -> Bool {
+        switch update {
+        case .endpoint(let key, _): endpoints.entries[key] == nil
+        case .network(let key, _): networks.entries[key] == nil
+        case .claim(let key, _): claims.entries[key] == nil
+        }
     }
 
-    private var now: Double {
+    private func putEndpoint(_ key: String, _ value: EndpointAnnouncement, floor: UInt64) -> ClusterCodec.Update {
+        if endpoints.entries[key] == nil { census.add(.endpoints, owner: node, vni: value.vni) }
+        return .endpoint(key: key, entry: endpoints.put(key, value, floor: floor, sign: signer(key, ClusterCodec.Update.endpoint)))
+    }
+
+    private func putNetwork(_ key: String, _ value: NetworkAnnouncement, floor: UInt64) -> ClusterCodec.Update {
+        if networks.entries[key] == nil { census.add(.networks, owner: node, vni: value.vni) }
+        return .network(key: key, entry: networks.put(key, value, floor: floor, sign: signer(key, ClusterCodec.Update.network)))
+    }
+
+    private func putClaim(_ key: String, _ value: BlockClaim, floor: UInt64) -> ClusterCodec.Update {
+        if claims.entries[key] == nil { census.add(.claims, owner: node, vni: nil) }
+        return .claim(key: key, entry: claims.put(key, value, floor: floor, sign: signer(key, ClusterCodec.Update.claim)))
+    }
+
+    /// Signs an entry of this host's as the update `wrap` makes of it.
+    private func signer<Value>(
+        _ key: String, _ wrap: @escaping (String, ReplicatedEntry<Value>) -> ClusterCodec.Update
+    ) -> (ReplicatedEntry<Value>) -> [UInt8] {
+        { [identity] entry in identity.sign(ClusterCodec.signedBytes(wrap(key, entry))) }
+    }
+
+    private func send(_ update: ClusterCodec.Update) async {
+        await broadcaster?(ClusterCodec.encode([update]), update.envelope.key)
+    }
+
+    var now: Double {
         let elapsed = clock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
@@ -277,10 +459,9 @@ public actor ClusterState: GossipDelegate {
 
     /// Versions never go below wall-clock milliseconds, so a restarted host (whose table starts empty) still
     /// writes above everything it wrote before.
-    static func wallClockMilliseconds() -> UInt64 {
+    public static func wallClockMilliseconds() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
     }
-
 }

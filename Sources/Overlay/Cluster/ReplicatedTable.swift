@@ -23,11 +23,15 @@ public struct ReplicatedEntry<Value: Sendable & Equatable & Codable>: Sendable, 
     public var owner: String
     /// nil for a tombstone.
     public var value: Value?
+    /// The owner's Ed25519 signature over the entry's canonical bytes (``ClusterCodec/signedBytes(_:key:entry:)``);
+    /// empty until signed.
+    public var signature: [UInt8]
 
-    public init(version: EntryVersion, owner: String, value: Value?) {
+    public init(version: EntryVersion, owner: String, value: Value?, signature: [UInt8] = []) {
         self.version = version
         self.owner = owner
         self.value = value
+        self.signature = signature
     }
 
     public var isTombstone: Bool { value == nil }
@@ -52,22 +56,42 @@ public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, 
 
     /// Writes a value of this node's and returns the entry to broadcast. `floor` (a wall-clock reading, say) keeps
     /// the clock ahead of versions this node wrote before a restart, which its fresh table no longer knows.
-    public mutating func put(_ key: String, _ value: Value, owner: String? = nil, floor: UInt64 = 0) -> ReplicatedEntry<Value> {
-        clock = max(clock + 1, floor)
-        let entry = ReplicatedEntry(version: EntryVersion(clock: clock, node: node), owner: owner ?? node, value: value)
-        entries[key] = entry
-        tombstonedAt[key] = nil
-        return entry
+    /// `sign` gives the entry's signature, stored with it.
+    public mutating func put(
+        _ key: String, _ value: Value, owner: String? = nil, floor: UInt64 = 0,
+        sign: (ReplicatedEntry<Value>) -> [UInt8] = { _ in [] }
+    ) -> ReplicatedEntry<Value> {
+        write(key, value: value, owner: owner ?? node, floor: floor, at: nil, sign: sign)
     }
 
     /// Deletes a key (leaving a tombstone) and returns the tombstone to broadcast; nil if there was nothing.
-    public mutating func delete(_ key: String, at now: Double, floor: UInt64 = 0) -> ReplicatedEntry<Value>? {
+    public mutating func delete(
+        _ key: String, at now: Double, floor: UInt64 = 0, sign: (ReplicatedEntry<Value>) -> [UInt8] = { _ in [] }
+    ) -> ReplicatedEntry<Value>? {
         guard let existing = entries[key], !existing.isTombstone else { return nil }
-        clock = max(clock + 1, floor)
-        let tombstone = ReplicatedEntry<Value>(version: EntryVersion(clock: clock, node: node), owner: existing.owner, value: nil)
-        entries[key] = tombstone
-        tombstonedAt[key] = now
-        return tombstone
+        return write(key, value: nil, owner: existing.owner, floor: floor, at: now, sign: sign)
+    }
+
+    /// Writes a tombstone of this node's for `key` whether or not the table holds the key: this node's answer to
+    /// a copy of an entry about it that it does not hold (written before a restart, or forged).
+    public mutating func bury(
+        _ key: String, at now: Double, floor: UInt64 = 0, sign: (ReplicatedEntry<Value>) -> [UInt8] = { _ in [] }
+    ) -> ReplicatedEntry<Value> {
+        write(key, value: nil, owner: node, floor: floor, at: now, sign: sign)
+    }
+
+    /// A local write one above the highest clock seen (saturating: a clock at its maximum stays there) and at
+    /// least `floor`.
+    private mutating func write(
+        _ key: String, value: Value?, owner: String, floor: UInt64, at now: Double?, sign: (ReplicatedEntry<Value>) -> [UInt8]
+    ) -> ReplicatedEntry<Value> {
+        let (next, overflow) = clock.addingReportingOverflow(1)
+        clock = max(overflow ? UInt64.max : next, floor)
+        var entry = ReplicatedEntry<Value>(version: EntryVersion(clock: clock, node: node), owner: owner, value: value)
+        entry.signature = sign(entry)
+        entries[key] = entry
+        tombstonedAt[key] = value == nil ? now : nil
+        return entry
     }
 
     /// Merges an entry from another host; true when it changed the table (and so is worth passing on).

@@ -20,10 +20,12 @@ public actor ClusterAddressAllocator: AddressAllocator {
     private let logger: Logger
     /// Addresses per block (fewer for pools smaller than a block).
     public let blockSize: Int
+    /// The block size every host uses unless told otherwise; claims are checked against it.
+    public static let standardBlockSize = 16
 
     public init(
         configuration: AllocatorConfiguration = .standard, store: StateStore, cluster: ClusterState,
-        blockSize: Int = 16, settle: Duration = .milliseconds(800), logger: Logger
+        blockSize: Int = standardBlockSize, settle: Duration = .milliseconds(800), logger: Logger
     ) {
         self.configuration = configuration
         self.store = store
