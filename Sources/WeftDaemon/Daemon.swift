@@ -30,7 +30,10 @@ public struct Daemon: Sendable {
         let backend: any NetlinkBackend = config.dryRun ? DryRunBackend(output: { line in print(line) }) : KernelBackend()
 
         let name = config.nodeName ?? underlay.address.description
-        let cluster = ClusterState(node: name, logger: logger)
+        // This host's signing key and the keys pinned for the others: records speak only for their owner.
+        let identity = try NodeIdentity.loadOrCreate(directory: config.stateDirectory)
+        let pins = try PinnedIdentities(directory: config.stateDirectory)
+        let cluster = ClusterState(node: name, identity: identity, pins: pins, logger: logger)
         let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: config.gossipPort)
         // A dry run gossips only when asked to join: it must not announce a host that programs nothing.
         let gossiping = !config.dryRun || !config.seeds.isEmpty
@@ -43,7 +46,8 @@ public struct Daemon: Sendable {
                 hasSeeds: !config.seeds.isEmpty || !store.current.knownPeers.isEmpty, logger: logger)
             setup.report(advertise: underlay.address.description, gossipPort: config.gossipPort, logger: logger)
             var gossipConfiguration = GossipConfiguration(
-                name: name, tags: ["role": "weft", "vtep": underlay.address.description], logger: logger)
+                name: name, tags: ["role": "weft", "vtep": underlay.address.description].merging(identity.tags) { $1 },
+                logger: logger)
             if config.failureDetection == .fast { gossipConfiguration = gossipConfiguration.fastFailureDetection() }
             gossipConfiguration.joinAttempts = 1  // the maintenance retries with its own capped backoff
             gossipConfiguration.wire = try setup.wireConfig()

@@ -34,10 +34,10 @@ struct ClusterMaintenanceTests {
         init(network: SimulatedNetwork) throws {
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            cluster = ClusterState(node: "a", logger: logger)
+            let simulated = SimulatedHost("a", vtep: "10.0.0.1")
+            cluster = simulated.state(logger: logger)
             node = try GossipNode(
-                configuration: GossipConfiguration(name: "a", tags: ["role": "weft", "vtep": "192.0.2.1"], logger: logger)
-                    .scaled(by: 0.1),
+                configuration: GossipConfiguration(name: "a", tags: simulated.tags, logger: logger).scaled(by: 0.1),
                 transport: network.attach(address), delegate: cluster)
             driver = OverlayDriver(
                 host: DriverHarness.host, backend: harness.backend, store: harness.store, logger: logger, cluster: cluster)
@@ -55,7 +55,7 @@ struct ClusterMaintenanceTests {
         func remoteEntries() throws -> (neighbour: Bool, fdb: Bool) {
             let session = try harness.session(vni: ClusterMaintenanceTests.vni.value)
             let neighbour = try session.neighbours().contains { $0.address == .v4(remoteAddress.bytes) && $0.mac == remoteMAC }
-            let fdb = try session.forwardingDatabase().contains { $0.mac == remoteMAC && $0.destination == IPAddress("192.0.2.2") }
+            let fdb = try session.forwardingDatabase().contains { $0.mac == remoteMAC && $0.destination == IPAddress("10.0.0.2") }
             return (neighbour, fdb)
         }
 
@@ -69,13 +69,16 @@ struct ClusterMaintenanceTests {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let address = GossipAddress(ip: [10, 0, 0, 2], port: 7946)
-        let cluster = ClusterState(node: "b", logger: logger)
+        let simulated = SimulatedHost("b", vtep: "10.0.0.2")
+        let cluster = simulated.state(logger: logger)
         let node = try GossipNode(
-            configuration: GossipConfiguration(name: "b", tags: ["role": "weft", "vtep": "192.0.2.2"], logger: logger).scaled(by: 0.1),
+            configuration: GossipConfiguration(name: "b", tags: simulated.tags, logger: logger).scaled(by: 0.1),
             transport: network.attach(address), delegate: cluster)
         await cluster.attach { payload, key in await node.broadcast(payload, key: key) }
+        // As B's own maintenance would: its membership events into its tables.
+        Task { for await event in node.events { await cluster.apply(event) } }
         await node.start()
-        return Peer(node: node, cluster: cluster, address: address, vtep: IPAddress("192.0.2.2")!)
+        return Peer(node: node, cluster: cluster, address: address, vtep: simulated.vtep)
     }
 
     /// Runs the maintenance in a service group until `body` returns, then shuts it down gracefully.

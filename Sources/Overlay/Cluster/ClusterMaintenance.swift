@@ -93,9 +93,11 @@ public struct ClusterMaintenance<C: Clock>: Service where C.Duration == Duration
         }
     }
 
-    /// One repair pass: expiries, then every network's remote entries against the tables.
+    /// One repair pass: expiries, this host's own records re-announced above anything forged about them, then
+    /// every network's remote entries against the tables.
     func repair() async {
         await cluster.expire(failedHostGrace: timing.failedHostGrace)
+        await cluster.reassertOwnRecords()
         await driver.reconcileAllRemote()
     }
 
