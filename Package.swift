@@ -71,6 +71,10 @@ let package = Package(
             path: "Benchmarks/weft-bench",
             swiftSettings: strictSwift
         ),
+        // Crafted gossip datagrams for the end-to-end attack tests, built with weft's own codecs (test use only).
+        .executableTarget(
+            name: "weft-inject", dependencies: ["Gossip", "Overlay", "Netlink"], path: "Tests/Injector",
+            swiftSettings: strictSwift),
         // Helpers the kernel and end-to-end tests share: running iproute2 as an oracle, throwaway namespaces.
         .target(name: "TestSupport", dependencies: ["Netlink"], path: "Tests/TestSupport", swiftSettings: strictSwift),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestSupport"], swiftSettings: strictSwift),

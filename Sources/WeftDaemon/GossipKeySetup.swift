@@ -4,7 +4,7 @@ import Logging
 /// The daemon's gossip keys, decided once at start: weft gossips keyed unless told `--insecure-gossip`.
 ///
 /// In order: `--key-file` (or WEFT_KEY_FILE); keys in WEFT_GOSSIP_KEY (or the hidden `--encrypt`, which every
-/// local user can read in /proc); the state directory's `gossip.key`; plaintext when `--insecure-gossip`; a new
+/// local user can read in /proc); plaintext when `--insecure-gossip`; the state directory's `gossip.key`; a new
 /// key written to the state directory's `gossip.key` when this host has no seeds (it starts a cluster). A host
 /// given seeds but no key is refused: it could not talk to them.
 struct GossipKeySetup {
@@ -59,11 +59,11 @@ struct GossipKeySetup {
             let keys = try decodeKeys(commandLineKeys, source: "--encrypt")
             return GossipKeySetup(keys: keys, source: .commandLine, keyFile: defaultFile)
         }
-        if defaultFile.exists {
-            return GossipKeySetup(keys: try readKeys(defaultFile), source: .keyFile(defaultFile.path), keyFile: defaultFile)
-        }
         if insecure {
             return GossipKeySetup(keys: [], source: .insecure, keyFile: defaultFile)
+        }
+        if defaultFile.exists {
+            return GossipKeySetup(keys: try readKeys(defaultFile), source: .keyFile(defaultFile.path), keyFile: defaultFile)
         }
         guard !hasSeeds else {
             throw .noKey(defaultFile: defaultFile.path)
