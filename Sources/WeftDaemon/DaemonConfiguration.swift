@@ -74,6 +74,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// Every environment variable the daemon reads.
+    public static let environmentVariables: Set<String> = [
+        "WEFT_SOCKET", "WEFT_STATE_DIR", "WEFT_RUNTIME_DIR", "WEFT_ADVERTISE_ADDRESS", "WEFT_UNDERLAY_INTERFACE",
+        "WEFT_VXLAN_PORT", "WEFT_DEFAULT_RANGE", "WEFT_LOG_LEVEL", "WEFT_LOG_OUTPUT", "WEFT_DRY_RUN", "WEFT_JOIN",
+        "WEFT_GOSSIP_PORT", "WEFT_KEY_FILE", "WEFT_GOSSIP_KEY", "WEFT_INSECURE_GOSSIP", "WEFT_NODE_NAME",
+        "WEFT_FAILURE_DETECTION", "WEFT_FAILED_HOST_GRACE", "WEFT_SCOPE", "WEFT_SWARM_IDLE_LEAVE",
+    ]
+
     /// Resolves the configuration from the command line, the environment and the defaults.
     /// - Parameters:
     ///   - userID: the real user; a dry run without root keeps its files under /tmp/weft-dry-run-<uid>.

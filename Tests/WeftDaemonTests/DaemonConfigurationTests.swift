@@ -1,4 +1,5 @@
 import DockerPlugin
+import Foundation
 import Gossip
 import Logging
 import Netlink
@@ -86,5 +87,22 @@ struct DaemonConfigurationTests {
         }
         #expect(DaemonConfigurationError.invalid(setting: "--scope (WEFT_SCOPE)", value: "cluster", allowed: "one of local, global").description
             == "--scope (WEFT_SCOPE): \"cluster\" is not one of local, global")
+    }
+
+    @Test("examples/systemd/weft.default resolves as the daemon reads it, and names only variables it knows")
+    func systemdEnvironmentFile() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("examples/systemd/weft.default"), encoding: .utf8)
+        var environment: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            environment[parts[0]] = parts[1]
+        }
+        #expect(!environment.isEmpty)
+        #expect(Set(environment.keys).subtracting(DaemonConfiguration.environmentVariables).isEmpty, "\(environment.keys.sorted())")
+        let configuration = try Self.resolve(environment: environment)
+        #expect(configuration.advertiseAddress == IPAddress("192.0.2.11"))
+        #expect(configuration.seeds.count == 2 && configuration.keyFile == "/var/lib/weft/gossip.key")
     }
 }
