@@ -23,64 +23,17 @@ public struct GossipKeyFile: Sendable, Equatable {
 
     /// Reads the keys, primary first.
     public func read() throws(GossipKeyFileError) -> [[UInt8]] {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            if code == ELOOP { throw .notRegularFile(path: path) }
-            throw .unreadable(path: path, reason: String(cString: strerror(code)))
-        }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path) }
-        guard info.st_uid == geteuid() else { throw .wrongOwner(path: path, owner: info.st_uid, expected: geteuid()) }
-        guard info.st_mode & 0o077 == 0 else { throw .tooOpen(path: path, mode: info.st_mode & 0o777) }
-        guard info.st_size <= 64 * 1024 else { throw .malformed(path: path, line: 0, reason: "larger than 64 KiB") }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: buffer[..<count])
-            guard bytes.count <= 64 * 1024 else { throw .malformed(path: path, line: 0, reason: "larger than 64 KiB") }
-        }
+        let bytes: [UInt8]?
+        do { bytes = try SecretFile.read(path, maxBytes: 64 * 1024) } catch { throw .file(error) }
+        guard let bytes else { throw .file(.unreadable(path: path, reason: "no such file")) }
         return try Self.parse(String(decoding: bytes, as: UTF8.self), path: path)
     }
 
-    /// Replaces the file's keys (primary first), atomically: a temporary file with mode 0600, synced, renamed.
+    /// Replaces the file's keys (primary first), atomically, with mode 0600.
     public func write(_ keys: [[UInt8]]) throws(GossipKeyFileError) {
         let text = "# weft gossip keys (base64 AES keys, primary first). Keep secret: mode 0600.\n"
             + keys.map { Data($0).base64EncodedString() + "\n" }.joined()
-        let temporary = path + ".tmp"
-        unlink(temporary)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw .unwritable(path: path, reason: String(cString: strerror(errno))) }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(descriptor)
-                unlink(temporary)
-                throw .unwritable(path: path, reason: reason)
-            }
-            written += count
-        }
-        let synced = fchmod(descriptor, 0o600) == 0 && fsync(descriptor) == 0
-        close(descriptor)
-        guard synced, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw .unwritable(path: path, reason: reason)
-        }
+        do { try SecretFile.write(path, Array(text.utf8)) } catch { throw .file(error) }
     }
 
     /// Parses key-file text; errors name the line, never its content.
@@ -138,23 +91,14 @@ public enum GossipKey {
 
 /// Why gossip keys could not be read or written.
 public enum GossipKeyFileError: Error, Equatable, CustomStringConvertible {
-    case unreadable(path: String, reason: String)
-    case unwritable(path: String, reason: String)
-    case notRegularFile(path: String)
-    case wrongOwner(path: String, owner: UInt32, expected: UInt32)
-    case tooOpen(path: String, mode: UInt32)
+    /// The file itself: missing, unreadable, not private, a symlink.
+    case file(SecretFile.Failure)
     case malformed(path: String, line: Int, reason: String)
     case invalidKey(source: String, reason: String)
 
     public var description: String {
         switch self {
-        case .unreadable(let path, let reason): "cannot read the gossip key file \(path): \(reason)"
-        case .unwritable(let path, let reason): "cannot write the gossip key file \(path): \(reason)"
-        case .notRegularFile(let path): "the gossip key file \(path) is not a regular file (symlinks are refused)"
-        case .wrongOwner(let path, let owner, let expected):
-            "the gossip key file \(path) is owned by uid \(owner), not \(expected) (weft's user): refused"
-        case .tooOpen(let path, let mode):
-            "the gossip key file \(path) has mode \(String(mode, radix: 8)): others can read it; chmod 600 \(path)"
+        case .file(let failure): "gossip key file: \(failure)"
         case .malformed(let path, let line, let reason):
             line == 0 ? "the gossip key file \(path): \(reason)" : "the gossip key file \(path), line \(line): \(reason)"
         case .invalidKey(let source, let reason): "gossip key in \(source): \(reason)"

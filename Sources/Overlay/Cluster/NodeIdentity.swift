@@ -1,5 +1,6 @@
 import Crypto
 import FoundationEssentials
+import Gossip
 
 /// This host's signing identity: an Ed25519 key pair. Every record this host writes carries its signature;
 /// the public half travels in the host's gossip tags (``tagName``), where the other hosts pin it on first

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Gossip
 import Synchronization
 
 /// The identity keys of other hosts, pinned the first time each host's gossip tags show one: from then on only

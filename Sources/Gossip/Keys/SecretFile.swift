@@ -1,28 +1,29 @@
 import Glibc
 
-/// Small files only root may read (weft's identity key and the pinned keys of other hosts): read without
-/// following symlinks and refused when others could read or write them; written whole or not at all (a
-/// temporary file, flushed, renamed over the old one).
-enum SecretFile {
-    enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+/// Small files only weft's user may read (the gossip keys, weft's identity key, the pinned keys of other hosts):
+/// read without following symlinks and refused when others could read or write them; written whole or not at all
+/// (a temporary file with mode 0600, flushed, renamed over the old one). No error quotes the content.
+public enum SecretFile {
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case unreadable(path: String, reason: String)
         case unwritable(path: String, reason: String)
         case insecure(path: String, reason: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .unreadable(let path, let reason): "\(path) cannot be read: \(reason)"
             case .unwritable(let path, let reason): "\(path) cannot be written: \(reason)"
-            case .insecure(let path, let reason): "\(path) is not private to its owner: \(reason)"
+            case .insecure(let path, let reason): "\(path) is not private to its owner: \(reason); chmod 600 \(path)"
             }
         }
     }
 
     /// The file's bytes, nil when it does not exist.
-    static func read(_ path: String, maxBytes: Int) throws(Failure) -> [UInt8]? {
+    public static func read(_ path: String, maxBytes: Int) throws(Failure) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
+            if errno == ELOOP { throw .insecure(path: path, reason: "a symbolic link") }
             throw .unreadable(path: path, reason: lastError)
         }
         defer { close(fd) }
@@ -47,7 +48,7 @@ enum SecretFile {
     }
 
     /// Replaces the file with `bytes` (mode 0600), durably.
-    static func write(_ path: String, _ bytes: [UInt8]) throws(Failure) {
+    public static func write(_ path: String, _ bytes: [UInt8]) throws(Failure) {
         let temporary = path + ".tmp"
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
