@@ -15,12 +15,12 @@ extension GossipNode {
         let deadline = clock.now + timeout
         let othersAlive = members.values.contains { $0.name != name && $0.state == .alive }
         if configuration.serfCompatible && othersAlive {
-            let intent = SerfIntent.leave(lamportTime: serfClock + 1, node: name)
+            let intent = SerfIntent.leave(lamportTime: serfClock.saturatingIncrement, node: name)
             let id = applicationBroadcasts.enqueue([MessageType.user.rawValue] + intent, key: "serf-intent:\(name)")
             await waitUntilSent(id, application: true, before: min(deadline, clock.now + timeout / 2))
         }
         leaving = true
-        handleDead(Dead(incarnation: incarnation, node: name, from: name))
+        handleDead(Dead(incarnation: incarnation, node: name, from: name), fromWire: false)
         if othersAlive {
             let id = broadcastID(forKey: name)
             await waitUntilSent(id, application: false, before: deadline)
