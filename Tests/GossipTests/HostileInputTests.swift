@@ -254,5 +254,29 @@ extension ScaledTimeGossipTests {
             await node.stop()
             await attacker.shutdown()
         }
+
+        @Test("the bytes all inbound streams hold together are bounded")
+        func streamMemoryBudget() async throws {
+            let network = SimulatedNetwork()
+            let node = try await NodeBehaviourTests.makeNodes(1, network: network) {
+                $0.maxInboundStreamBytes = 10_000
+                $0.tcpTimeout = .seconds(5)
+            }[0]
+            let attacker = network.attach(Self.attackerAddress)
+            // Each declares 8,000 bytes of user state (within the per-stream limit) and sends 4,000 of them.
+            let header = PushPullHeader(nodes: 0, userStateLen: 8000, join: false).encoded()
+            var streams: [GossipStream] = []
+            for _ in 0..<3 {
+                let stream = try await attacker.openStream(to: SimulatedCluster.address(0), timeout: .seconds(1))
+                try await stream.write(header + Array(repeating: 0, count: 4000))
+                streams.append(stream)
+            }
+            #expect(await eventually(within: .seconds(3)) { await node.statistics.oversizedStreams == 1 } != nil)
+            #expect(await node.streamBudget.inUse <= 10_000)
+            for stream in streams { stream.close() }
+            #expect(await eventually(within: .seconds(3)) { await node.streamBudget.inUse == 0 } != nil)
+            await node.stop()
+            await attacker.shutdown()
+        }
     }
 }

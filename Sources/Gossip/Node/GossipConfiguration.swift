@@ -72,6 +72,9 @@ public struct GossipConfiguration: Sendable {
     public var acceptCompressedPackets: Bool
     /// How many inbound streams one source IP may hold open at once; more are closed unread (4).
     public var maxStreamsPerSource: Int
+    /// The most bytes all inbound streams being read may hold together (64 MiB); a stream that would go over is
+    /// closed and counted in ``GossipCounters/oversizedStreams``.
+    public var maxInboundStreamBytes: Int
     /// How long an inbound stream may stay silent before its first byte arrives (2 s).
     public var streamFirstByteTimeout: Duration
     /// How many indirect probes this node runs for others at once; more requests are dropped (64).
@@ -112,6 +115,7 @@ public struct GossipConfiguration: Sendable {
         self.maxIncarnationJump = 256
         self.acceptCompressedPackets = false
         self.maxStreamsPerSource = 4
+        self.maxInboundStreamBytes = 64 << 20
         self.streamFirstByteTimeout = .seconds(2)
         self.maxIndirectProbes = 64
         self.limitLogInterval = .seconds(10)

@@ -152,7 +152,7 @@ extension GossipNode {
         if dead.isLeave {
             failedPeers.removeValue(forKey: dead.node)
         } else if dead.node != name {
-            failedPeers[dead.node] = (record.address, record.stateChange)
+            rememberFailedPeer(dead.node, at: record.address, since: record.stateChange)
         }
         emit(dead.isLeave ? .left(record.member) : .dead(record.member))
     }
@@ -220,6 +220,18 @@ extension GossipNode {
             return false
         }
         return true
+    }
+
+    /// Keeps a failed node for reconnection, at most ``GossipConfiguration/maxMembers`` of them (the oldest
+    /// failure is forgotten first): they outlive their member entries, so nodes that join and die would otherwise
+    /// pile up for a whole ``GossipConfiguration/reconnectTimeout``.
+    private func rememberFailedPeer(_ node: String, at address: GossipAddress, since: ContinuousClock.Instant) {
+        if failedPeers[node] == nil, failedPeers.count >= configuration.maxMembers,
+            let oldest = failedPeers.min(by: { $0.value.since < $1.value.since })?.key
+        {
+            failedPeers.removeValue(forKey: oldest)
+        }
+        failedPeers[node] = (address, since)
     }
 
     /// Makes room for one more node: below ``GossipConfiguration/maxMembers``, or by forgetting the dead or left

@@ -46,7 +46,7 @@ extension GossipNode {
         do {
             request = try await readStreamMessage(
                 stream, config: wire, timeout: configuration.tcpTimeout,
-                firstByteTimeout: configuration.streamFirstByteTimeout)
+                firstByteTimeout: configuration.streamFirstByteTimeout, budget: streamBudget)
         } catch {
             countStreamFailure(error, from: stream.remote, inbound: true)
             if case WireError.notEncrypted = error {

@@ -69,6 +69,7 @@ public actor GossipNode {
     /// Inbound streams being served, in all and by source IP.
     var activeStreams = 0
     var activeStreamsBySource: [[UInt8]: Int] = [:]
+    let streamBudget: StreamBudget
     /// Indirect probes running on behalf of other nodes.
     var activeIndirectProbes = 0
     /// Transport drops already logged, so each interval reports only the new ones.
@@ -94,6 +95,7 @@ public actor GossipNode {
         wire.limits.maxPushPullNodes = min(wire.limits.maxPushPullNodes, max(1, configuration.maxMembers))
         self.wire = wire
         self.limitLog = LimitLog(interval: configuration.limitLogInterval)
+        self.streamBudget = StreamBudget(limit: configuration.maxInboundStreamBytes)
         self.meta = meta
         self.awareness = Awareness(maxMultiplier: configuration.awarenessMaxMultiplier)
         (events, eventSink) = AsyncStream.makeStream(of: MembershipEvent.self, bufferingPolicy: .bufferingNewest(4096))
