@@ -77,6 +77,9 @@ public struct GossipConfiguration: Sendable {
     public var maxInboundStreamBytes: Int
     /// How long an inbound stream may stay silent before its first byte arrives (2 s).
     public var streamFirstByteTimeout: Duration
+    /// How many application broadcasts may wait to be gossiped (4,096); above it, the one sent most often goes
+    /// (counted in ``GossipCounters/droppedBroadcasts``). Re-gossiped messages from peers count too.
+    public var maxQueuedBroadcasts: Int
     /// How many indirect probes this node runs for others at once; more requests are dropped (64).
     public var maxIndirectProbes: Int
     /// A limit that is hit is logged at most once per this interval, with the count since (10 s).
@@ -118,6 +121,7 @@ public struct GossipConfiguration: Sendable {
         self.maxInboundStreamBytes = 64 << 20
         self.streamFirstByteTimeout = .seconds(2)
         self.maxIndirectProbes = 64
+        self.maxQueuedBroadcasts = 4096
         self.limitLogInterval = .seconds(10)
         self.logger = logger
     }

@@ -44,6 +44,8 @@ public struct GossipCounters: Sendable, Hashable {
     public var oversizedStreams = 0
     /// Indirect probe requests dropped because ``GossipConfiguration/maxIndirectProbes`` were running.
     public var refusedIndirectProbes = 0
+    /// Application broadcasts dropped from a full queue before being fully gossiped.
+    public var droppedBroadcasts = 0
     /// Datagrams that could not be sent (the error was counted, the datagram dropped, the socket kept).
     public var failedSends = 0
 

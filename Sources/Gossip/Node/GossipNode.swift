@@ -53,8 +53,9 @@ public actor GossipNode {
     var suspicions: [String: SuspicionTimer] = [:]
     /// memberlist's own broadcasts (alive, suspect, dead), keyed by node name.
     var broadcasts = BroadcastQueue()
-    /// The application's broadcasts, keyed by the application's keys.
-    var applicationBroadcasts = BroadcastQueue()
+    /// The application's broadcasts, keyed by the application's keys, at most
+    /// ``GossipConfiguration/maxQueuedBroadcasts``.
+    var applicationBroadcasts: BroadcastQueue
     /// Probes waiting for an ack or nack, by sequence number.
     var probeWaiters: [UInt32: AsyncStream<ProbeReply>.Continuation] = [:]
     var counters = GossipCounters()
@@ -96,6 +97,7 @@ public actor GossipNode {
         self.wire = wire
         self.limitLog = LimitLog(interval: configuration.limitLogInterval)
         self.streamBudget = StreamBudget(limit: configuration.maxInboundStreamBytes)
+        self.applicationBroadcasts = BroadcastQueue(capacity: configuration.maxQueuedBroadcasts)
         self.meta = meta
         self.awareness = Awareness(maxMultiplier: configuration.awarenessMaxMultiplier)
         (events, eventSink) = AsyncStream.makeStream(of: MembershipEvent.self, bufferingPolicy: .bufferingNewest(4096))
@@ -154,6 +156,7 @@ public actor GossipNode {
     public var statistics: GossipCounters {
         var all = counters
         all.droppedPackets = transport.droppedPackets
+        all.droppedBroadcasts = applicationBroadcasts.evicted
         return all
     }
 
@@ -189,7 +192,13 @@ public actor GossipNode {
                 metadata: ["size": "\(payload.count)", "limit": "\(maximumBroadcastSize)", "key": "\(key ?? "")"])
             return
         }
+        let evicted = applicationBroadcasts.evicted
         applicationBroadcasts.enqueue([MessageType.user.rawValue] + payload, key: key)
+        if applicationBroadcasts.evicted > evicted {
+            logLimit(
+                "broadcast-queue", "dropped a queued application broadcast: the queue is full",
+                metadata: ["capacity": "\(applicationBroadcasts.capacity)"])
+        }
     }
 
     /// The largest application broadcast: the UDP budget less the compound header, one part's length, the user
