@@ -278,5 +278,22 @@ extension ScaledTimeGossipTests {
             await node.stop()
             await attacker.shutdown()
         }
+
+        @Test("indirect probe requests are capped, and every slot is given back")
+        func indirectProbeCap() async throws {
+            let network = SimulatedNetwork()
+            let node = try await NodeBehaviourTests.makeNodes(1, network: network) { $0.maxIndirectProbes = 64 }[0]
+            let attacker = network.attach(Self.attackerAddress)
+            for sequence in 0..<200 {
+                let request = IndirectPing(
+                    seqNo: UInt32(sequence), target: [10, 6, 0, 1], port: 7946, node: "nobody", nack: true,
+                    sourceAddr: Self.attackerAddress.ip, sourcePort: Self.attackerAddress.port, sourceNode: "x")
+                try await Self.send(request.encoded(), from: attacker, to: 0)
+            }
+            #expect(await eventually(within: .seconds(3)) { await node.statistics.refusedIndirectProbes == 136 } != nil)
+            #expect(await eventually(within: .seconds(3)) { await node.activeIndirectProbes == 0 } != nil)
+            await node.stop()
+            await attacker.shutdown()
+        }
     }
 }

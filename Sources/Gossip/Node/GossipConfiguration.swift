@@ -80,7 +80,8 @@ public struct GossipConfiguration: Sendable {
     /// How many application broadcasts may wait to be gossiped (4,096); above it, the one sent most often goes
     /// (counted in ``GossipCounters/droppedBroadcasts``). Re-gossiped messages from peers count too.
     public var maxQueuedBroadcasts: Int
-    /// How many indirect probes this node runs for others at once; more requests are dropped (64).
+    /// How many indirect probes this node runs for others at once; more requests are dropped (1,024: far above
+    /// what a cluster asks of one node, which is about `indirectChecks` × probes per second × probe timeout).
     public var maxIndirectProbes: Int
     /// A limit that is hit is logged at most once per this interval, with the count since (10 s).
     public var limitLogInterval: Duration
@@ -120,7 +121,7 @@ public struct GossipConfiguration: Sendable {
         self.maxStreamsPerSource = 4
         self.maxInboundStreamBytes = 64 << 20
         self.streamFirstByteTimeout = .seconds(2)
-        self.maxIndirectProbes = 64
+        self.maxIndirectProbes = 1024
         self.maxQueuedBroadcasts = 4096
         self.limitLogInterval = .seconds(10)
         self.logger = logger
