@@ -295,5 +295,24 @@ extension ScaledTimeGossipTests {
             await node.stop()
             await attacker.shutdown()
         }
+
+        @Test("an alive far ahead is refused from gossip but taken from the node itself over a push/pull")
+        func farAheadFromItself() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await NodeBehaviourTests.makeNodes(2, network: network) { $0.pushPullInterval = .seconds(60) }
+            #expect(await eventually(within: .seconds(10)) { await NodeBehaviourTests.allAlive(nodes) } != nil)
+            // 300 tag updates before a gossip round: only the last alive (300 above) is still queued.
+            await nodes[1].setResponsive(false)
+            for round in 0..<300 { try await nodes[1].updateTags(["i": "r\(round)"]) }
+            await nodes[1].setResponsive(true)
+            let current = await nodes[1].currentIncarnation
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].statistics.refusedAlives >= 1 } != nil)
+            #expect(await nodes[0].member(named: "n1")?.incarnation ?? 0 < current)
+            // A push/pull with n1 itself carries its word about itself.
+            try await nodes[0].join([SimulatedCluster.address(1)])
+            #expect(await nodes[0].member(named: "n1")?.incarnation == current)
+            #expect(await nodes[0].member(named: "n1")?.tags == ["i": "r299"])
+            for node in nodes { await node.stop() }
+        }
     }
 }
