@@ -141,7 +141,7 @@ extension GossipNode {
     /// as its own word when the stream comes from its IP (`peer`): then its alive may jump any distance and its
     /// leave is taken as a leave. What a join reply (`isJoinReply`, from a seed this node chose) says about this
     /// node is believed at any incarnation, so a restarted node refutes above what the cluster remembers.
-    private func merge(_ remote: PushPull, from peer: GossipAddress, isJoinReply: Bool) async throws {
+    func merge(_ remote: PushPull, from peer: GossipAddress, isJoinReply: Bool) async throws {
         guard !leaving else { return }
         do {
             try verifyProtocol(remote.nodes)
