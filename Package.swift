@@ -164,7 +164,7 @@ if Context.environment["WEFT_FUZZ"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "weft-fuzz-gossip",
-            dependencies: ["Gossip", "MessagePack", "Overlay"],
+            dependencies: ["Gossip", "MessagePack", "Overlay", .product(name: "Logging", package: "swift-log")],
             path: "Fuzz/weft-fuzz-gossip",
             swiftSettings: strictSwift
         )

@@ -3,8 +3,12 @@
 //
 // The first input byte picks a decoder, the rest is its input. Besides "never trap", each decoder is checked
 // against a round-trip property: whatever decodes must re-encode to something that decodes to the same value.
+// Two selectors go further: a packet, or a stream's push/pull, is applied to one gossip node kept across inputs
+// (so hostile values build up in its tables), and a local write follows, which must not trap either.
 
-import Gossip
+import Dispatch
+@testable import Gossip
+import Logging
 import MessagePack
 import Overlay
 
@@ -66,18 +70,54 @@ private func checkClusterCodec(_ data: [UInt8]) {
     precondition(again == updates, "cluster updates do not round-trip")
 }
 
+/// The node the decoded input is applied to; never started (no timers), its sends go nowhere.
+private let node: GossipNode = {
+    var configuration = GossipConfiguration(
+        name: "fuzz", logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+    configuration.acceptCompressedPackets = true
+    configuration.maxMembers = 64
+    configuration.wire.limits = limits
+    return try! GossipNode(
+        configuration: configuration, transport: SimulatedNetwork().attach(GossipAddress(ip: [10, 0, 0, 1], port: 7946)))
+}()
+private let fuzzSource = GossipAddress(ip: [10, 9, 9, 9], port: 7946)
+
+/// Runs `body` on the node and waits for it (libFuzzer calls in synchronously).
+private func onNode(_ body: @escaping @Sendable (GossipNode) async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await body(node)
+        // Local writes on whatever the input merged: incarnation, serf clock.
+        try? await node.updateTags(["w": "1"])
+        _ = await node.serfLeaveIntent()
+        done.signal()
+    }
+    done.wait()
+}
+
+private func applyPacket(_ data: [UInt8]) {
+    onNode { await $0.handlePacket(IncomingPacket(bytes: data, source: fuzzSource)) }
+}
+
+private func applyStream(_ data: [UInt8]) {
+    guard case .pushPull(let remote)? = try? StreamCodec.decode(data, config: configs[0]).message else { return }
+    onNode { try? await $0.merge(remote, from: fuzzSource, isJoinReply: data.count % 2 == 0) }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGossipWire(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start, count > 0 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
     let selector = Int(bytes[0])
     let input = Array(bytes.dropFirst())
-    switch selector % 12 {
-    case 0...3: checkPacket(input, config: configs[selector % 12])
-    case 4...7: checkStream(input, config: configs[selector % 12 - 4])
+    switch selector % 14 {
+    case 0...3: checkPacket(input, config: configs[selector % 14])
+    case 4...7: checkStream(input, config: configs[selector % 14 - 4])
     case 8: checkMessagePack(input)
     case 9: checkLZW(input)
     case 10: checkClusterCodec(input)
+    case 11: applyPacket(input)
+    case 12: applyStream(input)
     default: checkClusterSequence(input)
     }
     return 0

@@ -110,6 +110,23 @@ struct BroadcastQueueTests {
         #expect(queue.count == 0)
     }
 
+    @Test("the queue is bounded: the message sent most often, then the oldest, makes room")
+    func capacity() {
+        var queue = BroadcastQueue(capacity: 3)
+        queue.enqueue([1], key: "a")
+        queue.enqueue([2], key: "b")
+        _ = queue.take(overhead: 2, limit: 5, transmitLimit: 10)  // sends one of them once
+        queue.enqueue([3], key: "c")
+        queue.enqueue([4], key: "d")
+        #expect(queue.count == 3)
+        #expect(queue.evicted == 1)
+        for index in 5..<105 { queue.enqueue([UInt8(index)], key: nil) }
+        #expect(queue.count == 3)
+        #expect(queue.evicted == 101)
+        let left = Set(queue.take(overhead: 2, limit: 1400, transmitLimit: 10))
+        #expect(left == [[102], [103], [104]])
+    }
+
     @Test("fresh messages first, larger first; nothing exceeds the budget")
     func packing() {
         var queue = BroadcastQueue()

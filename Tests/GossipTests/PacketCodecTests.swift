@@ -232,6 +232,7 @@ struct PacketCodecTests {
         let bomb = Compressed.wrap([0x08] + Array(repeating: 0, count: 200_000))
         var limits = WireLimits()
         limits.maxDecompressedBytes = 100_000
+        limits.maxDecompressedPacketBytes = 1 << 20
         #expect(throws: WireError.lzw(.outputTooLarge(limit: 100_000))) {
             try PacketCodec.decode(bomb, config: WireConfig(limits: limits))
         }

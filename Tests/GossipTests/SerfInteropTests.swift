@@ -14,6 +14,8 @@ struct SerfInteropTests {
         var logger = Logger(label: "weft.gossip.\(name)")
         logger.logLevel = .warning
         var configuration = GossipConfiguration(name: name, tags: tags, logger: logger)
+        // serf compresses UDP gossip (memberlist's default); weft refuses it unless told.
+        configuration.acceptCompressedPackets = true
         if let keys { configuration.wire.keyring = try Keyring(keys: keys) }
         configure(&configuration)
         let transport = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 2], port: UInt16(port)))

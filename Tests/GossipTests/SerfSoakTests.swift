@@ -83,6 +83,8 @@ struct SerfSoakTests {
         logger.logLevel = .warning
         var configuration = GossipConfiguration(name: name, tags: ["role": "weft"], logger: logger)
         configuration.compressStreams = compress
+        // serf compresses UDP gossip (memberlist's default); weft refuses it unless told.
+        configuration.acceptCompressedPackets = true
         let transport = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 5], port: UInt16(port)))
         let node = try GossipNode(configuration: configuration, transport: transport, delegate: delegate)
         await node.start()

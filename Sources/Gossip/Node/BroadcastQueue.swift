@@ -14,6 +14,15 @@ struct BroadcastQueue: Sendable {
 
     fileprivate(set) var items: [Item] = []
     private var nextID: UInt64 = 0
+    /// The most messages queued at once; above it the message sent most often (the oldest among those) goes.
+    let capacity: Int
+    /// Messages dropped to stay within ``capacity``.
+    private(set) var evicted = 0
+
+    /// Makes an empty queue holding at most `capacity` messages.
+    init(capacity: Int = .max) {
+        self.capacity = max(1, capacity)
+    }
 
     /// How many messages are queued.
     var count: Int { items.count }
@@ -22,6 +31,12 @@ struct BroadcastQueue: Sendable {
     @discardableResult
     mutating func enqueue(_ message: [UInt8], key: String?) -> UInt64 {
         if let key { items.removeAll { $0.key == key } }
+        if items.count >= capacity, let index = items.indices.max(by: {
+            (items[$0].transmits, items[$1].id) < (items[$1].transmits, items[$0].id)
+        }) {
+            items.remove(at: index)
+            evicted += 1
+        }
         nextID += 1
         items.append(Item(id: nextID, key: key, message: message, transmits: 0))
         return nextID

@@ -45,7 +45,8 @@ public struct GossipConfiguration: Sendable {
     /// The UDP payload budget for piggy-backing and gossip (1400 bytes).
     public var udpBufferSize: Int
     /// Compress stream messages (memberlist's `EnableCompression`; UDP is never compressed on send, since every
-    /// peer accepts plain packets; received compressed data is always accepted).
+    /// peer accepts plain packets). Received compressed streams are accepted; compressed UDP packets only with
+    /// ``acceptCompressedPackets``.
     public var compressStreams: Bool
     /// How many times each seed is tried when joining, and the first pause between tries (doubled each time).
     public var joinAttempts: Int
@@ -58,6 +59,32 @@ public struct GossipConfiguration: Sendable {
     public var reconnectInterval: Duration
     /// How long a failed node is remembered for reconnection (serf's `ReconnectTimeout`, 24 h).
     public var reconnectTimeout: Duration
+    /// The most nodes this node keeps track of, itself and dead or left ones included (1,024). At the cap, a new
+    /// node replaces the longest-gone dead or left one, or is refused (counted in
+    /// ``GossipCounters/refusedMembers``). Also bounds the node states one push/pull may carry.
+    public var maxMembers: Int
+    /// How far above the incarnation known for a node an alive about it may be (256). Further ahead is refused
+    /// and counted, except from the node itself over a stream (see ``GossipNode`` "Membership rules").
+    public var maxIncarnationJump: UInt32
+    /// Accept LZW-compressed UDP packets (memberlist's `EnableCompression`, on by default in serf). Off by
+    /// default: weft never compresses UDP, and a 64 KiB datagram could otherwise ask for decompression work
+    /// far beyond its size. Turn it on to take in gossip from serf or memberlist agents with default settings.
+    public var acceptCompressedPackets: Bool
+    /// How many inbound streams one source IP may hold open at once; more are closed unread (4).
+    public var maxStreamsPerSource: Int
+    /// The most bytes all inbound streams being read may hold together (64 MiB); a stream that would go over is
+    /// closed and counted in ``GossipCounters/oversizedStreams``.
+    public var maxInboundStreamBytes: Int
+    /// How long an inbound stream may stay silent before its first byte arrives (2 s).
+    public var streamFirstByteTimeout: Duration
+    /// How many application broadcasts may wait to be gossiped (4,096); above it, the one sent most often goes
+    /// (counted in ``GossipCounters/droppedBroadcasts``). Re-gossiped messages from peers count too.
+    public var maxQueuedBroadcasts: Int
+    /// How many indirect probes this node runs for others at once; more requests are dropped (1,024: far above
+    /// what a cluster asks of one node, which is about `indirectChecks` × probes per second × probe timeout).
+    public var maxIndirectProbes: Int
+    /// A limit that is hit is logged at most once per this interval, with the count since (10 s).
+    public var limitLogInterval: Duration
     /// Where to log.
     public var logger: Logger
 
@@ -88,6 +115,15 @@ public struct GossipConfiguration: Sendable {
         self.initialIncarnation = 1
         self.reconnectInterval = .seconds(30)
         self.reconnectTimeout = .seconds(24 * 3600)
+        self.maxMembers = 1024
+        self.maxIncarnationJump = 256
+        self.acceptCompressedPackets = false
+        self.maxStreamsPerSource = 4
+        self.maxInboundStreamBytes = 64 << 20
+        self.streamFirstByteTimeout = .seconds(2)
+        self.maxIndirectProbes = 1024
+        self.maxQueuedBroadcasts = 4096
+        self.limitLogInterval = .seconds(10)
         self.logger = logger
     }
 
@@ -113,6 +149,7 @@ public struct GossipConfiguration: Sendable {
         copy.tcpTimeout = tcpTimeout * factor
         copy.joinBackoff = joinBackoff * factor
         copy.reconnectInterval = reconnectInterval * factor
+        copy.streamFirstByteTimeout = streamFirstByteTimeout * factor
         return copy
     }
 

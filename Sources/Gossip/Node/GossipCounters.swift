@@ -24,6 +24,30 @@ public struct GossipCounters: Sendable, Hashable {
     public var oversizedBroadcasts = 0
     /// Push/pull merges refused by the protocol version check.
     public var refusedMerges = 0
+    /// Suspect, dead and left messages refused: the accuser is not a current member, or the incarnation is more
+    /// than one above the one known for the node.
+    public var refusedAccusations = 0
+    /// Alive messages about a known node refused: the incarnation is too far above the one known.
+    public var refusedAlives = 0
+    /// New nodes refused because ``GossipConfiguration/maxMembers`` nodes are known and none is gone.
+    public var refusedMembers = 0
+    /// Compressed UDP packets refused (``GossipConfiguration/acceptCompressedPackets`` is off).
+    public var refusedCompressedPackets = 0
+    /// Datagrams dropped because the inbound queue was full (counted by the transport).
+    public var droppedPackets = 0
+    /// Inbound streams closed unread because their source already holds
+    /// ``GossipConfiguration/maxStreamsPerSource`` streams.
+    public var refusedStreamsPerSource = 0
+    /// Inbound streams closed because no byte arrived within ``GossipConfiguration/streamFirstByteTimeout``.
+    public var silentStreams = 0
+    /// Streams refused because a declared length or count was over its limit (before reading the data).
+    public var oversizedStreams = 0
+    /// Indirect probe requests dropped because ``GossipConfiguration/maxIndirectProbes`` were running.
+    public var refusedIndirectProbes = 0
+    /// Application broadcasts dropped from a full queue before being fully gossiped.
+    public var droppedBroadcasts = 0
+    /// Datagrams that could not be sent (the error was counted, the datagram dropped, the socket kept).
+    public var failedSends = 0
 
     /// All zero.
     public init() {}

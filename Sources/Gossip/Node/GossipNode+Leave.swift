@@ -15,17 +15,22 @@ extension GossipNode {
         let deadline = clock.now + timeout
         let othersAlive = members.values.contains { $0.name != name && $0.state == .alive }
         if configuration.serfCompatible && othersAlive {
-            let intent = SerfIntent.leave(lamportTime: serfClock + 1, node: name)
-            let id = applicationBroadcasts.enqueue([MessageType.user.rawValue] + intent, key: "serf-intent:\(name)")
+            let id = applicationBroadcasts.enqueue(serfLeaveIntent(), key: "serf-intent:\(name)")
             await waitUntilSent(id, application: true, before: min(deadline, clock.now + timeout / 2))
         }
         leaving = true
-        handleDead(Dead(incarnation: incarnation, node: name, from: name))
+        handleDead(Dead(incarnation: incarnation, node: name, from: name), fromWire: false)
         if othersAlive {
             let id = broadcastID(forKey: name)
             await waitUntilSent(id, application: false, before: deadline)
         }
         if leaving { forgetPeers() }
+    }
+
+    /// The serf leave intent as a user message, one Lamport tick above the highest time seen (saturating: a peer
+    /// may have sent 2⁶⁴−1).
+    func serfLeaveIntent() -> [UInt8] {
+        [MessageType.user.rawValue] + SerfIntent.leave(lamportTime: serfClock.saturatingIncrement, node: name)
     }
 
     /// Undoes a leave before a join: the node, which forgot its peers when it left (the seeds' push/pull brings

@@ -15,6 +15,12 @@ extension GossipNode {
         let decoded: DecodedPacket
         do {
             decoded = try PacketCodec.decode(packet.bytes, config: wire)
+        } catch .compressionRefused {
+            counters.refusedCompressedPackets += 1
+            logLimit(
+                "compressed-packets", "refused a compressed packet (compressed UDP is not accepted)",
+                metadata: ["from": "\(packet.source)"])
+            return
         } catch {
             counters.malformedPackets += 1
             logger.debug("dropped a malformed packet", metadata: ["from": "\(packet.source)", "error": "\(error)"])
@@ -27,9 +33,9 @@ extension GossipNode {
             case .indirectPing(let request): handleIndirectPing(request, from: packet.source)
             case .ack(let ack): probeWaiters[ack.seqNo]?.yield(.ack(payload: ack.payload))
             case .nack(let nack): probeWaiters[nack.seqNo]?.yield(.nack)
-            case .suspect(let suspect): handleSuspect(suspect)
+            case .suspect(let suspect): handleSuspect(suspect, fromWire: true)
             case .alive(let alive): handleAlive(alive)
-            case .dead(let dead): handleDead(dead)
+            case .dead(let dead): handleDead(dead, fromWire: true)
             case .user(let user): await deliverUserMessage(user.payload)
             }
         }
@@ -51,6 +57,12 @@ extension GossipNode {
     }
 
     private func handleIndirectPing(_ request: IndirectPing, from source: GossipAddress) {
+        guard activeIndirectProbes < configuration.maxIndirectProbes else {
+            counters.refusedIndirectProbes += 1
+            logLimit("indirect-probes", "dropped an indirect probe request: too many are running")
+            return
+        }
+        activeIndirectProbes += 1
         let target = GossipAddress(ip: request.target, port: request.port == 0 ? transport.localAddress.port : request.port)
         let requester = replyAddress(request.sourceAddr, request.sourcePort, fallback: source)
         let sequence = nextSequenceNumber()
@@ -67,25 +79,31 @@ extension GossipNode {
                 sink.yield(.deadline(1))
             }
             defer { timer.cancel() }
-            for await reply in replies {
+            var answer: [UInt8]?
+            waiting: for await reply in replies {
                 switch reply {
                 case .ack, .tcpAck:
-                    await self.sendPlain([Ack(seqNo: request.seqNo).encoded()], to: requester)
-                    self.finishWaiter(sequence)
-                    return
+                    answer = Ack(seqNo: request.seqNo).encoded()
+                    break waiting
                 case .deadline:
-                    if request.nack { await self.sendPlain([Nack(seqNo: request.seqNo).encoded()], to: requester) }
-                    self.finishWaiter(sequence)
-                    return
+                    answer = request.nack ? Nack(seqNo: request.seqNo).encoded() : nil
+                    break waiting
                 case .nack:
                     continue
                 }
             }
+            if let answer { await self.sendPlain([answer], to: requester) }
+            self.finishIndirectProbe(sequence)
         }
     }
 
     func finishWaiter(_ sequence: UInt32) {
         probeWaiters.removeValue(forKey: sequence)?.finish()
+    }
+
+    private func finishIndirectProbe(_ sequence: UInt32) {
+        finishWaiter(sequence)
+        activeIndirectProbes -= 1
     }
 
     private func replyAddress(_ ip: [UInt8], _ port: UInt16, fallback: GossipAddress) -> GossipAddress {
@@ -133,7 +151,8 @@ extension GossipNode {
             counters.packetsSent += 1
             try await transport.sendPacket(packet, to: address)
         } catch {
-            logger.debug("could not send a packet", metadata: ["to": "\(address)", "error": "\(error)"])
+            counters.failedSends += 1
+            logLimit("send", "could not send a datagram", metadata: ["to": "\(address)", "error": "\(error)"])
         }
     }
 
@@ -141,6 +160,13 @@ extension GossipNode {
     /// recently dead (so that they can refute).
     func gossip() async {
         let now = clock.now
+        let dropped = transport.droppedPackets
+        if dropped > reportedDroppedPackets {
+            logLimit(
+                "inbound-queue", "dropped received datagrams: the inbound queue was full",
+                count: dropped - reportedDroppedPackets)
+            reportedDroppedPackets = dropped
+        }
         let candidates = members.values.filter { record in
             guard record.name != name else { return false }
             switch record.state {

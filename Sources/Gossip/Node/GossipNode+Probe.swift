@@ -89,7 +89,7 @@ extension GossipNode {
                 awareness.apply(expectedNacks > 0 ? expectedNacks - nacks : 1)
                 logger.debug("probe failed, suspecting", metadata: ["node": "\(target.name)"])
                 handleSuspect(Suspect(incarnation: members[target.name]?.incarnation ?? target.incarnation,
-                                      node: target.name, from: name))
+                                      node: target.name, from: name), fromWire: false)
                 return
             }
         }

@@ -10,10 +10,21 @@ extension GossipNode {
             for await stream in transport.streams {
                 guard activeStreams < Self.maxConcurrentStreams else {
                     counters.refusedStreams += 1
+                    logLimit("streams", "closed an inbound stream: too many are being served")
+                    stream.close()
+                    continue
+                }
+                let source = stream.remote.ip
+                guard activeStreamsBySource[source, default: 0] < configuration.maxStreamsPerSource else {
+                    counters.refusedStreamsPerSource += 1
+                    logLimit(
+                        "streams-per-source", "closed an inbound stream: its source holds too many",
+                        metadata: ["from": "\(stream.remote.host)"])
                     stream.close()
                     continue
                 }
                 activeStreams += 1
+                activeStreamsBySource[source, default: 0] += 1
                 group.addTask { await self.serveStream(stream) }
             }
         }
@@ -23,6 +34,9 @@ extension GossipNode {
         defer {
             stream.close()
             activeStreams -= 1
+            let source = stream.remote.ip
+            let left = activeStreamsBySource[source, default: 1] - 1
+            activeStreamsBySource[source] = left > 0 ? left : nil
         }
         guard responsive else {
             counters.ignoredWhileUnresponsive += 1
@@ -30,10 +44,11 @@ extension GossipNode {
         }
         let request: DecodedStream
         do {
-            request = try await readStreamMessage(stream, config: wire, timeout: configuration.tcpTimeout)
+            request = try await readStreamMessage(
+                stream, config: wire, timeout: configuration.tcpTimeout,
+                firstByteTimeout: configuration.streamFirstByteTimeout, budget: streamBudget)
         } catch {
-            counters.malformedStreams += 1
-            logger.debug("dropped a stream", metadata: ["from": "\(stream.remote)", "error": "\(error)"])
+            countStreamFailure(error, from: stream.remote, inbound: true)
             if case WireError.notEncrypted = error {
                 try? await reply(.error(ErrorResponse(error: "\(error)")), on: stream)
             }
@@ -56,7 +71,7 @@ extension GossipNode {
                 return
             }
             counters.pushPulls += 1
-            try? await merge(remote)
+            try? await merge(remote, from: stream.remote, isJoinReply: false)
         case .user(let user):
             await deliverUserMessage(user.payload)
         case .ack, .error:
@@ -82,11 +97,17 @@ extension GossipNode {
         defer { stream.close() }
         try await stream.write(
             StreamCodec.encode(.pushPull(request), compress: configuration.compressStreams, config: wire))
-        let response = try await readStreamMessage(stream, config: wire, timeout: configuration.tcpTimeout)
+        let response: DecodedStream
+        do {
+            response = try await readStreamMessage(stream, config: wire, timeout: configuration.tcpTimeout)
+        } catch {
+            countStreamFailure(error, from: address, inbound: false)
+            throw error
+        }
         switch response.message {
         case .pushPull(let remote):
             counters.pushPulls += 1
-            try await merge(remote)
+            try await merge(remote, from: address, isJoinReply: join)
         case .error(let error):
             throw GossipError.unexpectedReply("remote error: \(error.error)")
         default:
@@ -94,8 +115,33 @@ extension GossipNode {
         }
     }
 
+    /// Counts (and logs once per interval) a stream that could not be read; a reply that fails on an outbound
+    /// stream is the caller's error, counted only when it broke a limit.
+    private func countStreamFailure(_ error: any Error, from peer: GossipAddress, inbound: Bool) {
+        switch error {
+        case GossipTransportError.silent:
+            counters.silentStreams += 1
+            logLimit("stream-first-byte", "closed a stream that sent nothing", metadata: ["from": "\(peer.host)"])
+        case WireError.lengthOutOfRange(let field, let value, let limit):
+            counters.oversizedStreams += 1
+            logLimit(
+                "stream-size", "refused a stream over a size limit",
+                metadata: ["from": "\(peer.host)", "field": "\(field)", "value": "\(value)", "cap": "\(limit)"])
+        default:
+            guard inbound else { return }
+            counters.malformedStreams += 1
+            logger.debug("dropped a stream", metadata: ["from": "\(peer)", "error": "\(error)"])
+        }
+    }
+
     /// memberlist's `mergeRemoteState`: check versions, merge node states, hand the user state to the delegate.
-    private func merge(_ remote: PushPull) async throws {
+    ///
+    /// Unlike memberlist, a push/pull cannot declare a third node left or dead: that only makes it suspect here,
+    /// at most one incarnation above the one known, and this node probes it for itself. A node's own state counts
+    /// as its own word when the stream comes from its IP (`peer`): then its alive may jump any distance and its
+    /// leave is taken as a leave. What a join reply (`isJoinReply`, from a seed this node chose) says about this
+    /// node is believed at any incarnation, so a restarted node refutes above what the cluster remembers.
+    func merge(_ remote: PushPull, from peer: GossipAddress, isJoinReply: Bool) async throws {
         guard !leaving else { return }
         do {
             try verifyProtocol(remote.nodes)
@@ -105,16 +151,23 @@ extension GossipNode {
             throw error
         }
         for node in remote.nodes {
+            let isSelf = node.name == name
+            let fromItself = !isSelf && GossipAddress(ip: node.addr, port: node.port).ip == peer.ip
             switch node.state {
             case .alive:
-                handleAlive(Alive(
-                    incarnation: node.incarnation, node: node.name, addr: node.addr, port: node.port, meta: node.meta,
-                    vsn: node.vsn))
-            case .left:
-                handleDead(Dead(incarnation: node.incarnation, node: node.name, from: node.name))
-            case .suspect, .dead:
+                let limit: UInt32? = (isSelf && isJoinReply) || fromItself ? .max : nil
+                handleAlive(
+                    Alive(
+                        incarnation: node.incarnation, node: node.name, addr: node.addr, port: node.port,
+                        meta: node.meta, vsn: node.vsn),
+                    aheadLimit: limit)
+            case .left where fromItself:
+                handleDead(Dead(incarnation: node.incarnation, node: node.name, from: node.name), fromWire: false)
+            case .left, .suspect, .dead:
                 // A remote death only makes us suspect: we check for ourselves.
-                handleSuspect(Suspect(incarnation: node.incarnation, node: node.name, from: name))
+                handleSuspect(
+                    Suspect(incarnation: node.incarnation, node: node.name, from: name), fromWire: false,
+                    aheadLimit: isSelf && isJoinReply ? .max : 1)
             default:
                 continue
             }

@@ -5,6 +5,30 @@ import Logging
 ///
 /// All state lives in this actor; the transport delivers packets and streams to it. Create it, ``start()``,
 /// ``join(_:)`` seeds, read ``events``, and ``leave(timeout:)`` then ``stop()`` at the end.
+///
+/// ## Membership rules
+///
+/// memberlist believes any message with a higher incarnation, so one forged packet could make a node suspect,
+/// dead or left at an incarnation of 2³²−1, which it can never refute. This node applies memberlist's rules
+/// within bounds:
+///
+/// - **Suspect, dead, left** about another node: only when the accuser (`from`) is a current member (alive or
+///   suspect) other than this node, and the incarnation is at most one above the one known for the node. A
+///   legitimate accuser accuses at the incarnation it knows, which is ours or one behind, so refutation (the
+///   accused answers with an alive one above the accusation) always works.
+/// - About this node: any accusation at most one above our incarnation is refuted, whoever sends it.
+/// - **Alive** about an unknown node is a join, at any incarnation (up to ``GossipConfiguration/maxMembers``).
+///   About a known node, at most ``GossipConfiguration/maxIncarnationJump`` above the incarnation known: enough
+///   for the refutations and tag updates a peer misses in a partition, and for this node's refutation of an
+///   alive about itself (it answers one above it). An alive about this node further ahead is not refuted.
+/// - **Push/pull** cannot declare a third node dead or left: that only makes it suspect here, with the same
+///   bound (memberlist turns dead into suspect, and left into a leave). A node's own entry in a push/pull over a
+///   stream from its own IP is its own word: its alive may jump any distance and its leave is a leave. A join
+///   reply (from a seed this node chose) may raise this node's incarnation any distance, so a restarted node
+///   refutes above what the cluster remembers.
+///
+/// Every refusal is counted in ``GossipCounters`` and logged at most once per
+/// ``GossipConfiguration/limitLogInterval``.
 public actor GossipNode {
     /// The node's name.
     public nonisolated let name: String
@@ -29,8 +53,9 @@ public actor GossipNode {
     var suspicions: [String: SuspicionTimer] = [:]
     /// memberlist's own broadcasts (alive, suspect, dead), keyed by node name.
     var broadcasts = BroadcastQueue()
-    /// The application's broadcasts, keyed by the application's keys.
-    var applicationBroadcasts = BroadcastQueue()
+    /// The application's broadcasts, keyed by the application's keys, at most
+    /// ``GossipConfiguration/maxQueuedBroadcasts``.
+    var applicationBroadcasts: BroadcastQueue
     /// Probes waiting for an ack or nack, by sequence number.
     var probeWaiters: [UInt32: AsyncStream<ProbeReply>.Continuation] = [:]
     var counters = GossipCounters()
@@ -42,8 +67,15 @@ public actor GossipNode {
     /// The highest serf Lamport time seen (member intents and push/pull), for a leave intent serf accepts.
     var serfClock: UInt64 = 0
     var tasks: [Task<Void, Never>] = []
-    /// Inbound streams being served.
+    /// Inbound streams being served, in all and by source IP.
     var activeStreams = 0
+    var activeStreamsBySource: [[UInt8]: Int] = [:]
+    let streamBudget: StreamBudget
+    /// Indirect probes running on behalf of other nodes.
+    var activeIndirectProbes = 0
+    /// Transport drops already logged, so each interval reports only the new ones.
+    var reportedDroppedPackets = 0
+    var limitLog: LimitLog
     /// Failed nodes to retry (by name): where they were and since when, kept after memberlist reaps them.
     var failedPeers: [String: (address: GossipAddress, since: ContinuousClock.Instant)] = [:]
 
@@ -59,7 +91,13 @@ public actor GossipNode {
         self.delegate = delegate
         self.logger = configuration.logger
         self.incarnation = configuration.initialIncarnation
-        self.wire = configuration.wire
+        var wire = configuration.wire
+        wire.acceptCompressedPackets = configuration.acceptCompressedPackets
+        wire.limits.maxPushPullNodes = min(wire.limits.maxPushPullNodes, max(1, configuration.maxMembers))
+        self.wire = wire
+        self.limitLog = LimitLog(interval: configuration.limitLogInterval)
+        self.streamBudget = StreamBudget(limit: configuration.maxInboundStreamBytes)
+        self.applicationBroadcasts = BroadcastQueue(capacity: configuration.maxQueuedBroadcasts)
         self.meta = meta
         self.awareness = Awareness(maxMultiplier: configuration.awarenessMaxMultiplier)
         (events, eventSink) = AsyncStream.makeStream(of: MembershipEvent.self, bufferingPolicy: .bufferingNewest(4096))
@@ -114,8 +152,13 @@ public actor GossipNode {
     /// The Lifeguard health score (0 = healthy).
     public var healthScore: Int { awareness.score }
 
-    /// What the node has counted so far.
-    public var statistics: GossipCounters { counters }
+    /// What the node has counted so far (with the datagrams its transport dropped).
+    public var statistics: GossipCounters {
+        var all = counters
+        all.droppedPackets = transport.droppedPackets
+        all.droppedBroadcasts = applicationBroadcasts.evicted
+        return all
+    }
 
     /// While `false`, the node ignores every packet and stream and neither probes nor gossips, as if its process
     /// were stopped (SIGSTOP); its sockets stay open. Set it back to `true` to resume.
@@ -149,7 +192,13 @@ public actor GossipNode {
                 metadata: ["size": "\(payload.count)", "limit": "\(maximumBroadcastSize)", "key": "\(key ?? "")"])
             return
         }
+        let evicted = applicationBroadcasts.evicted
         applicationBroadcasts.enqueue([MessageType.user.rawValue] + payload, key: key)
+        if applicationBroadcasts.evicted > evicted {
+            logLimit(
+                "broadcast-queue", "dropped a queued application broadcast: the queue is full",
+                metadata: ["capacity": "\(applicationBroadcasts.capacity)"])
+        }
     }
 
     /// The largest application broadcast: the UDP budget less the compound header, one part's length, the user

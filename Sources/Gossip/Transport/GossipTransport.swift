@@ -52,16 +52,24 @@ public struct GossipStream: Sendable {
 public protocol GossipTransport: Sendable {
     /// The address peers reach this node at (its advertise address).
     var localAddress: GossipAddress { get }
-    /// Every datagram received, in arrival order. Finishes at ``shutdown()``.
+    /// Every datagram received, in arrival order, bounded: when the node falls behind, new datagrams are dropped
+    /// and counted in ``droppedPackets``. Finishes at ``shutdown()``.
     var packets: AsyncStream<IncomingPacket> { get }
     /// Every stream a peer opened to us. Finishes at ``shutdown()``.
     var streams: AsyncStream<GossipStream> { get }
-    /// Sends one datagram (best effort: an unreachable peer is not an error).
+    /// Sends one datagram, best effort: a failure throws for the caller to count, and never closes the socket.
     func sendPacket(_ bytes: [UInt8], to address: GossipAddress) async throws
     /// Opens a stream to `address`, failing after `timeout` if it cannot connect.
     func openStream(to address: GossipAddress, timeout: Duration) async throws -> GossipStream
     /// Closes the sockets; ``packets`` and ``streams`` finish.
     func shutdown() async
+    /// Datagrams dropped on arrival because ``packets`` already held as many as its bound.
+    var droppedPackets: Int { get }
+}
+
+extension GossipTransport {
+    /// A transport that never drops on arrival.
+    public var droppedPackets: Int { 0 }
 }
 
 /// Why a transport operation failed.
@@ -76,6 +84,10 @@ public enum GossipTransportError: Error, Sendable, Hashable, CustomStringConvert
     case streamEnded(receivedBytes: Int)
     /// Binding the sockets failed.
     case bindFailed(String)
+    /// The peer opened a stream and sent nothing within this long.
+    case silent(Duration)
+    /// A datagram could not be sent (dropped; the socket stays open).
+    case sendFailed(GossipAddress, String)
 
     public var description: String {
         switch self {
@@ -84,6 +96,8 @@ public enum GossipTransportError: Error, Sendable, Hashable, CustomStringConvert
         case .closed: "the transport is closed"
         case .streamEnded(let count): "the stream ended after \(count) bytes, before a whole message"
         case .bindFailed(let reason): "could not bind the gossip sockets: \(reason)"
+        case .silent(let limit): "the peer sent nothing within \(limit)"
+        case .sendFailed(let address, let reason): "could not send a datagram to \(address): \(reason)"
         }
     }
 }

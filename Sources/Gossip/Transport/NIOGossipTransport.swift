@@ -3,10 +3,18 @@ import Glibc
 #endif
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The real transport: UDP datagrams and TCP streams on one port, with SwiftNIO.
 ///
 /// TCP is bound first (so a port of 0 picks a free one), then UDP on the same port number.
+///
+/// Datagrams are received through NIO and sent with `sendto(2)` on a duplicate of the same socket: NIO's
+/// datagram channel closes itself on most send errors (all but `EMSGSIZE` and `EHOSTUNREACH`: `EPERM` from a
+/// firewall, `ENETUNREACH`, `EACCES`, `EINVAL` ...), which would stop all gossip. Here a failed send throws
+/// ``GossipTransportError/sendFailed(_:_:)`` for the node to count and the datagram is dropped; the socket stays
+/// open and keeps receiving. ICMP errors are not reported on an unconnected UDP socket without `IP_RECVERR`, so
+/// they reach neither path.
 public final class NIOGossipTransport: GossipTransport {
     public let localAddress: GossipAddress
     public let packets: AsyncStream<IncomingPacket>
@@ -17,17 +25,24 @@ public final class NIOGossipTransport: GossipTransport {
     private let tcp: any Channel
     private let packetSink: AsyncStream<IncomingPacket>.Continuation
     private let streamSink: AsyncStream<GossipStream>.Continuation
+    /// The descriptor datagrams are sent on (a `dup` of the UDP socket); -1 once shut down.
+    private let sender: Mutex<CInt>
+    private let drops: DropCounter
 
     /// Binds UDP and TCP on `bind` (port 0: any free port, the same for both) and advertises `advertise`
-    /// (default: the bound address, which must then not be a wildcard).
+    /// (default: the bound address, which must then not be a wildcard). At most `inboundQueueLimit` received
+    /// datagrams wait for the node; more are dropped and counted in ``droppedPackets``.
     public static func bind(
-        _ bind: GossipAddress, advertise: GossipAddress? = nil,
+        _ bind: GossipAddress, advertise: GossipAddress? = nil, inboundQueueLimit: Int = 4096,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> NIOGossipTransport {
-        let (packets, packetSink) = AsyncStream.makeStream(of: IncomingPacket.self)
+        let (packets, packetSink) = AsyncStream.makeStream(
+            of: IncomingPacket.self, bufferingPolicy: .bufferingOldest(max(1, inboundQueueLimit)))
         let (streams, streamSink) = AsyncStream.makeStream(of: GossipStream.self)
+        let drops = DropCounter()
         let tcp: any Channel
         let udp: any Channel
+        let sendSocket: CInt
         do {
             tcp = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -40,16 +55,31 @@ public final class NIOGossipTransport: GossipTransport {
                 }
                 .bind(host: bind.host, port: Int(bind.port)).get()
             let port = tcp.localAddress?.port ?? Int(bind.port)
-            udp = try await DatagramBootstrap(group: group)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                .channelOption(.socketOption(.so_rcvbuf), value: 2 << 20)
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(DatagramReader(sink: packetSink))
+            let socket = try UDPSocket.bound(to: SocketAddress(ipAddress: bind.host, port: port))
+            sendSocket = fcntl(socket, F_DUPFD_CLOEXEC, 0)
+            guard sendSocket >= 0 else {
+                let reason = UDPSocket.errorText(errno)
+                close(socket)
+                try? await tcp.close()
+                throw GossipTransportError.bindFailed("\(bind): dup: \(reason)")
+            }
+            do {
+                udp = try await DatagramBootstrap(group: group)
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                DatagramReader(sink: packetSink, drops: drops))
+                        }
                     }
-                }
-                .bind(host: bind.host, port: port).get()
+                    .withBoundSocket(socket).get()
+            } catch {
+                close(sendSocket)
+                try? await tcp.close()
+                throw error
+            }
+        } catch let error as GossipTransportError {
+            throw error
         } catch {
             throw GossipTransportError.bindFailed("\(bind): \(error)")
         }
@@ -58,13 +88,14 @@ public final class NIOGossipTransport: GossipTransport {
         if advertised.port == 0 { advertised.port = bound.port }
         return NIOGossipTransport(
             localAddress: advertised, boundAddress: bound, udp: udp, tcp: tcp, packets: packets,
-            packetSink: packetSink, streams: streams, streamSink: streamSink)
+            packetSink: packetSink, streams: streams, streamSink: streamSink, sendSocket: sendSocket, drops: drops)
     }
 
     private init(
         localAddress: GossipAddress, boundAddress: GossipAddress, udp: any Channel, tcp: any Channel,
         packets: AsyncStream<IncomingPacket>, packetSink: AsyncStream<IncomingPacket>.Continuation,
-        streams: AsyncStream<GossipStream>, streamSink: AsyncStream<GossipStream>.Continuation
+        streams: AsyncStream<GossipStream>, streamSink: AsyncStream<GossipStream>.Continuation,
+        sendSocket: CInt, drops: DropCounter
     ) {
         self.localAddress = localAddress
         self.boundAddress = boundAddress
@@ -74,12 +105,33 @@ public final class NIOGossipTransport: GossipTransport {
         self.packetSink = packetSink
         self.streams = streams
         self.streamSink = streamSink
+        self.sender = Mutex(sendSocket)
+        self.drops = drops
     }
 
+    /// Datagrams dropped because the node did not take them in time.
+    public var droppedPackets: Int { drops.value.load(ordering: .relaxed) }
+
+    /// Whether the UDP socket is still open for receiving.
+    public var isReceiving: Bool { udp.isActive }
+
     public func sendPacket(_ bytes: [UInt8], to address: GossipAddress) async throws {
-        let remote = try SocketAddress(ipAddress: address.host, port: Int(address.port))
-        let envelope = AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes))
-        try await udp.writeAndFlush(envelope).get()
+        let remote: SocketAddress
+        do {
+            remote = try SocketAddress(ipAddress: address.host, port: Int(address.port))
+        } catch {
+            throw GossipTransportError.sendFailed(address, "not an IP address")
+        }
+        let failure: CInt = sender.withLock { socket in
+            guard socket >= 0 else { return EBADF }
+            let sent = bytes.withUnsafeBytes { buffer in
+                remote.withSockAddr { pointer, size in
+                    sendto(socket, buffer.baseAddress, buffer.count, CInt(MSG_NOSIGNAL), pointer, socklen_t(size))
+                }
+            }
+            return sent < 0 ? errno : 0
+        }
+        guard failure == 0 else { throw GossipTransportError.sendFailed(address, UDPSocket.errorText(failure)) }
     }
 
     public func openStream(to address: GossipAddress, timeout: Duration) async throws -> GossipStream {
@@ -97,6 +149,11 @@ public final class NIOGossipTransport: GossipTransport {
     }
 
     public func shutdown() async {
+        let socket = sender.withLock { socket in
+            defer { socket = -1 }
+            return socket
+        }
+        if socket >= 0 { close(socket) }
         try? await udp.close()
         try? await tcp.close()
         packetSink.finish()
@@ -134,19 +191,54 @@ extension GossipAddress {
     }
 }
 
-/// Hands every received datagram to an `AsyncStream`.
+/// Counts datagrams dropped on arrival.
+private final class DropCounter: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// The UDP socket, made here so that a descriptor for sending can be kept beside NIO's.
+private enum UDPSocket {
+    /// A non-blocking UDP socket bound to `address`, with `SO_REUSEADDR` and a 2 MiB receive buffer.
+    static func bound(to address: SocketAddress) throws(GossipTransportError) -> CInt {
+        let family = address.protocol == .inet6 ? AF_INET6 : AF_INET
+        let socket = Glibc.socket(family, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { throw .bindFailed("\(address): socket: \(errorText(errno))") }
+        var one: CInt = 1
+        var receiveBuffer: CInt = 2 << 20
+        let size = socklen_t(MemoryLayout<CInt>.size)
+        let bound = setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &one, size) == 0
+            && setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, size) == 0
+            && address.withSockAddr { Glibc.bind(socket, $0, socklen_t($1)) } == 0
+        guard bound else {
+            let reason = errorText(errno)
+            close(socket)
+            throw .bindFailed("\(address): \(reason)")
+        }
+        return socket
+    }
+
+    static func errorText(_ code: CInt) -> String {
+        "\(String(cString: strerror(code))) (errno \(code))"
+    }
+}
+
+/// Hands every received datagram to a bounded `AsyncStream`, counting those it has no room for.
 private final class DatagramReader: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let sink: AsyncStream<IncomingPacket>.Continuation
+    private let drops: DropCounter
 
-    init(sink: AsyncStream<IncomingPacket>.Continuation) {
+    init(sink: AsyncStream<IncomingPacket>.Continuation, drops: DropCounter) {
         self.sink = sink
+        self.drops = drops
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         guard let source = GossipAddress(socketAddress: envelope.remoteAddress) else { return }
-        sink.yield(IncomingPacket(bytes: Array(buffer: envelope.data), source: source))
+        if case .dropped = sink.yield(IncomingPacket(bytes: Array(buffer: envelope.data), source: source)) {
+            drops.value.add(1, ordering: .relaxed)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -21,6 +21,7 @@ public final class SimulatedNetwork: Sendable {
         var dropped = 0
         var largest = 0
         var sentBy: [GossipAddress: Int] = [:]
+        var overflowedAt: [GossipAddress: Int] = [:]
     }
 
     private struct Link: Hashable {
@@ -33,9 +34,11 @@ public final class SimulatedNetwork: Sendable {
     /// Makes an empty network: no loss, no delay, no partitions.
     public init() {}
 
-    /// Makes a transport for a node at `address` and attaches it.
-    public func attach(_ address: GossipAddress) -> SimulatedTransport {
-        let (packets, packetSink) = AsyncStream.makeStream(of: IncomingPacket.self)
+    /// Makes a transport for a node at `address` and attaches it; at most `inboundQueueLimit` datagrams wait for
+    /// the node, as with ``NIOGossipTransport``.
+    public func attach(_ address: GossipAddress, inboundQueueLimit: Int = 4096) -> SimulatedTransport {
+        let (packets, packetSink) = AsyncStream.makeStream(
+            of: IncomingPacket.self, bufferingPolicy: .bufferingOldest(max(1, inboundQueueLimit)))
         let (streams, streamSink) = AsyncStream.makeStream(of: GossipStream.self)
         state.withLock { $0.endpoints[address] = Endpoint(packets: packetSink, streams: streamSink) }
         return SimulatedTransport(network: self, localAddress: address, packets: packets, streams: streams)
@@ -93,6 +96,17 @@ public final class SimulatedNetwork: Sendable {
         state.withLock { $0.sentBy[address, default: 0] }
     }
 
+    /// Datagrams dropped because the node at `address` had a full inbound queue.
+    public func queueDrops(at address: GossipAddress) -> Int {
+        state.withLock { $0.overflowedAt[address, default: 0] }
+    }
+
+    private func deliver(_ packet: IncomingPacket, to sink: AsyncStream<IncomingPacket>.Continuation, at address: GossipAddress) {
+        if case .dropped = sink.yield(packet) {
+            state.withLock { $0.overflowedAt[address, default: 0] += 1 }
+        }
+    }
+
     fileprivate func detach(_ address: GossipAddress) {
         let endpoint = state.withLock { $0.endpoints.removeValue(forKey: address) }
         endpoint?.packets.finish()
@@ -122,11 +136,11 @@ public final class SimulatedNetwork: Sendable {
         guard let decision else { return }
         let packet = IncomingPacket(bytes: bytes, source: source)
         if decision.delay == .zero {
-            decision.sink.yield(packet)
+            deliver(packet, to: decision.sink, at: destination)
         } else {
             Task {
                 try? await Task.sleep(for: decision.delay)
-                decision.sink.yield(packet)
+                self.deliver(packet, to: decision.sink, at: destination)
             }
         }
     }
@@ -189,4 +203,6 @@ public struct SimulatedTransport: GossipTransport {
     public func shutdown() async {
         network.detach(localAddress)
     }
+
+    public var droppedPackets: Int { network.queueDrops(at: localAddress) }
 }

@@ -87,8 +87,9 @@ public enum PacketCodec {
 
     /// Decodes a received UDP packet: label → decryption → CRC → compress/compound (recursively) → messages.
     ///
-    /// Never traps; every length is checked before use, decompression is bounded by
-    /// ``WireLimits/maxDecompressedBytes`` over the whole packet, and wrappers nest at most
+    /// Never traps; every length is checked before use, decompression is refused without
+    /// ``WireConfig/acceptCompressedPackets`` and otherwise bounded by ``WireLimits/maxDecompressedPacketBytes``
+    /// (and ``WireLimits/maxDecompressedBytes``) over the whole packet, and wrappers nest at most
     /// ``WireLimits/maxNesting`` deep. One malformed compound part fails the whole packet, naming the part.
     public static func decode(_ packet: [UInt8], config: WireConfig = WireConfig()) throws(WireError) -> DecodedPacket {
         guard !packet.isEmpty else { throw .empty(context: "packet") }
@@ -110,7 +111,8 @@ public enum PacketCodec {
         }
         var result = DecodedPacket(
             messages: [], label: label, wasEncrypted: wasEncrypted, hadChecksum: hadChecksum, truncatedParts: 0)
-        var budget = config.limits.maxDecompressedBytes
+        var budget = config.acceptCompressedPackets
+            ? min(config.limits.maxDecompressedBytes, config.limits.maxDecompressedPacketBytes) : nil
         try handle(payload, depth: 0, budget: &budget, limits: config.limits, into: &result)
         return result
     }
@@ -121,13 +123,14 @@ public enum PacketCodec {
         _ payload: [UInt8], limits: WireLimits = WireLimits()
     ) throws(WireError) -> (messages: [PacketMessage], truncatedParts: Int) {
         var result = DecodedPacket(messages: [], label: [], wasEncrypted: false, hadChecksum: false, truncatedParts: 0)
-        var budget = limits.maxDecompressedBytes
+        var budget: Int? = min(limits.maxDecompressedBytes, limits.maxDecompressedPacketBytes)
         try handle(payload, depth: 0, budget: &budget, limits: limits, into: &result)
         return (result.messages, result.truncatedParts)
     }
 
+    /// `budget`: the decompressed bytes still allowed; `nil` refuses compressed payloads.
     private static func handle(
-        _ message: [UInt8], depth: Int, budget: inout Int, limits: WireLimits, into result: inout DecodedPacket
+        _ message: [UInt8], depth: Int, budget: inout Int?, limits: WireLimits, into result: inout DecodedPacket
     ) throws(WireError) {
         guard let first = message.first else { throw .empty(context: "message") }
         guard let type = MessageType(rawValue: first) else { throw .unknownMessageType(first) }
@@ -139,14 +142,17 @@ public enum PacketCodec {
             for (index, part) in compound.parts.enumerated() {
                 do {
                     try handle(part, depth: depth + 1, budget: &budget, limits: limits, into: &result)
+                } catch .compressionRefused {
+                    throw .compressionRefused
                 } catch {
                     throw .compoundPart(index: index, error)
                 }
             }
         case .compress:
+            guard let allowed = budget else { throw .compressionRefused }
             guard depth < limits.maxNesting else { throw .nestingTooDeep(limit: limits.maxNesting) }
-            let payload = try Compressed.unwrap(message, maxOutputBytes: budget, limits: limits)
-            budget -= payload.count
+            let payload = try Compressed.unwrap(message, maxOutputBytes: allowed, limits: limits)
+            budget = allowed - payload.count
             try handle(payload, depth: depth + 1, budget: &budget, limits: limits, into: &result)
         case .ping:
             result.messages.append(.ping(try Ping.decode(message, limits: limits)))

@@ -12,6 +12,9 @@ public struct WireConfig: Sendable {
     public var skipInboundLabelCheck: Bool
     /// Bounds for untrusted input.
     public var limits: WireLimits
+    /// Decompress LZW-compressed UDP packets (memberlist always does). ``GossipNode`` sets it from
+    /// ``GossipConfiguration/acceptCompressedPackets``, off by default. Streams are not affected.
+    public var acceptCompressedPackets: Bool = true
 
     /// Makes a configuration; the defaults are memberlist's (no keyring, verify incoming, no label).
     public init(

@@ -56,6 +56,8 @@ public indirect enum WireError: Error, Sendable, Hashable, CustomStringConvertib
     case notEncrypted
     /// An encrypted stream arrived and no keyring is configured.
     case encryptedButNoKeyring
+    /// A compressed UDP packet arrived and ``WireConfig/acceptCompressedPackets`` is off.
+    case compressionRefused
 
     public var description: String {
         switch self {
@@ -112,6 +114,8 @@ public indirect enum WireError: Error, Sendable, Hashable, CustomStringConvertib
             "encryption is configured but the remote data is not encrypted"
         case .encryptedButNoKeyring:
             "remote data is encrypted but no keyring is configured"
+        case .compressionRefused:
+            "compressed packets are not accepted"
         }
     }
 }

@@ -14,6 +14,9 @@ public struct WireLimits: Sendable, Hashable {
     public var maxUserStateBytes: Int = 20 << 20
     /// The largest stream user message (memberlist `main`: 20 MiB).
     public var maxUserMessageBytes: Int = 20 << 20
+    /// The most bytes decompression in one UDP packet may produce (64 KiB: what a peer could have sent
+    /// uncompressed in one datagram).
+    public var maxDecompressedPacketBytes: Int = 64 << 10
     /// How deeply compound and compress wrappers may nest inside one packet.
     public var maxNesting: Int = 8
     /// How deeply msgpack containers may nest inside one message body.
