@@ -110,6 +110,9 @@ struct GossipRunCommand: AsyncParsableCommand {
         }
         var configuration = GossipConfiguration(name: name ?? Self.hostName(), tags: tags, logger: logger)
         configuration.wire = try keys.wireConfig()
+        // serf and memberlist compress their gossip packets by default; this tool is for meeting them. The
+        // daemon, which serves only weft hosts, refuses compressed UDP.
+        configuration.acceptCompressedPackets = true
 
         let transport = try await NIOGossipTransport.bind(bindAddress, advertise: advertiseAddress)
         let node = try GossipNode(configuration: configuration, transport: transport)
