@@ -84,14 +84,16 @@ struct GossipAttackTests {
                 // Plaintext: dropped before any decoding.
                 try await Self.inject(cluster, to: host, key: nil, ["endpoint", "42", victim, "02:66:66:66:66:66", Self.attacker, h2.underlayAddress, "max"])
                 try await Self.inject(cluster, to: host, key: nil, ["dead", h1.underlayAddress, "max", h2.underlayAddress])
-                // With the key: each forged record refused for its own reason.
+                // With the key: forged failures first, then forged records, each refused for its own reason. A
+                // host takes its datagrams in order, so once it has logged the records' refusals it has also
+                // handled the failures before them.
+                try await Self.inject(cluster, to: host, key: key, ["dead", h1.underlayAddress, "max", h2.underlayAddress])
+                try await Self.inject(cluster, to: host, key: key, ["suspect", h1.underlayAddress, "max", h2.underlayAddress])
                 let vni = try await Self.vni(on: h2)
                 try await Self.inject(cluster, to: host, key: key, ["endpoint", vni, victim, "02:66:66:66:66:66", h2.underlayAddress, h2.underlayAddress, Self.milliseconds()])
                 try await Self.inject(cluster, to: host, key: key, ["endpoint", vni, victim, "02:66:66:66:66:66", Self.attacker, h2.underlayAddress, Self.milliseconds()])
                 try await Self.inject(cluster, to: host, key: key, ["endpoint", vni, victim, "02:66:66:66:66:66", h2.underlayAddress, h2.underlayAddress, "max"])
                 try await Self.inject(cluster, to: host, key: key, ["endpoint", vni, "10.97.0.99", "02:66:66:66:66:66", host.underlayAddress, host.underlayAddress, Self.milliseconds()])
-                try await Self.inject(cluster, to: host, key: key, ["dead", h1.underlayAddress, "max", h2.underlayAddress])
-                try await Self.inject(cluster, to: host, key: key, ["suspect", h1.underlayAddress, "max", h2.underlayAddress])
             }
             for host in cluster.hosts {
                 for reason in ["bad-signature", "vtep-mismatch", "clock-ahead", "about-this-host"] where !(host === h2 && reason != "clock-ahead" && reason != "about-this-host") {
@@ -110,10 +112,11 @@ struct GossipAttackTests {
             #expect(Self.weftLog(h1).contains("gossip is NOT encrypted"))
             let vni = try await Self.vni(on: h2)
             for host in cluster.hosts {
-                try await Self.inject(cluster, to: host, key: nil, ["endpoint", vni, containers[0].address, "02:66:66:66:66:66", h2.underlayAddress, h2.underlayAddress, Self.milliseconds()])
-                try await Self.inject(cluster, to: host, key: nil, ["endpoint", vni, containers[0].address, "02:66:66:66:66:66", h2.underlayAddress, h2.underlayAddress, "max"])
+                // Failures first: once the records after them are refused, they have been handled too.
                 try await Self.inject(cluster, to: host, key: nil, ["dead", h1.underlayAddress, "max", h2.underlayAddress])
                 try await Self.inject(cluster, to: host, key: nil, ["dead", h2.underlayAddress, "max", h1.underlayAddress])
+                try await Self.inject(cluster, to: host, key: nil, ["endpoint", vni, containers[0].address, "02:66:66:66:66:66", h2.underlayAddress, h2.underlayAddress, Self.milliseconds()])
+                try await Self.inject(cluster, to: host, key: nil, ["endpoint", vni, containers[0].address, "02:66:66:66:66:66", h2.underlayAddress, h2.underlayAddress, "max"])
             }
             try await Poll.until("h1 to refuse the forged record (signature)", timeout: .seconds(10), interval: .milliseconds(100)) {
                 Self.weftLog(h1).contains("reason=bad-signature")
