@@ -117,6 +117,7 @@ let package = Package(
             name: "DockerPluginTests",
             dependencies: [
                 "DockerPlugin",
+                "TestSupport",
                 "Overlay",
                 "Netlink",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,10 +144,10 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "MessagePackTests", dependencies: ["MessagePack"], swiftSettings: strictSwift),
+        .testTarget(name: "MessagePackTests", dependencies: ["MessagePack", "TestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "GossipTests",
-            dependencies: ["Gossip", "MessagePack", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Gossip", "MessagePack", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
     ]

@@ -61,16 +61,6 @@ func withServer<R: Sendable>(
     }
 }
 
-/// Polls `condition` every 10 ms until it holds, for at most `limit`.
-func eventually(within limit: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    return try await condition()
-}
-
 /// Leaves a socket file at `path` that nobody listens on, as a crashed plugin would.
 func makeStaleSocket(at path: String) throws {
     let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)

@@ -7,6 +7,7 @@ import Overlay
 import ServiceLifecycle
 import Synchronization
 import Testing
+import TestSupport
 
 /// Holds backend calls until released, and counts how many are waiting.
 final class Gate: Sendable {
@@ -386,21 +387,21 @@ struct SocketTests {
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(services: [server], logger: silentLogger))
             let running = Task { try await group.run() }
-            #expect(try await eventually { access(path, F_OK) == 0 })
+            #expect(await eventually(within: .seconds(5), every: .milliseconds(10)) { access(path, F_OK) == 0 } != nil)
             try await withConnection(to: path) { connection in
                 try await connection.send(dockerRequest(.createNetwork, createNetworkBody))
-                #expect(try await eventually { gate.waiting == 1 })
+                #expect(await eventually(within: .seconds(5), every: .milliseconds(10)) { gate.waiting == 1 } != nil)
                 await group.triggerGracefulShutdown()
                 // No new connections once shutdown has begun...
                 #expect(
-                    try await eventually {
+                    await eventually(within: .seconds(5), every: .milliseconds(10)) {
                         do {
                             _ = try await withConnection(to: path) { try await $0.call(.activate) }
                             return false
                         } catch {
                             return true
                         }
-                    })
+                    } != nil)
                 // ...but the request in flight completes, and then the connection is closed.
                 gate.open()
                 #expect(try await connection.readResponse()?.status == 200)

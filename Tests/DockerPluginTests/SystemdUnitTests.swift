@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The systemd unit for the socket plugin: least privilege, and nothing that would give weft a mount
 /// namespace of its own (its network namespaces under /run/weft/netns must be the host's).
@@ -41,16 +42,8 @@ struct SystemdUnitTests {
             .replacingOccurrences(of: "ExecStart=/usr/local/bin/weft ", with: "ExecStart=/bin/true ")
         try text.write(to: unit, atomically: true, encoding: .utf8)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["verify", unit.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(printed.isEmpty, "systemd-analyze verify: \(printed)")
+        let verified = try Shell.outcome(["/usr/bin/systemd-analyze", "verify", unit.path])
+        #expect(verified.succeeded)
+        #expect((verified.standardOutput + verified.standardError).isEmpty, "systemd-analyze verify: \(verified.standardOutput)\(verified.standardError)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `weft daemon` gossips only keyed unless told `--insecure-gossip`: a host given seeds but no key is refused
 /// with the remedy, and a key file others can read is refused. (Keyed clusters themselves run in the end-to-end
@@ -7,16 +8,8 @@ import Testing
 @Suite("weft daemon gossip keys", .enabled(if: WeftProcess.isBuilt, "needs the weft executable (swift build)"))
 struct DaemonGossipKeyTests {
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = WeftProcess.executable
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let outcome = try Shell.outcome([WeftProcess.executable.path] + arguments)
+        return (outcome.status, outcome.standardOutput + outcome.standardError)
     }
 
     func temporaryDirectory() throws -> String {

@@ -2,6 +2,7 @@
 import Logging
 import MessagePack
 import Testing
+import TestSupport
 
 extension ScaledTimeGossipTests {
     /// A node facing an outsider who can send any datagram or open any stream: forged membership, huge clocks,

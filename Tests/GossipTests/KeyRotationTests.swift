@@ -1,6 +1,7 @@
 import Gossip
 import Logging
 import Testing
+import TestSupport
 
 extension ScaledTimeGossipTests {
     @Suite("Gossip key rotation under traffic")

@@ -1,5 +1,6 @@
 import Gossip
 import Testing
+import TestSupport
 
 @Suite("LZW: Go's compress/lzw, LSB, literal width 8")
 struct LZWTests {

@@ -1,5 +1,6 @@
 @testable import Gossip
 import Testing
+import TestSupport
 
 @Suite("Lifeguard and memberlist timing formulas")
 struct LifeguardTimingTests {

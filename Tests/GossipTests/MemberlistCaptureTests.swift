@@ -1,5 +1,6 @@
 import Gossip
 import Testing
+import TestSupport
 
 @Suite("real memberlist 0.2.2 traffic decodes, and re-encodes byte for byte")
 struct MemberlistCaptureTests {

@@ -1,6 +1,7 @@
 import Gossip
 import MessagePack
 import Testing
+import TestSupport
 
 @Suite("memberlist messages match the Go vectors byte for byte")
 struct MessageVectorTests {

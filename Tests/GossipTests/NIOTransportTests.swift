@@ -1,6 +1,7 @@
 import Gossip
 import Logging
 import Testing
+import TestSupport
 
 extension ScaledTimeGossipTests {
     @Suite("NIO gossip transport on 127.0.0.1")

@@ -2,6 +2,7 @@ import Gossip
 import Logging
 import Synchronization
 import Testing
+import TestSupport
 
 /// Collects what a node hands its application, and serves a fixed local state.
 final class RecordingDelegate: GossipDelegate {

@@ -1,6 +1,7 @@
 import Gossip
 import MessagePack
 import Testing
+import TestSupport
 
 @Suite("UDP packets: label → decrypt → CRC → compress → compound → messages")
 struct PacketCodecTests {

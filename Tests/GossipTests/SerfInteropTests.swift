@@ -2,6 +2,7 @@ import Foundation
 import Gossip
 import Logging
 import Testing
+import TestSupport
 
 /// Interoperation with real Debian `serf` 0.9.4 agents (memberlist 0.2.2) on loopback. Each test uses its own
 /// ports on 127.0.0.1 (serf) and 127.0.0.2 (weft), polls with a bound, and kills its agents on every path.

@@ -2,6 +2,7 @@ import Foundation
 import Gossip
 import Logging
 import Testing
+import TestSupport
 
 /// Three serf agents (one with compression off) and two weft nodes (one compressing its streams, one not) stay
 /// together for `WEFT_INTEROP_SOAK_SECONDS` (default 60, as the issue asks) with no suspicion in serf's logs.

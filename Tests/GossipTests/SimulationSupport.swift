@@ -56,19 +56,6 @@ struct SimulatedCluster: Sendable {
     }
 }
 
-/// Polls `condition` every `interval` until it holds or `timeout` passes; returns the time it took, or nil.
-func eventually(
-    within timeout: Duration, every interval: Duration = .milliseconds(50), _ condition: () async -> Bool
-) async -> Duration? {
-    let clock = ContinuousClock()
-    let start = clock.now
-    while clock.now - start < timeout {
-        if await condition() { return clock.now - start }
-        try? await Task.sleep(for: interval)
-    }
-    return await condition() ? clock.now - start : nil
-}
-
 /// Starts `size` nodes, runs `body`, and stops every node afterwards, also when `body` throws.
 func withCluster(
     scale: Double, size: Int, _ body: (SimulatedCluster) async throws -> Void

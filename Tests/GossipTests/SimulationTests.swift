@@ -1,5 +1,6 @@
 import Gossip
 import Testing
+import TestSupport
 
 extension ScaledTimeGossipTests {
     /// Whole clusters on the in-memory network, with LAN timings scaled down (reported times are scaled back up).

@@ -1,6 +1,7 @@
 import Gossip
 import MessagePack
 import Testing
+import TestSupport
 
 @Suite("TCP streams: label → 0a framing and decryption → 09 decompression → message")
 struct StreamCodecTests {

@@ -1,4 +1,5 @@
 import Gossip
+import TestSupport
 
 /// `shared/reference/memberlist-vectors.txt`, produced by Debian's go-msgpack 0.5.5 with memberlist's struct
 /// shapes, embedded so the tests do not depend on the file. `ReferenceFileTests` checks the two agree.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `weft` executable (built next to this test bundle) against a serf agent: a real process that can be
 /// stopped with SIGSTOP, resumed with SIGCONT and asked to leave with SIGTERM.
@@ -88,15 +89,6 @@ final class WeftProcess: @unchecked Sendable {
 
     /// Runs `weft` with `arguments` to completion and returns its standard output.
     static func output(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try Shell.outcome([executable.path] + arguments).standardOutput
     }
 }

@@ -1,5 +1,6 @@
 import Gossip
 import Testing
+import TestSupport
 
 @Suite("memberlist wrappers match the Go vectors byte for byte")
 struct WrapperVectorTests {

@@ -1,5 +1,6 @@
 import MessagePack
 import Testing
+import TestSupport
 
 @Suite("MessagePack writer: go-msgpack 0.5.5 forms")
 struct WriterTests {

@@ -9,33 +9,56 @@ public enum Shell {
         public var description: String { "\(command.joined(separator: " ")) exited \(status): \(output)" }
     }
 
+    /// What a finished program printed, and how it ended.
+    public struct Outcome: Sendable {
+        public let status: Int32
+        public let standardOutput: String
+        public let standardError: String
+        public var succeeded: Bool { status == 0 }
+    }
+
     /// Runs a program (looked up in PATH) and returns its standard output; throws on a non-zero exit.
     @discardableResult
     public static func run(_ arguments: [String], input: String? = nil) throws -> String {
+        let outcome = try outcome(arguments, input: input)
+        guard outcome.succeeded else {
+            throw Failure(command: arguments, status: outcome.status, output: outcome.standardOutput + outcome.standardError)
+        }
+        return outcome.standardOutput
+    }
+
+    /// Runs a program (a path, or a name looked up in PATH) to its end, whatever its exit status.
+    ///
+    /// Standard error and the input go through temporary files, so only standard output is a pipe, read to its
+    /// end before the wait: no pipe can fill up and block the child (or this test) whatever either writes.
+    public static func outcome(_ arguments: [String], input: String? = nil) throws -> Outcome {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("weft-shell-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let errorsFile = scratch.appendingPathComponent("stderr")
+        let inputFile = scratch.appendingPathComponent("stdin")
+        _ = FileManager.default.createFile(atPath: errorsFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: inputFile.path, contents: Data((input ?? "").utf8))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         let output = Pipe()
-        let errors = Pipe()
+        let errors = try FileHandle(forWritingTo: errorsFile)
+        let inputHandle = try FileHandle(forReadingFrom: inputFile)
+        defer {
+            try? errors.close()
+            try? inputHandle.close()
+        }
         process.standardOutput = output
         process.standardError = errors
-        let inputPipe = Pipe()
-        if input != nil { process.standardInput = inputPipe }
+        process.standardInput = inputHandle
         try process.run()
-        if let input {
-            inputPipe.fileHandleForWriting.write(Data(input.utf8))
-            try inputPipe.fileHandleForWriting.close()
-        }
+        try? output.fileHandleForWriting.close()
         let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let text = String(decoding: outData, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                command: arguments, status: process.terminationStatus,
-                output: text + String(decoding: errData, as: UTF8.self))
-        }
-        return text
+        return Outcome(
+            status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+            standardError: (try? String(contentsOf: errorsFile, encoding: .utf8)) ?? "")
     }
 
 }
