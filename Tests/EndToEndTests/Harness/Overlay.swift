@@ -61,7 +61,7 @@ struct OverlayContainer: Sendable, CustomStringConvertible {
                 group.addTask {
                     for target in targets where target.name != source.name {
                         try await Poll.until("\(source) to reach \(target) (\(target.address))", timeout: timeout, interval: .milliseconds(200)) {
-                            try await source.reaches(target)
+                            try await source.ping(target.address)
                         }
                     }
                 }
@@ -87,7 +87,7 @@ struct RunningPing: Sendable {
         }
         let ping = RunningPing(source: source, target: target, interval: interval, task: task)
         try await Poll.until("a ping from \(source) to \(target) to run", timeout: .seconds(20), interval: .milliseconds(50)) {
-            try await source.host.dockerResult(["exec", source.name, "pidof", "ping"]).succeeded
+            try await source.host.dockerResult(["exec", source.name, "pidof", "ping"])
         }
         return ping
     }
