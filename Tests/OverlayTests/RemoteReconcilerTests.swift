@@ -115,7 +115,8 @@ struct RemoteChangePlanTests {
             for (operation, outcome) in zip(change, session.apply(change)) {
                 if case .failure(let error) = outcome { Issue.record("round \(round): \(operation) failed: \(error)") }
             }
-            #expect(try repair(next) == [], "round \(round)")
+            let left = try repair(next)
+            #expect(left == [], "round \(round): from \(current) to \(next), planned \(change)")
             current = next
         }
     }

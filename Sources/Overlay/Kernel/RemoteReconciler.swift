@@ -62,9 +62,12 @@ extension Reconciler {
         for host in remoteHosts.sorted() where !presentFlood.contains(host) {
             writes.append(.writeFDB(.vtep(.zero, via: host, on: device), .append))
         }
+        // A MAC has one FDB entry: where two remotes share one, the VTEP `wantedMAC` kept, written once (writing
+        // each would flip the entry on every pass).
+        var writtenMAC: Set<MACAddress> = []
         for remote in remotes.sorted(by: { $0.address < $1.address }) {
-            if presentMAC[remote.mac] != remote.vtep {
-                writes.append(.writeFDB(.vtep(remote.mac, via: remote.vtep, on: device), .replace))
+            if let vtep = wantedMAC[remote.mac], presentMAC[remote.mac] != vtep, writtenMAC.insert(remote.mac).inserted {
+                writes.append(.writeFDB(.vtep(remote.mac, via: vtep, on: device), .replace))
             }
             if presentNeighbour[remote.address] != .some(remote.mac) {
                 writes.append(.writeNeighbour(NeighbourEntry(address: remote.address, mac: remote.mac, device: device), .replace))
@@ -108,7 +111,6 @@ extension Reconciler {
     public static func planRemoteChange(
         vxlan device: LinkReference, from old: RemoteProgram, to new: RemoteProgram
     ) -> [NetlinkOperation] {
-        guard old != new else { return [] }
         let goneHosts = old.hosts.subtracting(new.hosts).sorted()
         let goneMACs = old.fdb.filter { new.fdb[$0.key] == nil }.sorted { $0.key < $1.key }
         let goneAddresses = old.neighbours.keys.filter { new.neighbours[$0] == nil }.sorted()
