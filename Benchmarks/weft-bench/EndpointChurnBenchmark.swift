@@ -22,15 +22,16 @@ struct EndpointChurnBenchmark {
 
     func run() async throws {
         var rows: [Row] = []
-        var backends = ["dry-run"]
+        // The dry run twice: with the state on disk (as installed) and in memory, to show the state write's share.
+        var backends = ["dry-run", "dry-run, state in memory"]
         if getuid() == 0 { backends.append("kernel") } else { print("endpoint churn: not root, the kernel rows are skipped") }
         for backend in backends {
             for size in sizes { rows.append(try await measure(backend: backend, size: size)) }
         }
-        print("endpoint churn (median of \(rounds) rounds; state saved to disk; N endpoints on this host and N on another):")
-        print("  backend   endpoints   create ms   delete ms   remote change ms")
+        print("endpoint churn (median of \(rounds) rounds; N endpoints on this host and N on another):")
+        print("  backend                     endpoints   create ms   delete ms   remote change ms")
         for row in rows {
-            print(String(format: "  %-8@ %10d %11.3f %11.3f %18.3f", row.backend as NSString, row.size, row.create, row.delete, row.remote))
+            print(String(format: "  %-26@ %10d %11.3f %11.3f %18.3f", row.backend as NSString, row.size, row.create, row.delete, row.remote))
         }
         for backend in backends {
             let mine = rows.filter { $0.backend == backend }
@@ -70,7 +71,9 @@ struct EndpointChurnBenchmark {
         await other.attach { payload, _ in _ = await here.notifyMessage(payload) }
         await here.markSynchronized()
         let driver = OverlayDriver(
-            host: settings, backend: backend, store: try StateStore(directory: directory + "/state"), logger: quiet,
+            host: settings, backend: backend,
+            store: kind.hasSuffix("in memory") ? StateStore(inMemory: PersistentState()) : try StateStore(directory: directory + "/state"),
+            logger: quiet,
             hostNamespace: host, cluster: here)
         try await driver.start()
         let vni = VNI(4242)!
