@@ -14,16 +14,17 @@ struct RemoteProgrammingTests {
     /// network and `count` endpoints in it, and `a` has programmed them all.
     struct TwoHosts {
         let backend = CountingBackend()
-        let a = ClusterState(node: "a", logger: Logger(label: "test"))
-        let b = ClusterState(node: "b", logger: Logger(label: "test"))
+        let a: ClusterState
+        let b: ClusterState
         let driver: OverlayDriver
 
         init(endpoints count: Int) async throws {
+            let cluster = SimulatedCluster()
+            a = await cluster.add(SimulatedHost("a", vtep: "192.0.2.1"))
+            b = await cluster.add(SimulatedHost("b", vtep: "\(RemoteProgrammingTests.hostB)"))
             driver = OverlayDriver(
                 host: DriverHarness.host, backend: backend, store: StateStore(inMemory: PersistentState()),
                 logger: Logger(label: "test"), cluster: a)
-            let a = self.a
-            await b.attach { payload, _ in _ = await a.notifyMessage(payload) }
             await a.markSynchronized()
             try await driver.createNetwork(
                 DriverHarness.network(subnet: "10.1.0.0/20", options: [NetworkPolicy.vniOption: "\(RemoteProgrammingTests.vni)"]))
