@@ -76,6 +76,7 @@ bench: deps release plugin-dir
 	$(RELEASE)/weft-bench netlink
 	$(RELEASE)/weft-bench control-plane
 	$(RELEASE)/weft-bench gossip 50
+	$(RELEASE)/weft-bench endpoint-churn
 	$(SWIFT) build --build-tests
 	WEFT_BENCH=1 WEFT_BINARY=$(CURDIR)/$(RELEASE)/weft $(SWIFT) test --skip-build --no-parallel --filter Benchmark
 
@@ -89,6 +90,8 @@ demo: deps
 # libFuzzer over the gossip wire decoders for FUZZ_SECONDS (default 30). The fuzz target exists only with
 # WEFT_FUZZ=1 and links only with the fuzzer sanitizer, so it is built in its own scratch path; the corpus grows
 # in fuzz-corpus/ from the seeds in Fuzz/seeds-gossip, and crashing inputs land in fuzz-corpus/artifacts/.
+# libFuzzer's output goes to fuzz-corpus/fuzz-gossip.log; one summary line is printed (runs, coverage, crashes),
+# and on a crash or any other failure the log's tail, and the target fails (so `make test` does).
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD   := .build-fuzz
 
@@ -96,8 +99,17 @@ fuzz: deps
 	WEFT_FUZZ=1 $(SWIFT) build --product weft-fuzz-gossip --sanitize=fuzzer --sanitize=address \
 	  --disable-dead-strip --scratch-path $(FUZZ_BUILD)
 	mkdir -p fuzz-corpus/gossip fuzz-corpus/artifacts
+	@log=fuzz-corpus/fuzz-gossip.log; \
 	SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/debug/weft-fuzz-gossip -max_total_time=$(FUZZ_SECONDS) \
-	  -artifact_prefix=fuzz-corpus/artifacts/ fuzz-corpus/gossip Fuzz/seeds-gossip
+	  -artifact_prefix=fuzz-corpus/artifacts/ fuzz-corpus/gossip Fuzz/seeds-gossip > $$log 2>&1; \
+	status=$$?; \
+	runs=$$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 executions in \2 s/p' $$log | tail -n 1); \
+	cov=$$(grep -E '^#[0-9]+' $$log | tail -n 1 | sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([^ ]*\).*/coverage \1 edges, \2 features, corpus \3/p'); \
+	crashes=$$(grep -c '^Test unit written to' $$log); \
+	echo "fuzz gossip: $${runs:-no run summary}, $${cov:-no coverage line}, crashes $$crashes (exit $$status; full log $$log)"; \
+	if [ $$status -ne 0 ] || [ $$crashes -ne 0 ]; then \
+	  echo "--- last 60 lines of $$log:"; tail -n 60 $$log; exit 1; \
+	fi
 
 # The managed (v2) plugin: a release weft with the Swift standard library linked statically (its own scratch
 # path, so the debug build's flags stay apart), a rootfs of the stripped binary and the libraries ldd names, and

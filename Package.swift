@@ -67,7 +67,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "weft-bench",
-            dependencies: ["Netlink", "Gossip", "DockerPlugin", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Netlink", "Gossip", "Overlay", "DockerPlugin", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/weft-bench",
             swiftSettings: strictSwift
         ),

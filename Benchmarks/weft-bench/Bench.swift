@@ -17,8 +17,11 @@ struct Bench {
         case "gossip":
             let nodes = arguments.dropFirst().first.flatMap(Int.init) ?? 50
             try await GossipBenchmark(size: nodes).run()
+        case "endpoint-churn":
+            let rounds = arguments.dropFirst().first.flatMap(Int.init) ?? 30
+            try await EndpointChurnBenchmark(sizes: [10, 100, 1000], rounds: rounds).run()
         default:
-            FileHandle.standardError.write(Data("usage: weft-bench netlink [ENTRIES] | control-plane [CYCLES] | gossip [NODES]\n".utf8))
+            FileHandle.standardError.write(Data("usage: weft-bench netlink [ENTRIES] | control-plane [CYCLES] | gossip [NODES] | endpoint-churn [ROUNDS]\n".utf8))
             exit(2)
         }
     }

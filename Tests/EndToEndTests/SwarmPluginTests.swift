@@ -400,7 +400,7 @@ enum Swarm {
     static func removeNetworks(_ networks: [String], in cluster: Cluster) async throws {
         for network in networks {
             try await Poll.until("the swarm to remove network \(network)", timeout: .seconds(60), interval: .milliseconds(250)) {
-                try await cluster.hosts[0].dockerResult(["network", "rm", network]).succeeded
+                try await cluster.hosts[0].dockerResult(["network", "rm", network])
             }
         }
     }
@@ -413,7 +413,7 @@ enum Swarm {
                 group.addTask {
                     for target in tasks where target.container != source.container {
                         try await Poll.until("\(service) task \(source) to reach \(target)", timeout: timeout, interval: .milliseconds(200)) {
-                            try await source.host.dockerResult(["exec", source.container, "ping", "-c", "1", "-W", "1", target.address]).succeeded
+                            try await source.host.dockerResult(["exec", source.container, "ping", "-c", "1", "-W", "1", target.address])
                         }
                     }
                 }

@@ -75,3 +75,49 @@ struct RemoteReconcilerTests {
         #expect(try session.forwardingDatabase(device: vxlan).count == 4)
     }
 }
+
+/// The change plan and the full plan agree: from a device programmed with one desired state, applying the
+/// difference to another leaves nothing for the full comparison to correct.
+struct RemoteChangePlanTests {
+    static let hosts = [IPAddress("192.0.2.2")!, IPAddress("192.0.2.3")!, IPAddress("192.0.2.4")!]
+
+    /// A pseudo-random desired state: up to 40 endpoints out of 60 addresses, MACs and VTEPs drawn from small sets
+    /// so that moves (same address, new MAC; same MAC, new VTEP) happen.
+    static func desired(_ generator: inout some RandomNumberGenerator) -> (remotes: [RemoteEndpoint], hosts: Set<IPAddress>) {
+        var remotes: [IPAddress: RemoteEndpoint] = [:]
+        for _ in 0..<Int.random(in: 0...40, using: &generator) {
+            let address = IPAddress("10.1.0.\(Int.random(in: 2...61, using: &generator))")!
+            let mac = MACAddress(bytes: [2, 0, 0, 0, 0, UInt8.random(in: 1...50, using: &generator)])!
+            remotes[address] = RemoteEndpoint(address: address, mac: mac, vtep: hosts.randomElement(using: &generator)!)
+        }
+        let list = remotes.values.sorted { $0.address < $1.address }
+        return (list, Set(hosts.filter { _ in Bool.random(using: &generator) }).union(list.map(\.vtep)))
+    }
+
+    @Test func applyingTheChangeLeavesNothingForTheRepairPass() throws {
+        var generator = SystemRandomNumberGenerator()
+        let backend = DryRunBackend(seedFromCurrentNamespace: false) { _ in }
+        let session = try backend.session(in: try backend.createNamespace(.named("change")))
+        try session.perform(.createLink(LinkSpec(name: "wvx-000001", kind: .vxlan(VXLANConfig(vni: VNI(1)!)))))
+        let vxlan = LinkReference.index(try session.index(of: "wvx-000001"))
+        func repair(_ state: (remotes: [RemoteEndpoint], hosts: Set<IPAddress>)) throws -> [NetlinkOperation] {
+            Reconciler.planRemote(
+                vxlan: vxlan, remotes: state.remotes, remoteHosts: state.hosts,
+                fdb: try session.forwardingDatabase(device: vxlan), neighbours: try session.neighbours(device: vxlan))
+        }
+        var current = Self.desired(&generator)
+        try session.perform(try repair(current))
+        for round in 0..<200 {
+            let next = Self.desired(&generator)
+            let change = Reconciler.planRemoteChange(
+                vxlan: vxlan, from: RemoteProgram(remotes: current.remotes, hosts: current.hosts),
+                to: RemoteProgram(remotes: next.remotes, hosts: next.hosts))
+            for (operation, outcome) in zip(change, session.apply(change)) {
+                if case .failure(let error) = outcome { Issue.record("round \(round): \(operation) failed: \(error)") }
+            }
+            let left = try repair(next)
+            #expect(left == [], "round \(round): from \(current) to \(next), planned \(change)")
+            current = next
+        }
+    }
+}

@@ -22,12 +22,17 @@ public actor OverlayDriver {
     private let hostNamespaceReference: NamespaceReference
     /// The replicated tables shared with the other hosts; nil for a host on its own.
     private let cluster: ClusterState?
-    /// Networks whose remote entries need reprogramming, and whether a pass is running (see ``remoteChanged(_:)``).
-    private var pendingRemote: Set<VNI> = []
+    /// Networks whose remote entries need reprogramming, and how; and whether a pass is running (see
+    /// ``remoteChanged(_:)``).
+    private var pendingRemote: [VNI: RemotePass] = [:]
     private var reconcilingRemote = false
     /// VNIs claimed by CreateNetwork and AllocateNetwork requests between their checks and their save.
     private var creating = VNIReservations()
     private var allocating = VNIReservations()
+    /// Per network, the remote entries last written to its VXLAN device (the desired state then), so that the
+    /// next change is applied as a difference. Absent until a repair pass has read the kernel, and dropped when a
+    /// write fails.
+    private var programmedRemote: [VNI: RemoteProgram] = [:]
 
     public init(
         host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger,
@@ -132,7 +137,7 @@ public actor OverlayDriver {
                                                 "subnet": "\(record.subnet)", "mtu": "\(record.mtu)"])
         if let cluster {
             await cluster.announce(announcement(of: record))
-            await reconcileRemote([record.vni])
+            await programRemote([record.vni], .repair)
         }
     }
 
@@ -150,6 +155,7 @@ public actor OverlayDriver {
             _ = session.apply(hostEnds)
         }
         removeNamespace(of: record)
+        programmedRemote[record.vni] = nil
         await cluster?.withdraw(network: record.vni)
         logger.info("network removed", metadata: ["network": "\(record.shortID)", "vni": "\(record.vni)"])
     }
@@ -333,82 +339,127 @@ public actor OverlayDriver {
 
     // MARK: Remote endpoints
 
-    /// Reprograms the networks whose remote state changed. Calls that arrive while a pass runs are folded into
-    /// the next pass, so a burst of gossip costs a few passes, not one per message.
+    /// Reprograms the networks whose remote state changed, each by the difference from what was last written:
+    /// a constant number of kernel operations per remote change, whatever the size of the network. Calls that
+    /// arrive while a pass runs are folded into the next pass, so a burst of gossip costs a few passes, not one
+    /// per message.
     public func remoteChanged(_ vnis: Set<VNI>) async {
-        pendingRemote.formUnion(vnis)
+        await programRemote(vnis, .change)
+    }
+
+    /// Every network, as the periodic pass does: reads each VXLAN device back and corrects whatever drifted (an
+    /// entry removed by hand, a missed message, a failed write).
+    public func reconcileAllRemote() async {
+        await programRemote(Set(store.current.networks.values.map(\.vni)), .repair)
+    }
+
+    /// One lane for every remote pass, so that a pass never writes a desired state older than one already written.
+    private func programRemote(_ vnis: Set<VNI>, _ pass: RemotePass) async {
+        for vni in vnis { pendingRemote[vni] = max(pendingRemote[vni] ?? pass, pass) }
         guard !reconcilingRemote else { return }
         reconcilingRemote = true
         while !pendingRemote.isEmpty {
             let batch = pendingRemote
-            pendingRemote = []
-            await reconcileRemote(batch)
+            pendingRemote = [:]
+            for (network, pass) in store.current.networks.values.compactMap({ n in batch[n.vni].map { (n, $0) } })
+                .sorted(by: { $0.0.vni < $1.0.vni })
+            {
+                await programRemote(network, pass)
+            }
         }
         reconcilingRemote = false
     }
 
-    /// Every network, as the periodic pass does: corrects whatever drifted (an entry removed by hand, a missed
-    /// message).
-    public func reconcileAllRemote() async {
-        await remoteChanged(Set(store.current.networks.values.map(\.vni)))
+    /// Brings one network's VXLAN device to the cluster's view: an FDB and a neighbour entry per remote endpoint,
+    /// a flooding entry per remote host. A change is applied as the difference from the programmed state; a
+    /// repair (or a network with nothing programmed yet) compares with a dump of the device. Each pass logs one
+    /// summary line; each entry is logged at debug.
+    private func programRemote(_ network: NetworkRecord, _ pass: RemotePass) async {
+        guard let cluster else { return }
+        let remotes = await cluster.remoteEndpoints(vni: network.vni)
+        let hosts = await cluster.remoteHosts(vni: network.vni).union(remotes.map(\.vtep))
+        // Before the tables are known complete, only add: a restarted weft must not remove what still works.
+        let removalsAllowed = await cluster.isSynchronized
+        // The network may have gone while this pass waited for the cluster.
+        guard store.current.networks[network.id] == network else { return }
+        let desired = RemoteProgram(remotes: remotes, hosts: hosts)
+        let previous = programmedRemote[network.vni]
+        do throws(DriverError) {
+            let session = try networkNamespace(network)
+            let device = LinkReference.index(try kernel("network \(network.shortID)") {
+                try session.index(of: .name(layout(for: network).vxlanName))
+            })
+            let plan: [NetlinkOperation]
+            let oldNeighbours: [IPAddress: MACAddress]
+            if pass == .change, let previous {
+                plan = Reconciler.planRemoteChange(vxlan: device, from: previous, to: desired)
+                oldNeighbours = previous.neighbours
+            } else {
+                let (fdb, neighbours) = try kernel("network \(network.shortID)") {
+                    (try session.forwardingDatabase(device: device), try session.neighbours(device: device))
+                }
+                plan = Reconciler.planRemote(vxlan: device, remotes: remotes, remoteHosts: hosts, fdb: fdb, neighbours: neighbours)
+                var permanent: [IPAddress: MACAddress] = [:]
+                for entry in neighbours where entry.state.contains(.permanent) { permanent[entry.address] = entry.mac }
+                oldNeighbours = permanent
+            }
+            let allowed = plan.filter { operation in
+                switch operation {
+                case .deleteFDB, .deleteNeighbour: removalsAllowed
+                default: true
+                }
+            }
+            guard !allowed.isEmpty else {
+                programmedRemote[network.vni] = desired
+                return
+            }
+            let outcomes = session.apply(allowed)
+            var failures = 0
+            for (operation, outcome) in zip(allowed, outcomes) {
+                if case .failure(let error) = outcome {
+                    failures += 1
+                    logger.warning("cannot program a remote entry", metadata: [
+                        "network": "\(network.shortID)", "operation": "\(operation)", "error": "\(error)"])
+                } else {
+                    logger.debug("programmed a remote entry", metadata: ["network": "\(network.shortID)", "operation": "\(operation)"])
+                }
+            }
+            // After a failed write the kernel is not what was planned: the next pass reads it back.
+            programmedRemote[network.vni] = failures == 0 ? desired : nil
+            remoteCorrections += allowed.count
+            let removed = allowed.count { if case .deleteFDB = $0 { true } else if case .deleteNeighbour = $0 { true } else { false } }
+            logger.info("\(Self.netTag(network)): +\(allowed.count - removed) −\(removed) remote entries", metadata: [
+                "pass": "\(pass)", "failed": "\(failures)", "remote endpoints": "\(remotes.count)", "remote hosts": "\(hosts.count)",
+            ])
+            announceMoves(in: network, session: session, written: allowed, previous: oldNeighbours)
+        } catch {
+            programmedRemote[network.vni] = nil
+            logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
+        }
     }
 
-    /// Brings each network's VXLAN device to the cluster's view: an FDB and a neighbour entry per remote endpoint,
-    /// a flooding entry per remote host. Every correction is logged and counted.
-    private func reconcileRemote(_ vnis: Set<VNI>) async {
-        guard let cluster else { return }
-        for network in store.current.networks.values where vnis.contains(network.vni) {
-            let remotes = await cluster.remoteEndpoints(vni: network.vni)
-            let hosts = await cluster.remoteHosts(vni: network.vni).union(remotes.map(\.vtep))
-            // Before the tables are known complete, only add: a restarted weft must not remove what still works.
-            let removalsAllowed = await cluster.isSynchronized
-            do throws(DriverError) {
-                let session = try networkNamespace(network)
-                let device = LinkReference.name(layout(for: network).vxlanName)
-                let (plan, previous) = try kernel("network \(network.shortID)") {
-                    let index = LinkReference.index(try session.index(of: device))
-                    let neighbours = try session.neighbours(device: index)
-                    let plan = Reconciler.planRemote(
-                        vxlan: index, remotes: remotes, remoteHosts: hosts,
-                        fdb: try session.forwardingDatabase(device: index), neighbours: neighbours)
-                    return (plan, neighbours)
-                }
-                let allowed = plan.filter { operation in
-                    switch operation {
-                    case .deleteFDB, .deleteNeighbour: removalsAllowed
-                    default: true
-                    }
-                }
-                guard !allowed.isEmpty else { continue }
-                let failures = session.apply(allowed).filter { if case .failure = $0 { true } else { false } }.count
-                remoteCorrections += allowed.count
-                logger.info("programmed remote entries", metadata: [
-                    "network": "\(network.shortID)", "vni": "\(network.vni)", "changes": "\(allowed.count)",
-                    "failed": "\(failures)", "remote endpoints": "\(remotes.count)", "remote hosts": "\(hosts.count)",
-                ])
-                announceMoves(in: network, session: session, written: allowed, previous: previous)
-            } catch {
-                logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
-            }
-        }
+    /// `net 00002a`: a network as the per-pass summary names it (by VNI, the name every host shares).
+    private static func netTag(_ network: NetworkRecord) -> String {
+        "net \(KernelLayout(vni: network.vni, namespaceDirectory: "").vniTag)"
     }
 
     /// Local containers may still have a moved address's old MAC in their ARP caches, and the VXLAN device
     /// (answering ARP itself) lets no ARP from the new place through: a gratuitous ARP on the bridge, from the
     /// new MAC, updates them at once. Sent for every remote address that is written or changes its MAC.
     private func announceMoves(
-        in network: NetworkRecord, session: NetlinkSession, written: [NetlinkOperation], previous: [NeighbourEntry]
+        in network: NetworkRecord, session: NetlinkSession, written: [NetlinkOperation], previous old: [IPAddress: MACAddress]
     ) {
-        var old: [IPAddress: MACAddress] = [:]
-        for entry in previous where entry.state.contains(.permanent) { old[entry.address] = entry.mac }
+        var bridgeIndex: Int32?
         for case .writeNeighbour(let entry, _) in written {
             // Also when the address had no entry: it may have been local a moment ago, or its old entry may
             // have been withdrawn before the new one arrived. A gratuitous ARP changes only caches that hold it.
             guard let mac = entry.mac, old[entry.address] != mac else { continue }
             do throws(NetlinkError) {
-                let bridge = try session.index(of: .name(layout(for: network).bridgeName))
+                let bridge: Int32
+                if let bridgeIndex { bridge = bridgeIndex } else { bridge = try session.index(of: .name(layout(for: network).bridgeName)) }
                 try backend.send(GratuitousARP(address: entry.address, mac: mac, device: bridge), in: session.namespace)
-                logger.info("announced a moved address", metadata: ["network": "\(network.shortID)", "address": "\(entry.address)", "mac": "\(mac)"])
+                bridgeIndex = bridge
+                logger.debug("announced a moved address", metadata: ["network": "\(network.shortID)", "address": "\(entry.address)", "mac": "\(mac)"])
             } catch {
                 logger.warning("cannot announce a moved address", metadata: ["address": "\(entry.address)", "error": "\(error)"])
             }

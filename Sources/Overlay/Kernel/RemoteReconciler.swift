@@ -62,14 +62,69 @@ extension Reconciler {
         for host in remoteHosts.sorted() where !presentFlood.contains(host) {
             writes.append(.writeFDB(.vtep(.zero, via: host, on: device), .append))
         }
+        // A MAC has one FDB entry: where two remotes share one, the VTEP `wantedMAC` kept, written once (writing
+        // each would flip the entry on every pass).
+        var writtenMAC: Set<MACAddress> = []
         for remote in remotes.sorted(by: { $0.address < $1.address }) {
-            if presentMAC[remote.mac] != remote.vtep {
-                writes.append(.writeFDB(.vtep(remote.mac, via: remote.vtep, on: device), .replace))
+            if let vtep = wantedMAC[remote.mac], presentMAC[remote.mac] != vtep, writtenMAC.insert(remote.mac).inserted {
+                writes.append(.writeFDB(.vtep(remote.mac, via: vtep, on: device), .replace))
             }
             if presentNeighbour[remote.address] != .some(remote.mac) {
                 writes.append(.writeNeighbour(NeighbourEntry(address: remote.address, mac: remote.mac, device: device), .replace))
             }
         }
+        return removals + writes
+    }
+}
+
+/// What a network's VXLAN device is programmed with for other hosts, as the desired state last written: an FDB
+/// entry per remote MAC (to its VTEP), a neighbour entry per remote address (to its MAC) and a flooding entry
+/// per remote host. Kept per network so that one remote change is applied as its difference, without reading
+/// the kernel back.
+public struct RemoteProgram: Sendable, Equatable {
+    public var fdb: [MACAddress: IPAddress]
+    public var neighbours: [IPAddress: MACAddress]
+    public var hosts: Set<IPAddress>
+
+    /// The entries `remotes` and `hosts` ask for; where two remotes share a MAC, the later one's VTEP wins, as in
+    /// ``Reconciler/planRemote(vxlan:remotes:remoteHosts:fdb:neighbours:)``.
+    public init(remotes: [RemoteEndpoint], hosts: Set<IPAddress>) {
+        var fdb: [MACAddress: IPAddress] = [:]
+        var neighbours: [IPAddress: MACAddress] = [:]
+        fdb.reserveCapacity(remotes.count)
+        neighbours.reserveCapacity(remotes.count)
+        for remote in remotes {
+            fdb[remote.mac] = remote.vtep
+            neighbours[remote.address] = remote.mac
+        }
+        self.fdb = fdb
+        self.neighbours = neighbours
+        self.hosts = hosts
+    }
+}
+
+extension Reconciler {
+    /// Plans the change from one programmed desired state to the next without reading the kernel: only the
+    /// entries that differ are removed or written, so one remote endpoint that comes or goes costs the same few
+    /// operations whatever the size of the network. Removals come first; writes replace, as in ``planRemote``.
+    /// The kernel itself is compared only by the periodic repair pass (``planRemote``).
+    public static func planRemoteChange(
+        vxlan device: LinkReference, from old: RemoteProgram, to new: RemoteProgram
+    ) -> [NetlinkOperation] {
+        let goneHosts = old.hosts.subtracting(new.hosts).sorted()
+        let goneMACs = old.fdb.filter { new.fdb[$0.key] == nil }.sorted { $0.key < $1.key }
+        let goneAddresses = old.neighbours.keys.filter { new.neighbours[$0] == nil }.sorted()
+        let newHosts = new.hosts.subtracting(old.hosts).sorted()
+        let changedMACs = new.fdb.filter { old.fdb[$0.key] != $0.value }.sorted { $0.key < $1.key }
+        let changedAddresses = new.neighbours.filter { old.neighbours[$0.key] != $0.value }.sorted { $0.key < $1.key }
+        let removals: [NetlinkOperation] =
+            goneHosts.map { .deleteFDB(.vtep(.zero, via: $0, on: device)) }
+            + goneMACs.map { .deleteFDB(.vtep($0.key, via: $0.value, on: device)) }
+            + goneAddresses.map { .deleteNeighbour(NeighbourEntry(address: $0, mac: nil, device: device)) }
+        let writes: [NetlinkOperation] =
+            newHosts.map { .writeFDB(.vtep(.zero, via: $0, on: device), .append) }
+            + changedMACs.map { .writeFDB(.vtep($0.key, via: $0.value, on: device), .replace) }
+            + changedAddresses.map { .writeNeighbour(NeighbourEntry(address: $0.key, mac: $0.value, device: device), .replace) }
         return removals + writes
     }
 }

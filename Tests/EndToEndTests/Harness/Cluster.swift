@@ -139,8 +139,10 @@ final class Cluster: Sendable {
         for (host, file) in logFiles {
             let lines = ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(
                 separator: "\n", omittingEmptySubsequences: false)
-            text += "\n--- \(host.name)/\(file.lastPathComponent) (last 20 of \(lines.count) lines):\n"
-            text += lines.suffix(20).joined(separator: "\n")
+            // weft's log says what weft was asked and answered; the others' tails give the context.
+            let shown = file.lastPathComponent.hasPrefix("weft") ? 60 : 20
+            text += "\n--- \(host.name)/\(file.lastPathComponent) (last \(shown) of \(lines.count) lines):\n"
+            text += lines.suffix(shown).joined(separator: "\n")
         }
         return text
     }
