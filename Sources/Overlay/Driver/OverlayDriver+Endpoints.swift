@@ -1,0 +1,89 @@
+import Logging
+import Netlink
+
+/// Endpoints: CreateEndpoint, Join, Leave, DeleteEndpoint.
+extension OverlayDriver {
+    /// Creates the endpoint's veth pair: one end in the host namespace for Docker to move into the container,
+    /// the other a port of the network's bridge. Returns the endpoint, whose MAC is weft's choice unless Docker
+    /// gave one.
+    public func createEndpoint(_ request: EndpointCreation) async throws(DriverError) -> EndpointRecord {
+        guard let network = store.current.networks[request.networkID] else { throw .unknownNetwork(request.networkID) }
+        let object = "endpoint \(request.endpointID.prefix(12))"
+        let (address, prefixLength) = try Self.parseCIDR(request.address, object: object)
+        guard network.subnet.contains(address) else {
+            throw .invalidAddress(object: "\(object) (network subnet \(network.subnet))", value: request.address)
+        }
+        var record: EndpointRecord
+        if let existing = store.current.endpoints[request.endpointID] {
+            guard existing.networkID == request.networkID, existing.address == address else {
+                throw .endpointRedefined(endpoint: request.endpointID,
+                                         reason: "it has address \(existing.address) on network \(existing.networkID.prefix(12))")
+            }
+            record = existing
+            try checkLinkNames(of: record, in: network)
+        } else {
+            try checkLinkNameFree(endpoint: request.endpointID)
+            let mac: MACAddress
+            if request.macAddress.isEmpty {
+                mac = .randomLocallyAdministered()
+            } else {
+                guard let given = MACAddress(request.macAddress) else {
+                    throw .invalidOption(name: "MacAddress", value: request.macAddress, reason: "not a MAC address")
+                }
+                mac = given
+            }
+            record = EndpointRecord(id: request.endpointID, networkID: network.id, address: address,
+                                    prefixLength: prefixLength, mac: mac, macChosenByWeft: request.macAddress.isEmpty)
+            try checkLinkNames(of: record, in: network)
+            try save { $0.endpoints[record.id] = record }
+        }
+        do throws(DriverError) {
+            try attach(record, to: network)
+        } catch {
+            try? save { $0.endpoints[record.id] = nil }
+            detach(record, from: network)
+            throw error
+        }
+        logger.info("endpoint ready", metadata: ["endpoint": "\(record.shortID)", "network": "\(network.shortID)",
+                                                 "address": "\(record.address)", "mac": "\(record.mac)"])
+        await cluster?.announce(announcement(of: record, in: network))
+        announceLocally(record, in: network)
+        return record
+    }
+
+    public func endpoint(network: String, endpoint: String) throws(DriverError) -> EndpointRecord {
+        guard let record = store.current.endpoints[endpoint], record.networkID == network else {
+            if store.current.networks[network] == nil { throw .unknownNetwork(network) }
+            throw .unknownEndpoint(endpoint: endpoint, network: network)
+        }
+        return record
+    }
+
+    /// Names the link Docker moves into the container; it must still be in the host namespace.
+    public func join(network: String, endpoint: String) throws(DriverError) -> JoinInfo {
+        let record = try self.endpoint(network: network, endpoint: endpoint)
+        let name = KernelLayout.hostEnd(endpoint: record.id)
+        let session = try hostNamespace()
+        guard try kernel("look up \(name)", { () throws(NetlinkError) in try session.link(.name(name)) }) != nil else {
+            throw .kernel(action: "endpoint \(record.shortID)",
+                          error: .unknownLink(name: name, namespace: session.namespace.reference.description))
+        }
+        return JoinInfo(interfaceName: name)
+    }
+
+    /// Leave needs no kernel change: Docker moves the interface back and DeleteEndpoint removes it.
+    public func leave(network: String, endpoint: String) throws(DriverError) {
+        if store.current.networks[network] == nil { throw .unknownNetwork(network) }
+    }
+
+    /// Removes the endpoint's veth pair. Unknown endpoints succeed: Docker may retry.
+    public func deleteEndpoint(network: String, endpoint: String) async throws(DriverError) {
+        guard let record = store.current.endpoints[endpoint], record.networkID == network else { return }
+        try save { $0.endpoints[endpoint] = nil }
+        if let networkRecord = store.current.networks[network] {
+            detach(record, from: networkRecord)
+            await cluster?.withdraw(endpoint: announcement(of: record, in: networkRecord).key)
+        }
+        logger.info("endpoint removed", metadata: ["endpoint": "\(record.shortID)", "network": "\(network.prefix(12))"])
+    }
+}

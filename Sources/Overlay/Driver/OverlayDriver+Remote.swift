@@ -1,0 +1,157 @@
+import Logging
+import Netlink
+
+/// Other hosts' endpoints: the FDB and neighbour entries of each network's VXLAN device, programmed from the
+/// cluster tables as differences, and in full by the repair pass; this host's endpoints announced to the others.
+extension OverlayDriver {
+    /// Reprograms the networks whose remote state changed, each by the difference from what was last written:
+    /// a constant number of kernel operations per remote change, whatever the size of the network. Calls that
+    /// arrive while a pass runs are folded into the next pass, so a burst of gossip costs a few passes, not one
+    /// per message.
+    public func remoteChanged(_ vnis: Set<VNI>) async {
+        await programRemote(vnis, .change)
+    }
+
+    /// Every network, as the periodic pass does: reads each VXLAN device back and corrects whatever drifted (an
+    /// entry removed by hand, a missed message, a failed write).
+    public func reconcileAllRemote() async {
+        await programRemote(Set(store.current.networks.values.map(\.vni)), .repair)
+    }
+
+    /// One lane for every remote pass, so that a pass never writes a desired state older than one already written.
+    func programRemote(_ vnis: Set<VNI>, _ pass: RemotePass) async {
+        for vni in vnis { pendingRemote[vni] = max(pendingRemote[vni] ?? pass, pass) }
+        guard !reconcilingRemote else { return }
+        reconcilingRemote = true
+        while !pendingRemote.isEmpty {
+            let batch = pendingRemote
+            pendingRemote = [:]
+            for (network, pass) in store.current.networks.values.compactMap({ n in batch[n.vni].map { (n, $0) } })
+                .sorted(by: { $0.0.vni < $1.0.vni })
+            {
+                await programRemote(network, pass)
+            }
+        }
+        reconcilingRemote = false
+    }
+
+    /// Brings one network's VXLAN device to the cluster's view: an FDB and a neighbour entry per remote endpoint,
+    /// a flooding entry per remote host. A change is applied as the difference from the programmed state; a
+    /// repair (or a network with nothing programmed yet) compares with a dump of the device. Each pass logs one
+    /// summary line; each entry is logged at debug.
+    func programRemote(_ network: NetworkRecord, _ pass: RemotePass) async {
+        guard let cluster else { return }
+        let remotes = await cluster.remoteEndpoints(vni: network.vni)
+        let hosts = await cluster.remoteHosts(vni: network.vni).union(remotes.map(\.vtep))
+        // Before the tables are known complete, only add: a restarted weft must not remove what still works.
+        let removalsAllowed = await cluster.isSynchronized
+        // The network may have gone while this pass waited for the cluster.
+        guard store.current.networks[network.id] == network else { return }
+        let desired = RemoteProgram(remotes: remotes, hosts: hosts)
+        let previous = programmedRemote[network.vni]
+        do throws(DriverError) {
+            let session = try networkNamespace(network)
+            let device = LinkReference.index(try kernel("network \(network.shortID)") { () throws(NetlinkError) in
+                try session.index(of: .name(layout(for: network).vxlanName))
+            })
+            let plan: [NetlinkOperation]
+            let oldNeighbours: [IPAddress: MACAddress]
+            if pass == .change, let previous {
+                plan = Reconciler.planRemoteChange(vxlan: device, from: previous, to: desired)
+                oldNeighbours = previous.neighbours
+            } else {
+                let (fdb, neighbours) = try kernel("network \(network.shortID)") { () throws(NetlinkError) in
+                    (try session.forwardingDatabase(device: device), try session.neighbours(device: device))
+                }
+                plan = Reconciler.planRemote(vxlan: device, remotes: remotes, remoteHosts: hosts, fdb: fdb, neighbours: neighbours)
+                var permanent: [IPAddress: MACAddress] = [:]
+                for entry in neighbours where entry.state.contains(.permanent) { permanent[entry.address] = entry.mac }
+                oldNeighbours = permanent
+            }
+            let allowed = plan.filter { operation in
+                switch operation {
+                case .deleteFDB, .deleteNeighbour: removalsAllowed
+                default: true
+                }
+            }
+            guard !allowed.isEmpty else {
+                programmedRemote[network.vni] = desired
+                return
+            }
+            let outcomes = session.apply(allowed)
+            var failures = 0
+            for (operation, outcome) in zip(allowed, outcomes) {
+                if case .failure(let error) = outcome {
+                    failures += 1
+                    logger.warning("cannot program a remote entry", metadata: [
+                        "network": "\(network.shortID)", "operation": "\(operation)", "error": "\(error)"])
+                } else {
+                    logger.debug("programmed a remote entry", metadata: ["network": "\(network.shortID)", "operation": "\(operation)"])
+                }
+            }
+            // After a failed write the kernel is not what was planned: the next pass reads it back.
+            programmedRemote[network.vni] = failures == 0 ? desired : nil
+            remoteCorrections += allowed.count
+            let removed = allowed.count { if case .deleteFDB = $0 { true } else if case .deleteNeighbour = $0 { true } else { false } }
+            logger.info("\(Self.netTag(network)): +\(allowed.count - removed) −\(removed) remote entries", metadata: [
+                "pass": "\(pass)", "failed": "\(failures)", "remote endpoints": "\(remotes.count)", "remote hosts": "\(hosts.count)",
+            ])
+            announceMoves(in: network, session: session, written: allowed, previous: oldNeighbours)
+        } catch {
+            programmedRemote[network.vni] = nil
+            logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
+        }
+    }
+
+    /// `net 00002a`: a network as the per-pass summary names it (by VNI, the name every host shares).
+    static func netTag(_ network: NetworkRecord) -> String {
+        "net \(KernelLayout(vni: network.vni, namespaceDirectory: "").vniTag)"
+    }
+
+    /// Local containers may still have a moved address's old MAC in their ARP caches, and the VXLAN device
+    /// (answering ARP itself) lets no ARP from the new place through: a gratuitous ARP on the bridge, from the
+    /// new MAC, updates them at once. Sent for every remote address that is written or changes its MAC.
+    func announceMoves(
+        in network: NetworkRecord, session: NetlinkSession, written: [NetlinkOperation], previous old: [IPAddress: MACAddress]
+    ) {
+        var bridgeIndex: Int32?
+        for case .writeNeighbour(let entry, _) in written {
+            // Also when the address had no entry: it may have been local a moment ago, or its old entry may
+            // have been withdrawn before the new one arrived. A gratuitous ARP changes only caches that hold it.
+            guard let mac = entry.mac, old[entry.address] != mac else { continue }
+            do throws(NetlinkError) {
+                let bridge: Int32
+                if let bridgeIndex { bridge = bridgeIndex } else { bridge = try session.index(of: .name(layout(for: network).bridgeName)) }
+                try backend.send(GratuitousARP(address: entry.address, mac: mac, device: bridge), in: session.namespace)
+                bridgeIndex = bridge
+                logger.debug("announced a moved address", metadata: ["network": "\(network.shortID)", "address": "\(entry.address)", "mac": "\(mac)"])
+            } catch {
+                logger.warning("cannot announce a moved address", metadata: ["address": "\(entry.address)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// A new endpoint may take an address that was elsewhere a moment ago (a container moved here with the same
+    /// `--ip`): tell the local containers its MAC, as for a remote move.
+    func announceLocally(_ endpoint: EndpointRecord, in network: NetworkRecord) {
+        guard cluster != nil, let session = try? networkNamespace(network),
+            let bridge = try? session.index(of: .name(layout(for: network).bridgeName))
+        else { return }
+        let arp = GratuitousARP(address: .v4(endpoint.address.bytes), mac: endpoint.mac, device: bridge)
+        do throws(NetlinkError) {
+            try backend.send(arp, in: session.namespace)
+        } catch {
+            logger.debug("cannot announce an endpoint", metadata: ["endpoint": "\(endpoint.shortID)", "error": "\(error)"])
+        }
+    }
+
+    func announcement(of network: NetworkRecord) -> NetworkAnnouncement {
+        NetworkAnnouncement(vni: network.vni, subnet: network.subnet, host: cluster?.node ?? "", vtep: host.advertiseAddress)
+    }
+
+    func announcement(of endpoint: EndpointRecord, in network: NetworkRecord) -> EndpointAnnouncement {
+        EndpointAnnouncement(
+            vni: network.vni, endpointID: endpoint.id, address: endpoint.address, mac: endpoint.mac,
+            host: cluster?.node ?? "", vtep: host.advertiseAddress)
+    }
+}
