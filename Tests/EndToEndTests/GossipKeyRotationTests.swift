@@ -27,7 +27,7 @@ struct GossipKeyRotationTests {
         return result.output.split(separator: "\n").filter { $0.contains(" alive") }.count
     }
 
-    @Test("install, use, remove on every host during a ping: 0 lost, nobody failed, a container started after it is reached, the old key refused")
+    @Test("install, use, remove on every host during a ping: 0 lost, nobody failed, a container started after it is reached, the old key refused; SIGHUP takes the key file again")
     func rotateUnderTraffic() async throws {
         try await Cluster.with(hosts: Self.hostCount, beforeDockerd: { host in
             _ = try await host.startWeft(arguments: ["--log-level", "debug"] + Cluster.joinArguments(for: host, hostCount: Self.hostCount))
@@ -83,6 +83,22 @@ struct GossipKeyRotationTests {
                 let oldKey = try String(contentsOfFile: oldKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
                 #expect(saved.contains(newKey) && !saved.contains(oldKey), "\(host.name)'s saved key file")
             }
+            // SIGHUP: h1 takes its key file again. A file with a third key first: that key becomes h1's primary,
+            // the new key stays installed (so h1 still reads h2), nothing else.
+            let third = try await h1.run([PackagePaths.weftBinary, "key", "generate"]).check().output
+            let keyFile = h1.weftStateDirectory + "/gossip.key"
+            #expect(FileManager.default.createFile(
+                atPath: keyFile, contents: Data("\(third)\n\(newKey)\n".utf8), attributes: [.posixPermissions: 0o600]))
+            let weft = try #require(h1.process(label: "weft"))
+            kill(weft.pid, SIGHUP)
+            var reloaded: [String] = []
+            try await Poll.until("h1's weft to take its key file again on SIGHUP", timeout: .seconds(10), interval: .milliseconds(100)) {
+                reloaded = try await Self.key(h1, ["list"])
+                return reloaded.count == 2 && !reloaded[0].hasPrefix(newFingerprint)
+            }
+            #expect(reloaded[1] == newFingerprint, "after SIGHUP: \(reloaded)")
+            try await OverlayContainer.waitForMatrix([c1], to: [c2, c3])
+
             for (host, offset) in zip(cluster.hosts, logOffsets) {
                 // A peer declared failed shows as a membership change of the overlay (its entries withdrawn).
                 let log = String(weftLog(host).dropFirst(offset))
