@@ -97,7 +97,7 @@ struct EndpointChurnBenchmark {
         func local(_ index: Int) -> EndpointCreation {
             // weft names an endpoint's links after the first 11 characters of its ID: those differ.
             EndpointCreation(networkID: network, endpointID: String(format: "%08x", index + 1) + String(repeating: "e", count: 56),
-                             address: "\(IPv4Address(0x0A40_0002 + UInt32(index)))/15")
+                             address: IPv4Interface(address: IPv4Address(0x0A40_0002 + UInt32(index)), prefixLength: 15)!)
         }
         func remote(_ index: Int) -> EndpointAnnouncement {
             EndpointAnnouncement(

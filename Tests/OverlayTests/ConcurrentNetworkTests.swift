@@ -40,7 +40,7 @@ struct ConcurrentNetworkTests {
         let links = try session.links()
         let bridge = try #require(links.first { $0.name == "wbr-00002a" })
         #expect(links.first { $0.name == "wvx-00002a" }?.master == bridge.index)
-        let endpoint = try await driver.createEndpoint(EndpointCreation(networkID: winner, endpointID: "e1e1e1e1e1e1e1", address: "10.1.0.2/24"))
+        let endpoint = try await driver.createEndpoint(EndpointCreation(networkID: winner, endpointID: "e1e1e1e1e1e1e1", address: IPv4Interface("10.1.0.2/24")!))
         #expect(try session.link(.name(KernelLayout.bridgeEnd(endpoint: endpoint.id)))?.master == bridge.index)
     }
 

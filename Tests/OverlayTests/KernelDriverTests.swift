@@ -29,8 +29,8 @@ struct KernelDriverTests {
         try await driver.start()
         try await driver.createNetwork(
             NetworkCreation(id: "net1", options: ["weft.vni": "77"], ipv4Pools: [.init(subnet: subnet("10.9.0.0/24"), gateway: nil)]))
-        let e1 = try await driver.createEndpoint(EndpointCreation(networkID: "net1", endpointID: "aaaaaaaaaaaaaaaa", address: "10.9.0.2/24"))
-        let e2 = try await driver.createEndpoint(EndpointCreation(networkID: "net1", endpointID: "bbbbbbbbbbbbbbbb", address: "10.9.0.3/24"))
+        let e1 = try await driver.createEndpoint(EndpointCreation(networkID: "net1", endpointID: "aaaaaaaaaaaaaaaa", address: IPv4Interface("10.9.0.2/24")!))
+        let e2 = try await driver.createEndpoint(EndpointCreation(networkID: "net1", endpointID: "bbbbbbbbbbbbbbbb", address: IPv4Interface("10.9.0.3/24")!))
 
         // The layout, as iproute2 sees it.
         let networkLinks = try IPRoute2.links(in: "../\(tag)/netns/00004d")

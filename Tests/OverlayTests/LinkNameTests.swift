@@ -11,7 +11,7 @@ struct LinkNameTests {
         let driver = harness.driver()
         try await driver.createNetwork(DriverHarness.network("n1", options: ["weft.vni": "7"]))
         try await driver.createNetwork(DriverHarness.network("n2", subnet: "10.2.0.0/24", options: ["weft.vni": "8"]))
-        let first = try await driver.createEndpoint(EndpointCreation(networkID: "n1", endpointID: "0123456789aAAAA", address: "10.1.0.2/24"))
+        let first = try await driver.createEndpoint(EndpointCreation(networkID: "n1", endpointID: "0123456789aAAAA", address: IPv4Interface("10.1.0.2/24")!))
         let hostEnd = KernelLayout.hostEnd(endpoint: first.id)
         #expect(hostEnd == "wve0123456789a")
 
@@ -20,7 +20,7 @@ struct LinkNameTests {
                 endpoint: "0123456789aBBBB", link: hostEnd,
                 reason: "endpoint 0123456789aA on network n1 has it (both IDs begin with 0123456789a)")
             ) {
-                _ = try await driver.createEndpoint(EndpointCreation(networkID: network, endpointID: "0123456789aBBBB", address: address))
+                _ = try await driver.createEndpoint(EndpointCreation(networkID: network, endpointID: "0123456789aBBBB", address: IPv4Interface(address)!))
             }
         }
         #expect(harness.store.current.endpoints.keys.sorted() == [first.id])
@@ -39,7 +39,7 @@ struct LinkNameTests {
         let driver = harness.driver()
         try await driver.createNetwork(DriverHarness.network("n1", options: ["weft.vni": "7"]))
         let host = try harness.backend.session(in: .current)
-        let request = EndpointCreation(networkID: "n1", endpointID: "0123456789abcdef", address: "10.1.0.2/24", macAddress: "02:42:0a:01:00:02")
+        let request = EndpointCreation(networkID: "n1", endpointID: "0123456789abcdef", address: IPv4Interface("10.1.0.2/24")!, mac: MACAddress("02:42:0a:01:00:02")!)
         let stray = MACAddress("02:00:00:00:00:99")!
         try host.perform(.createLink(LinkSpec(
             name: "wve0123456789a", kind: .veth(peer: VethPeer(name: "stray-peer")), mac: stray)))
@@ -78,7 +78,7 @@ struct LinkNameTests {
         let driver = harness.driver()
         try await driver.createNetwork(DriverHarness.network("n1", options: ["weft.vni": "7"]))
         await #expect(throws: DriverError.self) {
-            _ = try await driver.createEndpoint(EndpointCreation(networkID: "n1", endpointID: "ab/cd", address: "10.1.0.2/24"))
+            _ = try await driver.createEndpoint(EndpointCreation(networkID: "n1", endpointID: "ab/cd", address: IPv4Interface("10.1.0.2/24")!))
         }
         #expect(harness.store.current.endpoints.isEmpty)
     }

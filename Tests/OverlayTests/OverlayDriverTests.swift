@@ -55,10 +55,12 @@ struct OverlayDriverTests {
             try await driver.createNetwork(DriverHarness.network("aaaaaaaaaaaaXX", options: ["weft.vni": "4242", "weft.mtu": "1400"]))
         }
         await #expect(throws: DriverError.unknownNetwork("nope")) {
-            _ = try await driver.createEndpoint(EndpointCreation(networkID: "nope", endpointID: "e1", address: "10.1.0.2/24"))
+            _ = try await driver.createEndpoint(EndpointCreation(networkID: "nope", endpointID: "e1", address: IPv4Interface("10.1.0.2/24")!))
         }
-        await #expect(throws: DriverError.invalidAddress(object: "endpoint e1", value: "10.1.0.2")) {
-            _ = try await driver.createEndpoint(EndpointCreation(networkID: "aaaaaaaaaaaaXX", endpointID: "e1", address: "10.1.0.2"))
+        // A bare address (no prefix) never reaches the driver: the plugin's edge parses Docker's CIDR.
+        #expect(IPv4Interface("10.1.0.2") == nil && IPv4Interface("10.1.0.2/33") == nil)
+        await #expect(throws: DriverError.invalidAddress(object: "endpoint e1 (network subnet 10.1.0.0/24)", value: "10.9.0.2/24")) {
+            _ = try await driver.createEndpoint(EndpointCreation(networkID: "aaaaaaaaaaaaXX", endpointID: "e1", address: IPv4Interface("10.9.0.2/24")!))
         }
         await #expect(throws: DriverError.unknownEndpoint(endpoint: "e9", network: "aaaaaaaaaaaaXX")) {
             _ = try await driver.join(network: "aaaaaaaaaaaaXX", endpoint: "e9")
@@ -87,7 +89,7 @@ struct OverlayDriverTests {
         let driver = harness.driver()
         try await driver.createNetwork(DriverHarness.network("n1", options: ["weft.vni": "7"]))
         let endpoint = "0123456789abcdef0123"
-        let request = EndpointCreation(networkID: "n1", endpointID: endpoint, address: "10.1.0.2/24")
+        let request = EndpointCreation(networkID: "n1", endpointID: endpoint, address: IPv4Interface("10.1.0.2/24")!)
         let first = try await driver.createEndpoint(request)
         #expect(first.macChosenByWeft)
         #expect(first.mac.bytes[0] & 0x03 == 0x02, "locally administered unicast")
@@ -104,7 +106,7 @@ struct OverlayDriverTests {
 
         // A MAC Docker chose is kept as it is.
         let given = try await driver.createEndpoint(
-            EndpointCreation(networkID: "n1", endpointID: "fedcba9876543210", address: "10.1.0.3/24", macAddress: "02:42:0a:01:00:03"))
+            EndpointCreation(networkID: "n1", endpointID: "fedcba9876543210", address: IPv4Interface("10.1.0.3/24")!, mac: MACAddress("02:42:0a:01:00:03")!))
         #expect(given.mac == MACAddress("02:42:0a:01:00:03") && !given.macChosenByWeft)
 
         try await driver.leave(network: "n1", endpoint: endpoint)
@@ -122,7 +124,7 @@ struct OverlayDriverTests {
         let harness = DriverHarness()
         let first = harness.driver()
         try await first.createNetwork(DriverHarness.network("n1", options: ["weft.vni": "9"]))
-        _ = try await first.createEndpoint(EndpointCreation(networkID: "n1", endpointID: "e1e1e1e1e1e1e1", address: "10.1.0.2/24"))
+        _ = try await first.createEndpoint(EndpointCreation(networkID: "n1", endpointID: "e1e1e1e1e1e1e1", address: IPv4Interface("10.1.0.2/24")!))
         _ = harness.take()
 
         // weft restarts with the kernel as it left it: nothing to change.

@@ -1,3 +1,4 @@
+import Netlink
 import Overlay
 
 /// Serves Docker's NetworkDriver calls from the overlay driver: translates the wire types into the domain's
@@ -76,10 +77,19 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
         if request.interface.address.isEmpty, !request.interface.addressIPv6.isEmpty {
             throw DriverError.ipv6NotSupported(network: request.networkID)
         }
+        let object = "endpoint \(request.endpointID.prefix(12))"
+        guard let address = IPv4Interface(request.interface.address) else {
+            throw DriverError.invalidAddress(object: object, value: request.interface.address)
+        }
+        var mac: MACAddress?
+        if !request.interface.macAddress.isEmpty {
+            guard let given = MACAddress(request.interface.macAddress) else {
+                throw DriverError.invalidOption(name: "MacAddress", value: request.interface.macAddress, reason: "not a MAC address")
+            }
+            mac = given
+        }
         let record = try await driver.createEndpoint(
-            EndpointCreation(
-                networkID: request.networkID, endpointID: request.endpointID, address: request.interface.address,
-                macAddress: request.interface.macAddress))
+            EndpointCreation(networkID: request.networkID, endpointID: request.endpointID, address: address, mac: mac))
         // Docker fails the endpoint if a driver echoes a field it set itself: answer only the MAC, and only when
         // the request left it to weft.
         guard request.interface.macAddress.isEmpty else { return CreateEndpointResponse() }

@@ -29,20 +29,20 @@ public struct NetworkCreation: Sendable, Equatable {
     }
 }
 
-/// A CreateEndpoint request: the address Docker's IPAM assigned (CIDR) and the MAC, if Docker chose one.
+/// A CreateEndpoint request: the address Docker's IPAM assigned and the MAC, if Docker chose one; parsed from
+/// Docker's strings at the plugin's edge.
 public struct EndpointCreation: Sendable, Equatable {
     public var networkID: String
     public var endpointID: String
-    /// `10.1.0.2/24`.
-    public var address: String
-    /// Empty when Docker leaves the choice to the driver.
-    public var macAddress: String
+    public var address: IPv4Interface
+    /// nil when Docker leaves the choice to the driver.
+    public var mac: MACAddress?
 
-    public init(networkID: String, endpointID: String, address: String, macAddress: String = "") {
+    public init(networkID: String, endpointID: String, address: IPv4Interface, mac: MACAddress? = nil) {
         self.networkID = networkID
         self.endpointID = endpointID
         self.address = address
-        self.macAddress = macAddress
+        self.mac = mac
     }
 }
 

@@ -9,9 +9,9 @@ extension OverlayDriver {
     public func createEndpoint(_ request: EndpointCreation) async throws(DriverError) -> EndpointRecord {
         guard let network = store.current.networks[request.networkID] else { throw .unknownNetwork(request.networkID) }
         let object = "endpoint \(request.endpointID.prefix(12))"
-        let (address, prefixLength) = try Self.parseCIDR(request.address, object: object)
+        let address = request.address.address
         guard network.subnet.contains(address) else {
-            throw .invalidAddress(object: "\(object) (network subnet \(network.subnet))", value: request.address)
+            throw .invalidAddress(object: "\(object) (network subnet \(network.subnet))", value: "\(request.address)")
         }
         var record: EndpointRecord
         if let existing = store.current.endpoints[request.endpointID] {
@@ -23,17 +23,9 @@ extension OverlayDriver {
             try checkLinkNames(of: record, in: network)
         } else {
             try checkLinkNameFree(endpoint: request.endpointID)
-            let mac: MACAddress
-            if request.macAddress.isEmpty {
-                mac = .randomLocallyAdministered()
-            } else {
-                guard let given = MACAddress(request.macAddress) else {
-                    throw .invalidOption(name: "MacAddress", value: request.macAddress, reason: "not a MAC address")
-                }
-                mac = given
-            }
+            let mac = request.mac ?? .randomLocallyAdministered()
             record = EndpointRecord(id: request.endpointID, networkID: network.id, address: address,
-                                    prefixLength: prefixLength, mac: mac, macChosenByWeft: request.macAddress.isEmpty)
+                                    prefixLength: request.address.prefixLength, mac: mac, macChosenByWeft: request.mac == nil)
             try checkLinkNames(of: record, in: network)
             try save { $0.endpoints[record.id] = record }
         }

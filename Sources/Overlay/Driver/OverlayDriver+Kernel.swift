@@ -168,13 +168,6 @@ extension OverlayDriver {
         do { try store.update(change) } catch { throw .persistence("\(error)") }
     }
 
-    static func parseCIDR(_ text: String, object: String) throws(DriverError) -> (IPv4Address, Int) {
-        let parts = text.split(separator: "/")
-        guard parts.count == 2, let address = IPv4Address(String(parts[0])), let prefix = Int(parts[1]), (0...32).contains(prefix)
-        else { throw .invalidAddress(object: object, value: text) }
-        return (address, prefix)
-    }
-
     static func summary(_ record: NetworkRecord) -> String {
         "VNI \(record.vni), subnet \(record.subnet), MTU \(record.mtu)\(record.isInternal ? ", internal" : "")"
     }
