@@ -69,7 +69,8 @@ struct GossipAttackTests {
             let late = try await OverlayContainer.start(on: cluster.hosts[0], name: "late", network: "net1", address: "10.97.0.30")
             try await OverlayContainer.waitForMatrix([late], to: Array(containers.dropFirst()))
             let summary = try await ping.stop()
-            #expect(summary.lost == 0 && summary.transmitted > 0, "ping c2 → c1 during the attack: \(summary)")
+            // The request in flight at SIGINT counts as lost in busybox's summary (RunningPing): at most that one.
+            #expect(summary.lost <= 1 && summary.transmitted > 0, "ping c2 → c1 during the attack: \(summary)")
             print("forged gossip (\(weftArguments.isEmpty ? "keyed" : weftArguments.joined(separator: " "))): ping c2 → c1 \(summary)")
         }
     }

@@ -27,7 +27,7 @@ struct GossipKeyRotationTests {
         return result.output.split(separator: "\n").filter { $0.contains(" alive") }.count
     }
 
-    @Test("install, use, remove on every host during a ping: 0 lost, nobody failed, a container started after it is reached, the old key refused; SIGHUP takes the key file again")
+    @Test("install, use, remove on every host during a ping: none lost (but the one in flight at the stop), nobody failed, a container started after it is reached, the old key refused; SIGHUP takes the key file again")
     func rotateUnderTraffic() async throws {
         try await Cluster.with(hosts: Self.hostCount, beforeDockerd: { host in
             _ = try await host.startWeft(arguments: ["--log-level", "debug"] + Cluster.joinArguments(for: host, hostCount: Self.hostCount))
@@ -72,7 +72,9 @@ struct GossipKeyRotationTests {
             let c3 = try await OverlayContainer.start(on: h2, name: "c3", network: "net1", address: "10.95.0.13")
             try await OverlayContainer.waitForMatrix([c1], to: [c3])
             let summary = try await ping.stop()
-            #expect(summary.lost == 0 && summary.transmitted > 0, "ping across the rotation: \(summary)")
+            // The request in flight when SIGINT stops busybox's ping counts as lost in its summary (RunningPing), so
+            // one "lost" is the measurement's, as in the other ping tests; a rotation that dropped traffic loses more.
+            #expect(summary.lost <= 1 && summary.transmitted > 0, "ping across the rotation: \(summary)")
             print("gossip key rotation on \(Self.hostCount) hosts: ping c1 → c2 across it \(summary)")
 
             for host in cluster.hosts {
