@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// One Debian `serf agent` process for interoperation tests, bound to loopback on its own ports, logging to a
 /// file. ``stop()`` kills it; tests call it on every path (``withSerfAgents(_:_:)``).
@@ -31,7 +32,7 @@ final class SerfAgent: @unchecked Sendable {
         process.arguments = arguments
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try ProcessLauncher.start(process)
     }
 
     /// The agent's process id (for SIGSTOP and the like).
@@ -89,7 +90,7 @@ final class SerfAgent: @unchecked Sendable {
         let output = Pipe()
         command.standardOutput = output
         command.standardError = FileHandle.nullDevice
-        try command.run()
+        try ProcessLauncher.start(command)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         command.waitUntilExit()
         return data

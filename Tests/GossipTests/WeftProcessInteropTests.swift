@@ -67,7 +67,7 @@ final class WeftProcess: @unchecked Sendable {
         process.arguments = arguments
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try ProcessLauncher.start(process)
     }
 
     var isRunning: Bool { process.isRunning }

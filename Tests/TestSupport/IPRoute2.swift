@@ -52,7 +52,7 @@ public enum Shell {
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = inputHandle
-        try process.run()
+        try ProcessLauncher.start(process)
         try? output.fileHandleForWriting.close()
         let outData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

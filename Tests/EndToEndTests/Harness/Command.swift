@@ -68,7 +68,7 @@ enum Command {
         return try await withCheckedThrowingContinuation { continuation in
             Thread {
                 do {
-                    try SignalMask.withEmptyMask { try process.run() }
+                    try Spawn.start(process)
                 } catch {
                     for handle in [outRead, outWrite, errRead, errWrite] { try? handle.close() }
                     continuation.resume(throwing: HarnessError("cannot start `\(argv.joined(separator: " "))`: \(error)"))

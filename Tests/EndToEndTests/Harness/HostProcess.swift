@@ -37,7 +37,7 @@ final class HostProcess: Sendable {
         process.standardOutput = log
         process.standardError = log
         do {
-            try SignalMask.withEmptyMask { try process.run() }
+            try Spawn.start(process)
         } catch {
             throw HarnessError("\(label): cannot start `\(argv.joined(separator: " "))`: \(error)")
         }
