@@ -27,6 +27,10 @@ enum Tools {
     static let dockerd = path("dockerd")
     /// ebtables-nft (from the iptables package): drops a host's frames on the underlay bridge (`Cluster.cutOff`).
     static let ebtables = path("ebtables-nft")
+    /// iptables (nft backend): a firewall rule inside one host's network namespace.
+    static let iptables = path("iptables")
+    /// iproute2's `ss`: the sockets a host has open.
+    static let ss = path("ss")
     /// Debian's docker.io CLI, always by full path.
     static let docker = "/usr/bin/docker"
     /// busybox-static: the image's only program, and `ping` between simulated hosts.
