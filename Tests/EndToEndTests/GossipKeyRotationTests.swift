@@ -18,15 +18,6 @@ struct GossipKeyRotationTests {
         return result.output.split(separator: "\n").map(String.init)
     }
 
-    /// The members `host`'s gossip reports alive, asked with the keys in `keyFile`; nil when it does not answer.
-    static func aliveMembers(of host: TestHost, keyFile: String) async throws -> Int? {
-        let result = try await host.run([
-            PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):7946", "--key-file", keyFile,
-        ])
-        guard result.succeeded else { return nil }
-        return result.output.split(separator: "\n").filter { $0.contains(" alive") }.count
-    }
-
     @Test("install, use, remove on every host during a ping: none lost (but the one in flight at the stop), nobody failed, a container started after it is reached, the old key refused; SIGHUP takes the key file again")
     func rotateUnderTraffic() async throws {
         try await Cluster.with(hosts: Self.hostCount, beforeDockerd: { host in
@@ -78,8 +69,8 @@ struct GossipKeyRotationTests {
             print("gossip key rotation on \(Self.hostCount) hosts: ping c1 → c2 across it \(summary)")
 
             for host in cluster.hosts {
-                #expect(try await Self.aliveMembers(of: host, keyFile: newKeyFile) == Self.hostCount, "\(host.name) with the new key")
-                #expect(try await Self.aliveMembers(of: host, keyFile: oldKeyFile) == nil, "\(host.name) still answers the old key")
+                #expect(try await host.aliveGossipMembers(keyFile: newKeyFile) == Self.hostCount, "\(host.name) with the new key")
+                #expect(try await host.aliveGossipMembers(keyFile: oldKeyFile) == nil, "\(host.name) still answers the old key")
                 // The rotation is saved: a restart keeps the new key.
                 let saved = try String(contentsOfFile: host.weftStateDirectory + "/gossip.key", encoding: .utf8)
                 let oldKey = try String(contentsOfFile: oldKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -24,16 +24,6 @@ struct GossipSendErrorTests {
         return output.split(separator: "\n").count
     }
 
-    /// How many members `host` reports alive (asked over the gossip with its own key); nil if it does not answer.
-    static func aliveMembers(_ host: TestHost) async throws -> Int? {
-        let result = try await host.run([
-            PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):7946",
-            "--key-file", host.weftStateDirectory + "/gossip.key",
-        ])
-        guard result.succeeded else { return nil }
-        return result.output.split(separator: "\n").filter { $0.contains(" alive") }.count
-    }
-
     @Test("h1's OUTPUT to h3 dropped for 10 s: h1's UDP socket stays, the sends are counted, h2 marks nobody failed; all alive within one probe interval after the rule goes")
     func transientOutputDrop() async throws {
         try await Cluster.with(hosts: Self.hostCount, beforeDockerd: { host in
@@ -42,7 +32,7 @@ struct GossipSendErrorTests {
             let (h1, h2, h3) = (cluster["h1"], cluster["h2"], cluster["h3"])
             for host in cluster.hosts {
                 try await Poll.until("\(host.name) to see \(Self.hostCount) members alive", timeout: .seconds(20), interval: .milliseconds(200)) {
-                    try await Self.aliveMembers(host) == Self.hostCount
+                    try await host.aliveGossipMembers() == Self.hostCount
                 }
             }
             #expect(try await Self.gossipSockets(h1) == 1)
@@ -55,14 +45,14 @@ struct GossipSendErrorTests {
             for second in 1...10 {
                 try await Task.sleep(for: .seconds(1))
                 #expect(try await Self.gossipSockets(h1) == 1, "h1's gossip socket after \(second) s of refused sends")
-                #expect(try await Self.aliveMembers(h2) == Self.hostCount, "h2's members after \(second) s")
+                #expect(try await h2.aliveGossipMembers() == Self.hostCount, "h2's members after \(second) s")
             }
             try await h1.run([Tools.iptables, "-D"] + rule).check()
 
             // One probe interval (1 s) and the time of the query itself.
             for host in cluster.hosts {
                 try await Poll.until("\(host.name) to see \(Self.hostCount) members alive after the rule went", timeout: .seconds(2), interval: .milliseconds(100)) {
-                    try await Self.aliveMembers(host) == Self.hostCount
+                    try await host.aliveGossipMembers() == Self.hostCount
                 }
             }
             #expect(try await Self.gossipSockets(h1) == 1)

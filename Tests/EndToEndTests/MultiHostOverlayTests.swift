@@ -118,9 +118,7 @@ struct ClusterIPAMTests {
             // Every host's weft must know the others before the rush, or a host could not tell claimed blocks.
             try await Poll.until("every weft to see its peers", timeout: .seconds(20), interval: .milliseconds(200)) {
                 for host in cluster.hosts {
-                    let members = try await host.run([PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):7946",
-                                                              "--key-file", host.weftStateDirectory + "/gossip.key"])
-                    if members.output.split(separator: "\n").filter({ $0.contains(" alive") }).count < MultiHostOverlayTests.hostCount { return false }
+                    if try await host.aliveGossipMembers() ?? 0 < MultiHostOverlayTests.hostCount { return false }
                 }
                 return true
             }

@@ -310,3 +310,16 @@ extension TestHost {
         return true
     }
 }
+
+extension TestHost {
+    /// How many members this host's gossip reports alive, asked with the keys in `keyFile` (default: the host's
+    /// own `gossip.key`); nil when it does not answer (no weft, or a key it does not take).
+    func aliveGossipMembers(keyFile: String? = nil) async throws -> Int? {
+        let result = try await run([
+            PackagePaths.weftBinary, "gossip", "members", "--peer", "\(underlayAddress):7946",
+            "--key-file", keyFile ?? weftStateDirectory + "/gossip.key",
+        ])
+        guard result.succeeded else { return nil }
+        return result.output.split(separator: "\n").filter { $0.contains(" alive") }.count
+    }
+}
