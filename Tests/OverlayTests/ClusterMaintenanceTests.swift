@@ -68,17 +68,9 @@ struct ClusterMaintenanceTests {
     static func peerB(network: SimulatedNetwork) async throws -> Peer {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let address = GossipAddress(ip: [10, 0, 0, 2], port: 7946)
         let simulated = SimulatedHost("b", vtep: "10.0.0.2")
-        let cluster = simulated.state(logger: logger)
-        let node = try GossipNode(
-            configuration: GossipConfiguration(name: "b", tags: simulated.tags, logger: logger).scaled(by: 0.1),
-            transport: network.attach(address), delegate: cluster)
-        await cluster.attach { payload, key in await node.broadcast(payload, key: key) }
-        // As B's own maintenance would: its membership events into its tables.
-        Task { for await event in node.events { await cluster.apply(event) } }
-        await node.start()
-        return Peer(node: node, cluster: cluster, address: address, vtep: simulated.vtep)
+        let (node, cluster) = try await simulated.startGossip(on: network, logger: logger)
+        return Peer(node: node, cluster: cluster, address: GossipAddress(ip: simulated.vtep.bytes, port: 7946), vtep: simulated.vtep)
     }
 
     /// Runs the maintenance in a service group until `body` returns, then shuts it down gracefully.

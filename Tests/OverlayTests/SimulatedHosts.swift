@@ -29,6 +29,19 @@ struct SimulatedHost: Sendable {
         ClusterState(node: name, identity: identity, limits: limits, logger: logger, wallClock: wallClock)
     }
 
+    /// This host's gossip node on the in-memory `network` (timings scaled by 0.1), started, its cluster state
+    /// as its delegate and fed its membership events, as the daemon's maintenance does; not joined to anyone.
+    func startGossip(on network: SimulatedNetwork, logger: Logger) async throws -> (node: GossipNode, cluster: ClusterState) {
+        let cluster = state(logger: logger)
+        let node = try GossipNode(
+            configuration: GossipConfiguration(name: name, tags: tags, logger: logger).scaled(by: 0.1),
+            transport: network.attach(GossipAddress(ip: vtep.bytes, port: 7946)), delegate: cluster)
+        await cluster.attach { payload, key in await node.broadcast(payload, key: key) }
+        Task { for await event in node.events { await cluster.apply(event) } }
+        await node.start()
+        return (node, cluster)
+    }
+
     /// An update of this host's, signed with its key.
     func signed(_ update: ClusterCodec.Update) -> ClusterCodec.Update { identity.signing(update) }
 }

@@ -20,16 +20,9 @@ struct SwarmGossipTests {
         for index in 0..<count {
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            let address = GossipAddress(ip: [10, 0, 0, UInt8(index + 1)], port: 7946)
             let simulated = SimulatedHost("h\(index)", vtep: "10.0.0.\(index + 1)")
-            let cluster = simulated.state(logger: logger)
-            let node = try GossipNode(
-                configuration: GossipConfiguration(name: "h\(index)", tags: simulated.tags, logger: logger).scaled(by: 0.1),
-                transport: network.attach(address), delegate: cluster)
-            await cluster.attach { payload, key in await node.broadcast(payload, key: key) }
-            // As the daemon's maintenance does: membership events into the cluster tables.
-            Task { for await event in node.events { await cluster.apply(event) } }
-            await node.start()
+            let (node, cluster) = try await simulated.startGossip(on: network, logger: logger)
+            let address = GossipAddress(ip: simulated.vtep.bytes, port: 7946)
             if let first = hosts.first { try await node.join([first.address]) }
             hosts.append(Host(node: node, cluster: cluster, store: StateStore(inMemory: PersistentState()), address: address))
         }
