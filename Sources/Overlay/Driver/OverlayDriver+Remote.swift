@@ -137,21 +137,24 @@ extension OverlayDriver {
         guard cluster != nil, let session = try? networkNamespace(network),
             let bridge = try? session.index(of: .name(layout(for: network).bridgeName))
         else { return }
-        let arp = GratuitousARP(address: .v4(endpoint.address.bytes), mac: endpoint.mac, device: bridge)
-        do throws(NetlinkError) {
-            try backend.send(arp, in: session.namespace)
-        } catch {
-            logger.debug("cannot announce an endpoint", metadata: ["endpoint": "\(endpoint.shortID)", "error": "\(error)"])
+        let addresses: [IPAddress] = [.v4(endpoint.address.bytes)] + (endpoint.address6.map { [.v6($0.bytes)] } ?? [])
+        for address in addresses {
+            do throws(NetlinkError) {
+                try backend.send(GratuitousARP(address: address, mac: endpoint.mac, device: bridge), in: session.namespace)
+            } catch {
+                logger.debug("cannot announce an endpoint", metadata: ["endpoint": "\(endpoint.shortID)", "error": "\(error)"])
+            }
         }
     }
 
     func announcement(of network: NetworkRecord) -> NetworkAnnouncement {
-        NetworkAnnouncement(vni: network.vni, subnet: network.subnet, host: cluster?.node ?? "", vtep: host.advertiseAddress)
+        NetworkAnnouncement(vni: network.vni, subnet: network.subnet, host: cluster?.node ?? "", vtep: host.advertiseAddress,
+                            subnet6: network.subnet6)
     }
 
     func announcement(of endpoint: EndpointRecord, in network: NetworkRecord) -> EndpointAnnouncement {
         EndpointAnnouncement(
             vni: network.vni, endpointID: endpoint.id, address: endpoint.address, mac: endpoint.mac,
-            host: cluster?.node ?? "", vtep: host.advertiseAddress)
+            host: cluster?.node ?? "", vtep: host.advertiseAddress, address6: endpoint.address6)
     }
 }
