@@ -265,3 +265,85 @@ struct DualStackIPAMTests {
         }
     }
 }
+
+/// The dual-stack matrix over an IPv6 underlay: every host advertises an IPv6 address (`2001:db8::1N`), VXLAN
+/// travels over IPv6 between the hosts (MTU underlay − 70) and the gossip over IPv6 (16-byte addresses).
+@Suite(
+    "End to end: a dual-stack weft network over an IPv6 underlay",
+    .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
+    .timeLimit(.minutes(4))
+)
+struct IPv6UnderlayTests {
+    static func underlay6(_ index: Int) -> String { "2001:db8::\(10 + index)" }
+
+    /// Each host gets an IPv6 underlay address and starts weft advertising it, with the others as IPv6 seeds.
+    static let startIPv6Weft: @Sendable (TestHost) async throws -> Void = { host in
+        try await host.run([Tools.ip, "-6", "addr", "add", "\(underlay6(host.index))/64", "dev", "eth0", "nodad"]).check()
+        let seeds = (1...MultiHostOverlayTests.hostCount).filter { $0 != host.index }.flatMap { ["--join", "[\(underlay6($0))]:7946"] }
+        _ = try await host.startWeft(arguments: ["--log-level", "debug", "--advertise-address", underlay6(host.index)] + seeds)
+    }
+
+    @Test("two containers per host, every host advertising an IPv6 address: ping and ping -6 in every direction")
+    func dualStackOverIPv6() async throws {
+        try await Cluster.with(hosts: MultiHostOverlayTests.hostCount, beforeDockerd: Self.startIPv6Weft) { cluster in
+            for host in cluster.hosts {
+                try await host.docker("network", "create", "-d", "weft", "--ipam-driver", "weft", "--ipv6",
+                                      "--subnet", "10.68.0.0/24", "--subnet", "fd00:68::/64", "net6")
+            }
+            try await Poll.until("every weft to see its peers over IPv6", timeout: .seconds(30), interval: .milliseconds(200)) {
+                for host in cluster.hosts {
+                    let members = try await host.run([PackagePaths.weftBinary, "gossip", "members", "--peer", "[\(Self.underlay6(host.index))]:7946",
+                                                      "--key-file", host.weftStateDirectory + "/gossip.key"])
+                    if members.output.split(separator: "\n").filter({ $0.contains(" alive") }).count < MultiHostOverlayTests.hostCount { return false }
+                }
+                return true
+            }
+            var containers: [DualStackOverlayTests.Container] = []
+            for host in cluster.hosts {
+                for slot in 1...2 {
+                    let name = "u\(host.index)\(slot)"
+                    try await host.docker("run", "-d", "--name", name, "--network", "net6", TestImage.reference, "sleep", "600")
+                    let inspected = try await host.docker(
+                        "inspect", "--format",
+                        "{{(index .NetworkSettings.Networks \"net6\").IPAddress}} {{(index .NetworkSettings.Networks \"net6\").GlobalIPv6Address}}",
+                        name)
+                    let parts = inspected.split(separator: " ").map(String.init)
+                    try #require(parts.count == 2, "\(name) has no IPv6 address: \(inspected)")
+                    containers.append(.init(host: host, name: name, address: parts[0], address6: parts[1]))
+                }
+            }
+            // The VXLAN devices send over IPv6: local VTEP and every remote host's FDB entry are IPv6; MTU 1500 − 70.
+            for host in cluster.hosts {
+                let entries = try await host.vxlanEntries()
+                let others = cluster.hosts.filter { $0.index != host.index }.map { Self.underlay6($0.index) }
+                #expect(Set(entries.fdb(to: others[0]) + entries.fdb(to: others[1])).count == entries.fdb.count, "\(entries)")
+                #expect(!entries.fdb.isEmpty && entries.fdb.allSatisfy { $0.destination.contains(":") }, "\(entries)")
+                let mtu = try await host.docker("exec", containers.first { $0.host === host }!.name, "cat", "/sys/class/net/eth0/mtu")
+                #expect(mtu == "1430")
+            }
+            let clock = ContinuousClock()
+            let start = clock.now
+            for source in containers {
+                for target in containers where target.name != source.name {
+                    try await Poll.until("\(source) to reach \(target) at \(target.address)", timeout: .seconds(20), interval: .milliseconds(200)) {
+                        try await source.host.dockerResult(["exec", source.name, "ping", "-c", "1", "-W", "1", target.address])
+                    }
+                    try await Poll.until("\(source) to reach \(target) at \(target.address6)", timeout: .seconds(20), interval: .milliseconds(200)) {
+                        try await source.host.dockerResult(["exec", source.name, "ping", "-6", "-c", "1", "-W", "1", target.address6])
+                    }
+                }
+            }
+            print("dual-stack matrix over an IPv6 underlay: \(containers.count * (containers.count - 1) * 2) pings in \(clock.now - start)")
+            // Full-size frames cross: 1430-byte packets (ping -s 1402 over IPv4) reach the other hosts unfragmented.
+            let (a, b) = (containers[0], containers[containers.count - 1])
+            try await Poll.until("\(a) to reach \(b) with 1430-byte packets", timeout: .seconds(10), interval: .milliseconds(200)) {
+                try await a.host.dockerResult(["exec", a.name, "ping", "-c", "1", "-W", "1", "-s", "1402", b.address])
+            }
+            for container in containers { try await container.host.docker("rm", "-f", container.name) }
+            for host in cluster.hosts {
+                try await host.removeNetwork("net6")
+                #expect(try await SingleHostWeftTests.weftLeftovers(in: host) == [])
+            }
+        }
+    }
+}

@@ -87,4 +87,34 @@ struct DualStackDriverTests {
         await driver.remoteChanged([Self.vni])
         #expect(try permanent().isEmpty)
     }
+
+    /// A mixed underlay: a host advertising an IPv6 VTEP is not programmed into a VXLAN device whose local VTEP
+    /// is IPv4 (the device sends over one family); hosts of the same family still are.
+    @Test func hostsOnTheOtherUnderlayFamilyAreNotProgrammed() async throws {
+        let cluster = SimulatedCluster()
+        let a = await cluster.add(SimulatedHost("a", vtep: "192.0.2.1"))
+        let b = await cluster.add(SimulatedHost("b", vtep: "2001:db8::12"))
+        let c = await cluster.add(SimulatedHost("c", vtep: "192.0.2.13"))
+        let harness = DriverHarness()
+        let driver = OverlayDriver(host: DriverHarness.host, backend: harness.backend, store: harness.store,
+                                   logger: Logger(label: "test"), cluster: a)
+        await a.markSynchronized()
+        try await driver.createNetwork(try Self.dualStack())
+        for (state, name, vtep, index) in [(b, "b", "2001:db8::12", 20), (c, "c", "192.0.2.13", 30)] {
+            let vtep = IPAddress(vtep)!
+            await state.announce(NetworkAnnouncement(vni: Self.vni, subnet: subnet("10.45.0.0/24"), host: name, vtep: vtep,
+                                                     subnet6: try IPv6Subnet(parsing: "fd00:45::/64")))
+            await state.announce(EndpointAnnouncement(vni: Self.vni, endpointID: "r\(index)", address: address("10.45.0.\(index)"),
+                                                      mac: MACAddress("02:00:00:00:00:\(index)")!, host: name, vtep: vtep,
+                                                      address6: IPv6Address("fd00:45::\(index)")))
+        }
+        #expect(await a.remoteEndpoints(vni: Self.vni).count == 4)
+        await driver.reconcileAllRemote()
+        let session = try harness.session(vni: Self.vni.value)
+        let device = LinkReference.name(KernelLayout(vni: Self.vni, namespaceDirectory: "").vxlanName)
+        let destinations = Set(try session.forwardingDatabase(device: device).compactMap(\.destination))
+        #expect(destinations == [IPAddress("192.0.2.13")!])
+        let neighbours = try session.neighbours(device: device).filter { $0.state.contains(.permanent) }.map(\.address)
+        #expect(Set(neighbours) == [IPAddress("10.45.0.30")!, IPAddress("fd00:45::30")!])
+    }
 }
