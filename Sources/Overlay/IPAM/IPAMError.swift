@@ -11,7 +11,7 @@ public enum IPAMError: Error, Equatable, Sendable, CustomStringConvertible {
     case addressInUse(IPv4Address, pool: IPv4Subnet)
     /// The pool ID was never handed out, or the pool has been released.
     case unknownPool(PoolID)
-    /// An IPv6 pool was asked for in a way weft does not serve (without a `--subnet`, or with `--ip-range`).
+    /// An IPv6 subnet came in a request for an IPv4 pool.
     case ipv6NotSupported
     /// An IPv6 pool was asked for without a subnet.
     case ipv6SubnetRequired
@@ -68,7 +68,7 @@ public enum IPAMError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownPool(let id):
             "no pool with ID \"\(id)\" (never requested, or already released)"
         case .ipv6NotSupported:
-            "IPv6 pools are not supported: weft's IPAM is IPv4 only (create the network without --ipv6)"
+            "an IPv6 subnet in a request for an IPv4 pool (Docker asks for IPv6 pools with V6 set, for --ipv6 networks)"
         case .ipv6SubnetRequired:
             "--ipv6 needs an IPv6 --subnet (such as fd00:30::/64): weft's IPAM does not pick IPv6 pools itself"
         case .ipv6RangeNotSupported(let pool):
