@@ -28,9 +28,7 @@ struct DualStackOverlayTests {
             // IPAM blocks are claimed through gossip: every weft must know the others first.
             try await Poll.until("every weft to see its peers", timeout: .seconds(20), interval: .milliseconds(200)) {
                 for host in cluster.hosts {
-                    let members = try await host.run([PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):7946",
-                                                      "--key-file", host.weftStateDirectory + "/gossip.key"])
-                    if members.output.split(separator: "\n").filter({ $0.contains(" alive") }).count < MultiHostOverlayTests.hostCount { return false }
+                    if try await host.aliveGossipMembers() ?? 0 < MultiHostOverlayTests.hostCount { return false }
                 }
                 return true
             }
@@ -214,9 +212,7 @@ struct DualStackIPAMTests {
             }
             try await Poll.until("every weft to see its peers", timeout: .seconds(20), interval: .milliseconds(200)) {
                 for host in cluster.hosts {
-                    let members = try await host.run([PackagePaths.weftBinary, "gossip", "members", "--peer", "\(host.underlayAddress):7946",
-                                                      "--key-file", host.weftStateDirectory + "/gossip.key"])
-                    if members.output.split(separator: "\n").filter({ $0.contains(" alive") }).count < MultiHostOverlayTests.hostCount { return false }
+                    if try await host.aliveGossipMembers() ?? 0 < MultiHostOverlayTests.hostCount { return false }
                 }
                 return true
             }
