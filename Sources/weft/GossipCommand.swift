@@ -173,7 +173,7 @@ struct GossipMembersCommand: AsyncParsableCommand {
     @OptionGroup var keys: GossipKeyOptions
 
     func run() async throws {
-        guard let address = GossipAddress(parsing: peer) else { throw ValidationError("--peer: expected a.b.c.d:port") }
+        guard let address = GossipAddress(parsing: peer) else { throw ValidationError("--peer: expected a.b.c.d:port or [v6]:port") }
         let members = try await MembershipQuery.members(of: address, wire: try keys.wireConfig())
         if json {
             let rows = members.map { member in

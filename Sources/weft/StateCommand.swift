@@ -21,9 +21,11 @@ struct StateCommand: ParsableCommand {
         print("networks (\(state.networks.count)):")
         for network in state.networks.values.sorted(by: { $0.vni < $1.vni }) {
             let gateway = network.gateway.map { " gateway \($0)" } ?? ""
-            print("  \(network.shortID) vni \(network.vni) subnet \(network.subnet)\(gateway) mtu \(network.mtu)\(network.isInternal ? " internal" : "")")
+            let ipv6 = network.subnet6.map { " subnet6 \($0)" + (network.gateway6.map { " gateway6 \($0)" } ?? "") } ?? ""
+            print("  \(network.shortID) vni \(network.vni) subnet \(network.subnet)\(gateway)\(ipv6) mtu \(network.mtu)\(network.isInternal ? " internal" : "")")
             for endpoint in state.endpoints(of: network.id) {
-                print("    endpoint \(endpoint.shortID) \(endpoint.address)/\(endpoint.prefixLength) mac \(endpoint.mac)")
+                let address6 = endpoint.address6.map { " \($0)/\(network.subnet6?.prefixLength ?? 128)" } ?? ""
+                print("    endpoint \(endpoint.shortID) \(endpoint.address)/\(endpoint.prefixLength)\(address6) mac \(endpoint.mac)")
             }
         }
         if let address = state.swarmAddress { print("swarm advertises this node at \(address)") }
@@ -34,6 +36,11 @@ struct StateCommand: ParsableCommand {
         for (id, pool) in state.ipam.pools.sorted(by: { $0.key.description < $1.key.description }) {
             let addresses = pool.addresses.keys.sorted().map(\.description).joined(separator: " ")
             print("  \(id) references \(pool.references) allocated: \(addresses.isEmpty ? "-" : addresses)")
+        }
+        if !state.ipam.pools6.isEmpty { print("IPv6 IPAM pools (\(state.ipam.pools6.count)):") }
+        for (id, pool) in state.ipam.pools6.sorted(by: { $0.key.description < $1.key.description }) {
+            let addresses = pool.addresses.keys.sorted().map(\.description).joined(separator: " ")
+            print("  \(id) blocks /\(pool.blockPrefixLength) references \(pool.references) allocated: \(addresses.isEmpty ? "-" : addresses)")
         }
     }
 }

@@ -35,12 +35,40 @@ struct AllocatorIpamBackendTests {
         #expect(await post(.releasePool, #"{"PoolID":"weft:10.200.0.0/24"}"#).status == 200)
     }
 
-    @Test func ipv6IsRefusedClearly() async {
+    @Test func ipv6WithoutASubnetOrOutsideTheIPv4PassIsRefusedClearly() async {
         let response = await post(.requestPool, #"{"AddressSpace":"weft-local","Pool":"","V6":true}"#)
         #expect(response.status == 500)
-        #expect(response.error == "IPv6 pool request: \(IPAMError.ipv6NotSupported)")
+        #expect(response.error == "IPv6 pool request: \(IPAMError.ipv6SubnetRequired)")
         let literal = await post(.requestPool, #"{"Pool":"fd00::/64"}"#)
         #expect(literal.error == "pool request for subnet fd00::/64: \(IPAMError.ipv6NotSupported)")
+        let wide = await post(.requestPool, #"{"Pool":"fd00::/48","V6":true}"#)
+        #expect(wide.error?.contains("--ipam-opt weft.ipv6-block=N") == true)
+        let badBlock = await post(.requestPool, #"{"Pool":"fd00::/48","V6":true,"Options":{"weft.ipv6-block":"x"}}"#)
+        #expect(badBlock.error?.contains("--ipam-opt weft.ipv6-block=x is not a prefix length") == true)
+        let range = await post(.requestPool, #"{"Pool":"fd00:1::/64","SubPool":"fd00:1::/80","V6":true}"#)
+        #expect(range.error?.contains("--ip-range") == true)
+    }
+
+    /// The IPv6 pass of `docker network create --ipv6 --subnet fd00:30::/64`, then `docker run --ip6`.
+    @Test func dualStackNetworkLifecycle() async {
+        let pool = await post(.requestPool, #"{"AddressSpace":"weft-local","Pool":"fd00:30::/64","SubPool":"","Options":{},"V6":true}"#)
+        #expect(pool.text == #"{"Data":{},"Pool":"fd00:30::/64","PoolID":"weft:fd00:30::/64"}"#)
+        let gateway = await post(
+            .requestAddress,
+            #"{"PoolID":"weft:fd00:30::/64","Address":"","Options":{"RequestAddressType":"com.docker.network.gateway"}}"#)
+        #expect(gateway.text == #"{"Address":"fd00:30::1/64","Data":{}}"#)
+        let container = await post(.requestAddress, #"{"PoolID":"weft:fd00:30::/64","Address":"","Options":null}"#)
+        #expect(container.text == #"{"Address":"fd00:30::2/64","Data":{}}"#)
+        let pinned = await post(.requestAddress, #"{"PoolID":"weft:fd00:30::/64","Address":"fd00:30::beef","Options":null}"#)
+        #expect(pinned.text == #"{"Address":"fd00:30::beef/64","Data":{}}"#)
+        let outside = await post(.requestAddress, #"{"PoolID":"weft:fd00:30::/64","Address":"fd00:31::5","Options":null}"#)
+        #expect(outside.error?.contains("address fd00:31::5 (--ip6) is outside the IPv6 pool fd00:30::/64") == true)
+        let overlapping = await post(.requestPool, #"{"Pool":"fd00:30::/56","V6":true,"Options":{"weft.ipv6-block":"64"}}"#)
+        #expect(overlapping.error?.contains("--subnet fd00:30::/56 overlaps the IPv6 pool fd00:30::/64") == true)
+        #expect(await post(.releaseAddress, #"{"PoolID":"weft:fd00:30::/64","Address":"fd00:30::beef"}"#).text == "{}")
+        #expect(await post(.releasePool, #"{"PoolID":"weft:fd00:30::/64"}"#).text == "{}")
+        let again = await post(.requestPool, #"{"Pool":"fd00:30::/56","V6":true,"Options":{"weft.ipv6-block":"/64"}}"#)
+        #expect(again.text == #"{"Data":{},"Pool":"fd00:30::/56","PoolID":"weft:fd00:30::/56"}"#)
     }
 
     @Test func badSubnetsAndAddressesAreNamed() async {

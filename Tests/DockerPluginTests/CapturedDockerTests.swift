@@ -85,16 +85,19 @@ struct CapturedDockerTests {
         #expect(pool.body.contains(#""Options":{}"#))
     }
 
-    @Test func anIPv6PassIsRefusedWithAMessageForTheUser() async {
+    @Test func anIPv6PassIsServedAndOneWithoutASubnetRefusedWithAMessageForTheUser() async {
         let router = PluginRouter(
             network: RecordingBackend(), ipam: AllocatorIpamBackend(allocator: LocalAddressAllocator()))
         let body = #"{"AddressSpace":"weft-local","Pool":"fd00::/64","SubPool":"","Options":{},"V6":true}"# + "\n"
         let response = await router.respond(method: "POST", path: "/IpamDriver.RequestPool", body: Array(body.utf8))
-        #expect(response.status == 500)
-        // dockerd showed the user: "Error response from daemon: IpamDriver.RequestPool: " followed by this.
+        #expect(response.status == 200)
+        #expect(response.text == #"{"Data":{},"Pool":"fd00::/64","PoolID":"weft:fd00::/64"}"#)
+        let bare = #"{"AddressSpace":"weft-local","Pool":"","SubPool":"","Options":{},"V6":true}"# + "\n"
+        let refused = await router.respond(method: "POST", path: "/IpamDriver.RequestPool", body: Array(bare.utf8))
+        #expect(refused.status == 500)
+        // dockerd shows the user: "Error response from daemon: IpamDriver.RequestPool: " followed by this.
         #expect(
-            response.error
-                == "IPv6 pool request for subnet fd00::/64: IPv6 pools are not supported: weft's IPAM is IPv4 only "
-                + "(create the network without --ipv6)")
+            refused.error
+                == "IPv6 pool request: --ipv6 needs an IPv6 --subnet (such as fd00:30::/64): weft's IPAM does not pick IPv6 pools itself")
     }
 }

@@ -181,6 +181,41 @@ struct GoldenRequestTests {
                 08000100 0a010003 // NDA_DST 10.1.0.3
                 """),
         Case(
+            name: "IPv6 neighbour replace",
+            request: .operation(.writeNeighbour(NeighbourEntry(address: IPAddress("fd00:43::3")!, mac: Self.mac, device: .index(5)), .replace)),
+            dump: """
+                3c0000001c0005050000000000000000 // nlmsghdr: len 60, RTM_NEWNEIGH, REQUEST|ACK|CREATE|REPLACE, seq 0, port 0
+                0a0000000500000080000000 // ndmsg: family 10 (AF_INET6), ifindex 5, state 0x80, flags 0x0
+                14000100 fd000043000000000000000000000003 // NDA_DST fd00:43::3
+                0a000200 02aabbccddee0000 // NDA_LLADDR 02:aa:bb:cc:dd:ee
+                """),
+        Case(
+            name: "IPv6 neighbour delete",
+            request: .operation(.deleteNeighbour(NeighbourEntry(address: IPAddress("fd00:43::3")!, mac: nil, device: .index(5)))),
+            dump: """
+                300000001d0005000000000000000000 // nlmsghdr: len 48, RTM_DELNEIGH, REQUEST|ACK, seq 0, port 0
+                0a0000000500000080000000 // ndmsg: family 10 (AF_INET6), ifindex 5, state 0x80, flags 0x0
+                14000100 fd000043000000000000000000000003 // NDA_DST fd00:43::3
+                """),
+        Case(
+            name: "fdb replace via an IPv6 VTEP",
+            request: .operation(.writeFDB(.vtep(Self.mac, via: IPAddress("2001:db8::2")!, on: .index(5)), .replace)),
+            dump: """
+                3c0000001c0005050000000000000000 // nlmsghdr: len 60, RTM_NEWNEIGH, REQUEST|ACK|CREATE|REPLACE, seq 0, port 0
+                070000000500000080000200 // ndmsg: family 7, ifindex 5, state 0x80, flags 0x2
+                0a000200 02aabbccddee0000 // NDA_LLADDR 02:aa:bb:cc:dd:ee
+                14000100 20010db8000000000000000000000002 // NDA_DST 2001:db8::2
+                """),
+        Case(
+            name: "IPv6 address add",
+            request: .operation(.addAddress(InterfaceAddress("fd00:43::1/64")!, device: .index(3))),
+            dump: """
+                40000000140005060000000000000000 // nlmsghdr: len 64, RTM_NEWADDR, REQUEST|ACK|CREATE|EXCL, seq 0, port 0
+                0a40000003000000 // ifaddrmsg: family 10 (AF_INET6), prefixlen 64, index 3
+                14000200 fd000043000000000000000000000001 // IFA_LOCAL fd00:43::1
+                14000100 fd000043000000000000000000000001 // IFA_ADDRESS fd00:43::1
+                """),
+        Case(
             name: "get link by name",
             request: .query(.link(.name("eth0"))),
             dump: """

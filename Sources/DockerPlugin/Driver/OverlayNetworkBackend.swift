@@ -49,7 +49,17 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
             let gateway = data.gateway.flatMap { $0.split(separator: "/").first }.flatMap { IPv4Address(String($0)) }
             pools.append(NetworkCreation.Pool(subnet: subnet, gateway: gateway))
         }
-        let ipv6 = request.options.enableIPv6 || request.ipv6Data.contains { $0.pool != nil }
+        var pools6: [NetworkCreation.Pool6] = []
+        for data in request.ipv6Data {
+            guard let pool = data.pool else { continue }
+            let subnet: IPv6Subnet
+            do { subnet = try IPv6Subnet(parsing: pool) } catch {
+                throw DriverError.invalidOption(name: "--subnet", value: pool, reason: "network \(request.networkID.prefix(12)): \(error)")
+            }
+            let gateway = data.gateway.flatMap { $0.split(separator: "/").first }.flatMap { IPv6Address(String($0)) }
+            pools6.append(NetworkCreation.Pool6(subnet: subnet, gateway: gateway))
+        }
+        let ipv6 = request.options.enableIPv6 || !pools6.isEmpty
         // A swarm network carries the managers' gossip seeds: join them (in the background; a manager may
         // still be starting, and joining retries).
         var options = request.options.genericStrings
@@ -66,7 +76,7 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
         try await driver.createNetwork(
             NetworkCreation(
                 id: request.networkID, options: options, isInternal: request.options.isInternal,
-                ipv6Requested: ipv6, ipv4Pools: pools))
+                ipv6Requested: ipv6, ipv4Pools: pools, ipv6Pools: pools6))
     }
 
     public func deleteNetwork(_ request: DeleteNetworkRequest) async throws {
@@ -74,12 +84,17 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
     }
 
     public func createEndpoint(_ request: CreateEndpointRequest) async throws -> CreateEndpointResponse {
-        if request.interface.address.isEmpty, !request.interface.addressIPv6.isEmpty {
-            throw DriverError.ipv6NotSupported(network: request.networkID)
-        }
         let object = "endpoint \(request.endpointID.prefix(12))"
         guard let address = IPv4Interface(request.interface.address) else {
             throw DriverError.invalidAddress(object: object, value: request.interface.address)
+        }
+        var address6: IPv6Interface?
+        if !request.interface.addressIPv6.isEmpty {
+            guard let parsed = IPv6Interface(request.interface.addressIPv6) else {
+                throw DriverError.invalidOption(name: "AddressIPv6", value: request.interface.addressIPv6,
+                                                reason: "\(object): not an IPv6 address in CIDR form")
+            }
+            address6 = parsed
         }
         var mac: MACAddress?
         if !request.interface.macAddress.isEmpty {
@@ -89,7 +104,8 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
             mac = given
         }
         let record = try await driver.createEndpoint(
-            EndpointCreation(networkID: request.networkID, endpointID: request.endpointID, address: address, mac: mac))
+            EndpointCreation(networkID: request.networkID, endpointID: request.endpointID, address: address, mac: mac,
+                             address6: address6))
         // Docker fails the endpoint if a driver echoes a field it set itself: answer only the MAC, and only when
         // the request left it to weft.
         guard request.interface.macAddress.isEmpty else { return CreateEndpointResponse() }

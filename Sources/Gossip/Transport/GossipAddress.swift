@@ -1,3 +1,5 @@
+import Glibc
+
 /// A gossip peer's address: the IP as memberlist puts it on the wire (4 bytes for IPv4, 16 for IPv6) and a port.
 ///
 /// Peers are keyed by this value, never by a socket address's description (which is not canonical).
@@ -17,18 +19,36 @@ public struct GossipAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `a.b.c.d:port` or `a.b.c.d` (then `defaultPort`). Returns `nil` for anything else.
+    /// Parses `a.b.c.d:port`, `a.b.c.d`, `[v6]:port`, `[v6]` or a bare IPv6 address (then `defaultPort`).
+    /// Returns `nil` for anything else (names are not resolved: seeds are addresses).
     public init?(parsing text: String, defaultPort: UInt16 = 7946) {
-        let pieces = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard pieces.count == 1 || pieces.count == 2 else { return nil }
-        let octets = pieces[0].split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
-        guard octets.count == 4 else { return nil }
+        var host = Substring(text)
         var port = defaultPort
-        if pieces.count == 2 {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":", let parsed = UInt16(rest.dropFirst()) else { return nil }
+                port = parsed
+            }
+        } else if text.filter({ $0 == ":" }).count == 1 {
+            let pieces = text.split(separator: ":", omittingEmptySubsequences: false)
             guard let parsed = UInt16(pieces[1]) else { return nil }
+            host = pieces[0]
             port = parsed
         }
-        self.init(ip: octets, port: port)
+        guard host.count <= 45, !host.contains("%") else { return nil }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        let hostText = String(host)
+        if !hostText.contains(":"), inet_pton(AF_INET, hostText, &v4) == 1 {
+            self.init(ip: withUnsafeBytes(of: &v4) { Array($0) }, port: port)
+        } else if hostText.contains(":"), inet_pton(AF_INET6, hostText, &v6) == 1 {
+            self.init(ip: withUnsafeBytes(of: &v6) { Array($0) }, port: port)
+        } else {
+            return nil
+        }
     }
 
     /// The IP as text: dotted quad for IPv4, colon-separated hex groups for IPv6.

@@ -83,7 +83,8 @@ public final class DryRunBackend: NetlinkBackend {
     public func send(_ announcement: GratuitousARP, in namespace: NetworkNamespace) throws(NetlinkError) {
         kernel.withLock { kernel in
             let name = kernel.linkName(announcement.device, in: namespace.path)
-            output("# gratuitous ARP in \(namespace.reference): \(announcement.address) is-at \(announcement.mac) on \(name)")
+            let kind = announcement.address.isIPv4 ? "gratuitous ARP" : "unsolicited neighbour advertisement"
+            output("# \(kind) in \(namespace.reference): \(announcement.address) is-at \(announcement.mac) on \(name)")
         }
     }
 

@@ -118,19 +118,20 @@ public enum ClusterCodec {
     {
         switch update {
         case .endpoint(let key, let entry):
+            // "a6" only when there is one: an IPv4-only record encodes (and signs) exactly as before IPv6.
             return (.endpoints, key, entry.version, entry.owner, entry.value.map { endpoint in
                 .map([
                     pair("v", .uint(UInt64(endpoint.vni.value))), pair("i", .string(endpoint.endpointID)),
                     pair("a", .uint(UInt64(endpoint.address.value))), pair("m", .raw(endpoint.mac.bytes)),
                     pair("h", .string(endpoint.host)), pair("t", .raw(endpoint.vtep.bytes)),
-                ])
+                ] + (endpoint.address6.map { [pair("a6", .raw($0.bytes))] } ?? []))
             })
         case .network(let key, let entry):
             return (.networks, key, entry.version, entry.owner, entry.value.map { network in
                 .map([
                     pair("v", .uint(UInt64(network.vni.value))), pair("s", .string(network.subnet.description)),
                     pair("h", .string(network.host)), pair("t", .raw(network.vtep.bytes)),
-                ])
+                ] + (network.subnet6.map { [pair("s6", .string($0.description))] } ?? []))
             })
         case .claim(let key, let entry):
             return (.claims, key, entry.version, entry.owner, entry.value.map { claim in
@@ -163,9 +164,15 @@ public enum ClusterCodec {
                 else { throw DecodingFailure(reason: "endpoint \(key) has an invalid VNI, MAC or VTEP") }
                 let address = try uint(fields, "a")
                 guard address <= UInt64(UInt32.max) else { throw DecodingFailure(reason: "endpoint \(key) address") }
+                let address6 = try fields["a6"].map { value throws(DecodingFailure) -> IPv6Address in
+                    guard let bytes = value.rawBytes, let address = IPv6Address(bytes: bytes) else {
+                        throw DecodingFailure(reason: "endpoint \(key) has an IPv6 address that is not 16 bytes")
+                    }
+                    return address
+                }
                 return EndpointAnnouncement(
                     vni: vni, endpointID: try string(fields, "i"), address: IPv4Address(UInt32(address)), mac: mac,
-                    host: try string(fields, "h"), vtep: vtep)
+                    host: try string(fields, "h"), vtep: vtep, address6: address6)
             }
             return .endpoint(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: endpoint, signature: signature))
         case Table.networks.rawValue:
@@ -175,17 +182,27 @@ public enum ClusterCodec {
                     let vtep = IPAddress(bytes: try raw(fields, "t")),
                     let subnet = try? IPv4Subnet(parsing: try string(fields, "s"))
                 else { throw DecodingFailure(reason: "network \(key) has an invalid VNI, subnet or VTEP") }
-                return NetworkAnnouncement(vni: vni, subnet: subnet, host: try string(fields, "h"), vtep: vtep)
+                let subnet6 = try fields["s6"].map { value throws(DecodingFailure) -> IPv6Subnet in
+                    guard let bytes = value.rawBytes, bytes.count <= 64,
+                        let subnet = try? IPv6Subnet(parsing: String(decoding: bytes, as: UTF8.self))
+                    else { throw DecodingFailure(reason: "network \(key) has an invalid IPv6 subnet") }
+                    return subnet
+                }
+                return NetworkAnnouncement(vni: vni, subnet: subnet, host: try string(fields, "h"), vtep: vtep, subnet6: subnet6)
             }
             return .network(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: network, signature: signature))
         case Table.claims.rawValue:
             let claim = try value.map { value throws(DecodingFailure) -> BlockClaim in
                 let fields = try map(value)
-                guard let subnet = try? IPv4Subnet(parsing: try string(fields, "s")) else {
+                guard let subnet = try? IPSubnet(parsing: try string(fields, "s")) else {
                     throw DecodingFailure(reason: "claim \(key) has an invalid subnet")
                 }
                 let block = try uint(fields, "b")
-                guard block < UInt64(subnet.size) else { throw DecodingFailure(reason: "claim \(key) names block \(block)") }
+                let limit: UInt64 = switch subnet {
+                case .v4(let subnet): UInt64(subnet.size)
+                case .v6: UInt64(1) << UInt64(PoolRequest6.maxBlockBits)
+                }
+                guard block < limit else { throw DecodingFailure(reason: "claim \(key) names block \(block)") }
                 return BlockClaim(subnet: subnet, block: Int(block), host: try string(fields, "h"))
             }
             return .claim(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: claim, signature: signature))

@@ -10,8 +10,12 @@ public struct EndpointAnnouncement: Codable, Sendable, Equatable {
     public var host: String
     /// That host's VTEP (its advertise address).
     public var vtep: IPAddress
+    /// The endpoint's IPv6 address on a dual-stack network.
+    public var address6: IPv6Address?
 
-    public init(vni: VNI, endpointID: String, address: IPv4Address, mac: MACAddress, host: String, vtep: IPAddress) {
+    public init(vni: VNI, endpointID: String, address: IPv4Address, mac: MACAddress, host: String, vtep: IPAddress,
+                address6: IPv6Address? = nil) {
+        self.address6 = address6
         self.vni = vni
         self.endpointID = endpointID
         self.address = address
@@ -32,8 +36,11 @@ public struct NetworkAnnouncement: Codable, Sendable, Equatable {
     public var subnet: IPv4Subnet
     public var host: String
     public var vtep: IPAddress
+    /// The IPv6 subnet of a dual-stack network.
+    public var subnet6: IPv6Subnet?
 
-    public init(vni: VNI, subnet: IPv4Subnet, host: String, vtep: IPAddress) {
+    public init(vni: VNI, subnet: IPv4Subnet, host: String, vtep: IPAddress, subnet6: IPv6Subnet? = nil) {
+        self.subnet6 = subnet6
         self.vni = vni
         self.subnet = subnet
         self.host = host
@@ -51,14 +58,20 @@ public struct NetworkAnnouncement: Codable, Sendable, Equatable {
 /// stay unique across hosts without asking anyone. When two hosts claim a block, the earlier claim (lower
 /// version) owns it everywhere.
 public struct BlockClaim: Codable, Sendable, Equatable {
-    public var subnet: IPv4Subnet
+    /// The pool's subnet, IPv4 or IPv6.
+    public var subnet: IPSubnet
     public var block: Int
     public var host: String
 
-    public init(subnet: IPv4Subnet, block: Int, host: String) {
+    public init(subnet: IPSubnet, block: Int, host: String) {
         self.subnet = subnet
         self.block = block
         self.host = host
+    }
+
+    /// A claim on a block of an IPv4 pool.
+    public init(subnet: IPv4Subnet, block: Int, host: String) {
+        self.init(subnet: .v4(subnet), block: block, host: host)
     }
 
     /// The table key: one entry per block per claiming host.

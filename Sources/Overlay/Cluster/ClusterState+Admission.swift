@@ -43,9 +43,7 @@ extension ClusterState {
             return parts.count == 2 && Self.vni(inKey: key) != nil && parts[1] == owner
         case .claim(let key, let entry):
             if let value = entry.value { return value.key == key && value.host == owner }
-            let parts = key.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-            guard parts.count == 4, let subnet = try? IPv4Subnet(parsing: "\(parts[0])/\(parts[1])"),
-                let block = Int(parts[2]), BlockClaim(subnet: subnet, block: block, host: owner).key == key
+            guard let (subnet, block) = Self.claimKey(key), BlockClaim(subnet: subnet, block: block, host: owner).key == key
             else { return false }
             return true
         }
@@ -63,24 +61,44 @@ extension ClusterState {
             guard let usable = subnet.usableRange, subnet.contains(endpoint.address) else { return .outsideSubnet }
             let gateway = IPv4Address(subnet.network.value + 1)  // the IPAM's gateway (PoolState.gateway)
             guard usable.contains(endpoint.address), endpoint.address != gateway else { return .reservedAddress }
+            if let address6 = endpoint.address6 {
+                guard let subnet6 = subnet6(of: endpoint.vni, preferring: endpoint.host), subnet6.contains(address6) else {
+                    return .outsideSubnet
+                }
+                // The subnet-router address and the IPAM's gateway (IPv6PoolState.gateway).
+                guard address6 != subnet6.network, address6.value != subnet6.network.value + 1 else { return .reservedAddress }
+            }
             return nil
         case .network(_, let entry):
             guard let network = entry.value else { return nil }
             return network.vtep == vtep ? nil : .vtepMismatch
         case .claim(_, let entry):
             let block: Int
-            let subnet: IPv4Subnet
+            let subnet: IPSubnet
             if let claim = entry.value {
                 (block, subnet) = (claim.block, claim.subnet)
             } else {
-                let parts = update.envelope.key.split(separator: "/", maxSplits: 3)
-                guard parts.count == 4, let parsed = try? IPv4Subnet(parsing: "\(parts[0])/\(parts[1])"), let index = Int(parts[2])
-                else { return .keyMismatch }
+                guard let (parsed, index) = Self.claimKey(update.envelope.key) else { return .keyMismatch }
                 (block, subnet) = (index, parsed)
             }
-            let blocks = BlockGeometry(subnet: subnet, blockSize: limits.blockSize).count
-            return block >= 0 && block < blocks ? nil : .blockOutOfRange
+            switch subnet {
+            case .v4(let subnet):
+                let blocks = BlockGeometry(subnet: subnet, blockSize: limits.blockSize).count
+                return block >= 0 && block < blocks ? nil : .blockOutOfRange
+            case .v6(let subnet):
+                // Hosts agree on the block size per pool; the wire bounds it at 2^48 blocks inside the subnet.
+                let bits = min(PoolRequest6.maxBlockBits, subnet.hostBits)
+                return block >= 0 && UInt64(block) < UInt64(1) << UInt64(bits) ? nil : .blockOutOfRange
+            }
         }
+    }
+
+    /// The pool subnet and block a claim key (`SUBNET/PREFIX/BLOCK/HOST`) names.
+    static func claimKey(_ key: String) -> (IPSubnet, Int)? {
+        let parts = key.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, let subnet = try? IPSubnet(parsing: "\(parts[0])/\(parts[1])"), let block = Int(parts[2])
+        else { return nil }
+        return (subnet, block)
     }
 
     /// The subnet of a network: its host's definition, or any live one.
@@ -89,6 +107,14 @@ extension ClusterState {
         return networks.entries.values.lazy
             .filter { !self.networks.suspendedOwners.contains($0.owner) }
             .compactMap(\.value).first { $0.vni == vni }?.subnet
+    }
+
+    /// The IPv6 subnet of a dual-stack network: its host's definition, or any live one that has one.
+    private func subnet6(of vni: VNI, preferring host: String) -> IPv6Subnet? {
+        if let own = networks.entries[NetworkAnnouncement.key(vni: vni, host: host)]?.value { return own.subnet6 }
+        return networks.entries.values.lazy
+            .filter { !self.networks.suspendedOwners.contains($0.owner) }
+            .compactMap(\.value).first { $0.vni == vni && $0.subnet6 != nil }?.subnet6
     }
 
     /// Which cap a new key would pass, if any.

@@ -167,6 +167,11 @@ public actor ClusterState: GossipDelegate {
 
     /// Who owns each claimed block of a pool: of the live claims on a block, the earliest (lowest version).
     public func blockOwners(subnet: IPv4Subnet) -> [Int: String] {
+        blockOwners(pool: .v4(subnet))
+    }
+
+    /// Who owns each claimed block of a pool of either family.
+    public func blockOwners(pool subnet: IPSubnet) -> [Int: String] {
         var owners: [Int: (host: String, version: EntryVersion)] = [:]
         for (_, entry) in claims.entries {
             guard let claim = entry.value, claim.subnet == subnet, !claims.suspendedOwners.contains(entry.owner) else { continue }
@@ -186,7 +191,32 @@ public actor ClusterState: GossipDelegate {
     /// the one on the host that owns the address's IPAM block wins, else the newer entry, the same on every
     /// host (so a host cannot take another host's container address by announcing it later); an address held
     /// by an endpoint of this host is never remote.
+    ///
+    /// An endpoint's IPv6 address is one more remote entry with the same MAC and VTEP; where two hosts announce
+    /// the same IPv6 address, the newer entry wins (IPv6 block owners are not consulted: the block size is the
+    /// pool's, which records do not carry).
     public func remoteEndpoints(vni: VNI) -> [RemoteEndpoint] {
+        remoteEndpoints4(vni: vni) + remoteEndpoints6(vni: vni)
+    }
+
+    private func remoteEndpoints6(vni: VNI) -> [RemoteEndpoint] {
+        var local: Set<IPv6Address> = []
+        var newest: [IPv6Address: (endpoint: EndpointAnnouncement, version: EntryVersion)] = [:]
+        for (_, entry) in endpoints.entries {
+            guard let endpoint = entry.value, endpoint.vni == vni, let address = endpoint.address6 else { continue }
+            if entry.owner == node {
+                local.insert(address)
+                continue
+            }
+            guard !endpoints.suspendedOwners.contains(entry.owner) else { continue }
+            if let held = newest[address], held.version > entry.version { continue }
+            newest[address] = (endpoint, entry.version)
+        }
+        return newest.filter { !local.contains($0.key) }.sorted { $0.key < $1.key }
+            .map { RemoteEndpoint(address: .v6($0.key.bytes), mac: $0.value.endpoint.mac, vtep: $0.value.endpoint.vtep) }
+    }
+
+    private func remoteEndpoints4(vni: VNI) -> [RemoteEndpoint] {
         var local: Set<IPv4Address> = []
         var candidates: [IPv4Address: [(endpoint: EndpointAnnouncement, version: EntryVersion)]] = [:]
         for (_, entry) in endpoints.entries {

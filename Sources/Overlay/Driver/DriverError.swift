@@ -5,6 +5,7 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
     case ipv6NotSupported(network: String)
     case noIPv4Pool(network: String)
     case multipleIPv4Pools(network: String, count: Int)
+    case multipleIPv6Pools(network: String, count: Int)
     case invalidOption(name: String, value: String, reason: String)
     case invalidAddress(object: String, value: String)
     /// The VNI is already taken on this host by a network with another ID.
@@ -27,11 +28,13 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .ipv6NotSupported(let network):
-            "network \(network.prefix(12)): weft does not support IPv6 yet; create the network without --ipv6"
+            "network \(network.prefix(12)): --ipv6 needs an IPv6 --subnet (such as fd00:30::/64); the IPAM driver gave none"
         case .noIPv4Pool(let network):
             "network \(network.prefix(12)): no IPv4 subnet was given by the IPAM driver"
         case .multipleIPv4Pools(let network, let count):
             "network \(network.prefix(12)): weft supports one IPv4 subnet per network, got \(count)"
+        case .multipleIPv6Pools(let network, let count):
+            "network \(network.prefix(12)): weft supports one IPv6 subnet per network, got \(count)"
         case .invalidOption(let name, let value, let reason):
             "option \(name)=\(value) is invalid: \(reason)"
         case .invalidAddress(let object, let value):

@@ -18,9 +18,23 @@ public struct NetworkCreation: Sendable, Equatable {
     public var isInternal: Bool
     public var ipv6Requested: Bool
     public var ipv4Pools: [Pool]
+    /// The IPv6 pools of an `--ipv6` network (Docker's `IPv6Data`).
+    public var ipv6Pools: [Pool6]
+
+    /// An IPv6 pool and the gateway Docker's IPAM reserved in it.
+    public struct Pool6: Sendable, Equatable {
+        public var subnet: IPv6Subnet
+        public var gateway: IPv6Address?
+
+        public init(subnet: IPv6Subnet, gateway: IPv6Address?) {
+            self.subnet = subnet
+            self.gateway = gateway
+        }
+    }
 
     public init(id: String, options: [String: String] = [:], isInternal: Bool = false, ipv6Requested: Bool = false,
-                ipv4Pools: [Pool]) {
+                ipv4Pools: [Pool], ipv6Pools: [Pool6] = []) {
+        self.ipv6Pools = ipv6Pools
         self.id = id
         self.options = options
         self.isInternal = isInternal
@@ -37,8 +51,12 @@ public struct EndpointCreation: Sendable, Equatable {
     public var address: IPv4Interface
     /// nil when Docker leaves the choice to the driver.
     public var mac: MACAddress?
+    /// The IPv6 address on a dual-stack network.
+    public var address6: IPv6Interface?
 
-    public init(networkID: String, endpointID: String, address: IPv4Interface, mac: MACAddress? = nil) {
+    public init(networkID: String, endpointID: String, address: IPv4Interface, mac: MACAddress? = nil,
+                address6: IPv6Interface? = nil) {
+        self.address6 = address6
         self.networkID = networkID
         self.endpointID = endpointID
         self.address = address

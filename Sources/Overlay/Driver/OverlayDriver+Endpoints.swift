@@ -13,9 +13,18 @@ extension OverlayDriver {
         guard network.subnet.contains(address) else {
             throw .invalidAddress(object: "\(object) (network subnet \(network.subnet))", value: "\(request.address)")
         }
+        let address6 = request.address6?.address
+        if let address6 {
+            guard let subnet6 = network.subnet6 else {
+                throw .invalidOption(name: "--ip6", value: "\(address6)", reason: "\(object): network \(network.shortID) has no IPv6 subnet")
+            }
+            guard subnet6.contains(address6) else {
+                throw .invalidOption(name: "--ip6", value: "\(address6)", reason: "\(object): outside the network's IPv6 subnet \(subnet6)")
+            }
+        }
         var record: EndpointRecord
         if let existing = store.current.endpoints[request.endpointID] {
-            guard existing.networkID == request.networkID, existing.address == address else {
+            guard existing.networkID == request.networkID, existing.address == address, existing.address6 == address6 else {
                 throw .endpointRedefined(endpoint: request.endpointID,
                                          reason: "it has address \(existing.address) on network \(existing.networkID.prefix(12))")
             }
@@ -25,7 +34,8 @@ extension OverlayDriver {
             try checkLinkNameFree(endpoint: request.endpointID)
             let mac = request.mac ?? .randomLocallyAdministered()
             record = EndpointRecord(id: request.endpointID, networkID: network.id, address: address,
-                                    prefixLength: request.address.prefixLength, mac: mac, macChosenByWeft: request.mac == nil)
+                                    prefixLength: request.address.prefixLength, mac: mac, macChosenByWeft: request.mac == nil,
+                                    address6: address6)
             try checkLinkNames(of: record, in: network)
             try save { $0.endpoints[record.id] = record }
         }
@@ -37,7 +47,8 @@ extension OverlayDriver {
             throw error
         }
         logger.info("endpoint ready", metadata: ["endpoint": "\(record.shortID)", "network": "\(network.shortID)",
-                                                 "address": "\(record.address)", "mac": "\(record.mac)"])
+                                                 "address": "\(record.address)", "address6": "\(record.address6.map { "\($0)" } ?? "none")",
+                                                 "mac": "\(record.mac)"])
         await cluster?.announce(announcement(of: record, in: network))
         announceLocally(record, in: network)
         return record

@@ -169,6 +169,7 @@ extension OverlayDriver {
     }
 
     static func summary(_ record: NetworkRecord) -> String {
-        "VNI \(record.vni), subnet \(record.subnet), MTU \(record.mtu)\(record.isInternal ? ", internal" : "")"
+        "VNI \(record.vni), subnet \(record.subnet)\(record.subnet6.map { " and \($0)" } ?? ""), MTU \(record.mtu)"
+            + (record.isInternal ? ", internal" : "")
     }
 }

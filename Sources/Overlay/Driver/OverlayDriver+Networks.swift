@@ -4,15 +4,19 @@ import Netlink
 /// Networks: CreateNetwork and DeleteNetwork, each reserving its VNI before its first await.
 extension OverlayDriver {
     public func createNetwork(_ request: NetworkCreation) async throws(DriverError) {
-        if request.ipv6Requested { throw .ipv6NotSupported(network: request.id) }
         guard let pool = request.ipv4Pools.first else { throw .noIPv4Pool(network: request.id) }
         guard request.ipv4Pools.count == 1 else {
             throw .multipleIPv4Pools(network: request.id, count: request.ipv4Pools.count)
         }
+        guard request.ipv6Pools.count <= 1 else {
+            throw .multipleIPv6Pools(network: request.id, count: request.ipv6Pools.count)
+        }
+        if request.ipv6Requested, request.ipv6Pools.isEmpty { throw .ipv6NotSupported(network: request.id) }
+        let pool6 = request.ipv6Pools.first
         let record = NetworkRecord(
             id: request.id, vni: try NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
             subnet: pool.subnet, gateway: pool.gateway, mtu: try NetworkPolicy.mtu(options: request.options, host: host),
-            isInternal: request.isInternal)
+            isInternal: request.isInternal, subnet6: pool6?.subnet, gateway6: pool6?.gateway)
         var savedHere = false
         if let existing = store.current.networks[record.id] {
             guard existing == record else {
@@ -46,7 +50,8 @@ extension OverlayDriver {
             throw error
         }
         logger.info("network ready", metadata: ["network": "\(record.shortID)", "vni": "\(record.vni)",
-                                                "subnet": "\(record.subnet)", "mtu": "\(record.mtu)"])
+                                                "subnet": "\(record.subnet)", "subnet6": "\(record.subnet6.map { "\($0)" } ?? "none")",
+                                                "mtu": "\(record.mtu)"])
         if let cluster {
             await cluster.announce(announcement(of: record))
             await programRemote([record.vni], .repair)

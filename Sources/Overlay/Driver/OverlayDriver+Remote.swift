@@ -41,8 +41,18 @@ extension OverlayDriver {
     /// summary line; each entry is logged at debug.
     func programRemote(_ network: NetworkRecord, _ pass: RemotePass) async {
         guard let cluster else { return }
-        let remotes = await cluster.remoteEndpoints(vni: network.vni)
-        let hosts = await cluster.remoteHosts(vni: network.vni).union(remotes.map(\.vtep))
+        // A VXLAN device sends over one address family, its local VTEP's: hosts advertising the other family
+        // (a mixed IPv4/IPv6 underlay) are not programmed, and a repair pass (every interval) says so.
+        let family = host.advertiseAddress.isIPv4
+        let everyRemote = await cluster.remoteEndpoints(vni: network.vni)
+        let everyHost = await cluster.remoteHosts(vni: network.vni).union(everyRemote.map(\.vtep))
+        let remotes = everyRemote.filter { $0.vtep.isIPv4 == family }
+        let hosts = everyHost.filter { $0.isIPv4 == family }
+        if pass == .repair, hosts.count < everyHost.count {
+            logger.warning("hosts on another underlay address family are not reachable on this network", metadata: [
+                "network": "\(network.shortID)", "local VTEP": "\(host.advertiseAddress)",
+                "unreachable": "\(everyHost.subtracting(hosts).sorted().map(\.description).joined(separator: " "))"])
+        }
         // Before the tables are known complete, only add: a restarted weft must not remove what still works.
         let removalsAllowed = await cluster.isSynchronized
         // The network may have gone while this pass waited for the cluster.
@@ -137,21 +147,24 @@ extension OverlayDriver {
         guard cluster != nil, let session = try? networkNamespace(network),
             let bridge = try? session.index(of: .name(layout(for: network).bridgeName))
         else { return }
-        let arp = GratuitousARP(address: .v4(endpoint.address.bytes), mac: endpoint.mac, device: bridge)
-        do throws(NetlinkError) {
-            try backend.send(arp, in: session.namespace)
-        } catch {
-            logger.debug("cannot announce an endpoint", metadata: ["endpoint": "\(endpoint.shortID)", "error": "\(error)"])
+        let addresses: [IPAddress] = [.v4(endpoint.address.bytes)] + (endpoint.address6.map { [.v6($0.bytes)] } ?? [])
+        for address in addresses {
+            do throws(NetlinkError) {
+                try backend.send(GratuitousARP(address: address, mac: endpoint.mac, device: bridge), in: session.namespace)
+            } catch {
+                logger.debug("cannot announce an endpoint", metadata: ["endpoint": "\(endpoint.shortID)", "error": "\(error)"])
+            }
         }
     }
 
     func announcement(of network: NetworkRecord) -> NetworkAnnouncement {
-        NetworkAnnouncement(vni: network.vni, subnet: network.subnet, host: cluster?.node ?? "", vtep: host.advertiseAddress)
+        NetworkAnnouncement(vni: network.vni, subnet: network.subnet, host: cluster?.node ?? "", vtep: host.advertiseAddress,
+                            subnet6: network.subnet6)
     }
 
     func announcement(of endpoint: EndpointRecord, in network: NetworkRecord) -> EndpointAnnouncement {
         EndpointAnnouncement(
             vni: network.vni, endpointID: endpoint.id, address: endpoint.address, mac: endpoint.mac,
-            host: cluster?.node ?? "", vtep: host.advertiseAddress)
+            host: cluster?.node ?? "", vtep: host.advertiseAddress, address6: endpoint.address6)
     }
 }

@@ -76,4 +76,14 @@ public protocol AddressAllocator: Sendable {
 
     /// Frees `address` in the pool (or drops one reference to a shared gateway).
     func releaseAddress(_ address: IPv4Address, in pool: PoolID) async throws(IPAMError)
+
+    /// Reserves the IPv6 pool of `request` (weft hands out IPv6 pools only for an explicit subnet).
+    func requestPool6(_ request: PoolRequest6) async throws(IPAMError) -> AllocatedPool6
+
+    /// Allocates `address` in the IPv6 pool, or any free address when it is `nil`.
+    func requestAddress6(in pool: PoolID, address: IPv6Address?, role: AddressRole) async throws(IPAMError)
+        -> AllocatedAddress6
+
+    /// Frees `address` in the IPv6 pool (or drops one reference to a shared gateway).
+    func releaseAddress6(_ address: IPv6Address, in pool: PoolID) async throws(IPAMError)
 }

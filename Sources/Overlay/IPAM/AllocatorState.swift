@@ -32,8 +32,21 @@ public struct AllocatorState: Sendable, Equatable, Codable {
     public var formatVersion = 1
     /// The pools, by the ID Docker knows them by.
     public internal(set) var pools: [PoolID: PoolState] = [:]
+    /// The IPv6 pools (absent from state files written before IPv6).
+    public internal(set) var pools6: [PoolID: IPv6PoolState] = [:]
 
     public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        formatVersion = try container.decode(Int.self, forKey: .formatVersion)
+        pools = try container.decode([PoolID: PoolState].self, forKey: .pools)
+        pools6 = try container.decodeIfPresent([PoolID: IPv6PoolState].self, forKey: .pools6) ?? [:]
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case formatVersion, pools, pools6
+    }
 
     /// See ``AddressAllocator/requestPool(_:)``.
     public mutating func requestPool(_ request: PoolRequest, configuration: AllocatorConfiguration) throws(IPAMError)
@@ -62,6 +75,10 @@ public struct AllocatorState: Sendable, Equatable, Codable {
 
     /// See ``AddressAllocator/releasePool(_:)``.
     public mutating func releasePool(_ id: PoolID) {
+        if let pool = pools6[id] {
+            if pool.references > 1 { pools6[id]!.references -= 1 } else { pools6[id] = nil }
+            return
+        }
         guard let pool = pools[id] else { return }
         if pool.references > 1 {
             pools[id]!.references -= 1

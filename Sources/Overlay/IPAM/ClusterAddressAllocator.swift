@@ -14,10 +14,10 @@ import Logging
 /// - Blocks of a host that failed are released when the cluster forgets it (after the grace period).
 public actor ClusterAddressAllocator: AddressAllocator {
     public let configuration: AllocatorConfiguration
-    private let store: StateStore
-    private let cluster: ClusterState
-    private let settle: Duration
-    private let logger: Logger
+    let store: StateStore
+    let cluster: ClusterState
+    let settle: Duration
+    let logger: Logger
     /// Addresses per block (fewer for pools smaller than a block).
     public let blockSize: Int
     /// The block size every host uses unless told otherwise; claims are checked against it.
@@ -38,7 +38,7 @@ public actor ClusterAddressAllocator: AddressAllocator {
     /// Claims again the blocks this host held before a restart.
     public func start() async {
         for (subnetText, blocks) in store.current.claimedBlocks {
-            guard let subnet = try? IPv4Subnet(parsing: subnetText) else { continue }
+            guard let subnet = try? IPSubnet(parsing: subnetText) else { continue }
             for block in blocks { _ = await cluster.claim(BlockClaim(subnet: subnet, block: block, host: cluster.node)) }
         }
     }
@@ -51,6 +51,7 @@ public actor ClusterAddressAllocator: AddressAllocator {
     }
 
     public func releasePool(_ id: PoolID) async throws(IPAMError) {
+        if store.current.ipam.pools6[id] != nil { return try await releasePool6(id) }
         let subnet = store.current.ipam.pools[id]?.subnet
         let released = try change { (state: inout PersistentState) throws(IPAMError) -> [Int] in
             state.ipam.releasePool(id)
@@ -132,7 +133,7 @@ public actor ClusterAddressAllocator: AddressAllocator {
         return candidates.first { $0 > last } ?? candidates.first
     }
 
-    private func change<T>(_ body: (inout PersistentState) throws(IPAMError) -> T) throws(IPAMError) -> T {
+    func change<T>(_ body: (inout PersistentState) throws(IPAMError) -> T) throws(IPAMError) -> T {
         do {
             return try store.update { (state: inout PersistentState) throws(IPAMError) -> T in try body(&state) }
         } catch let error as IPAMError {

@@ -1,4 +1,4 @@
-/// Why a string is not a usable IPv4 address or subnet.
+/// Why a string is not a usable IPv4 or IPv6 address or subnet.
 public enum IPAddressParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Not a dotted-quad IPv4 address.
     case invalidAddress(String)
@@ -6,8 +6,12 @@ public enum IPAddressParseError: Error, Equatable, Sendable, CustomStringConvert
     case invalidSubnet(String)
     /// The subnet has bits set below its prefix; `suggestion` is the subnet it probably meant.
     case hostBitsSet(String, suggestion: String)
-    /// An IPv6 address or subnet: weft's IPAM is IPv4 only.
+    /// An IPv6 address or subnet where only IPv4 is accepted.
     case ipv6NotSupported(String)
+    /// Not an IPv6 address in RFC 4291 text form.
+    case invalidIPv6Address(String)
+    /// Not `address/prefix` with an IPv6 address and a prefix length of 0–128.
+    case invalidIPv6Subnet(String)
 
     public var description: String {
         switch self {
@@ -18,7 +22,11 @@ public enum IPAddressParseError: Error, Equatable, Sendable, CustomStringConvert
         case .hostBitsSet(let text, let suggestion):
             "subnet \(text) has host bits set; did you mean \(suggestion)?"
         case .ipv6NotSupported(let text):
-            "\(text) is an IPv6 address; weft's IPAM supports IPv4 only"
+            "\(text) is an IPv6 address; this field takes IPv4 only"
+        case .invalidIPv6Address(let text):
+            "\"\(text)\" is not an IPv6 address (expected a form such as fd00:30::5)"
+        case .invalidIPv6Subnet(let text):
+            "\"\(text)\" is not an IPv6 subnet (expected CIDR form such as fd00:30::/64)"
         }
     }
 }

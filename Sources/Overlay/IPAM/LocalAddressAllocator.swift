@@ -50,6 +50,23 @@ public actor LocalAddressAllocator: AddressAllocator {
         try change { (state: inout AllocatorState) throws(IPAMError) in try state.releaseAddress(address, in: pool) }
     }
 
+    public func requestPool6(_ request: PoolRequest6) throws(IPAMError) -> AllocatedPool6 {
+        try change { (state: inout AllocatorState) throws(IPAMError) in try state.requestPool6(request) }
+    }
+
+    public func requestAddress6(in pool: PoolID, address: IPv6Address?, role: AddressRole) throws(IPAMError)
+        -> AllocatedAddress6
+    {
+        let sharing = configuration.sharesRequestedAddresses
+        return try change { (state: inout AllocatorState) throws(IPAMError) in
+            try state.requestAddress6(in: pool, address: address, role: role, sharing: sharing)
+        }
+    }
+
+    public func releaseAddress6(_ address: IPv6Address, in pool: PoolID) throws(IPAMError) {
+        try change { (state: inout AllocatorState) throws(IPAMError) in try state.releaseAddress6(address, in: pool) }
+    }
+
     /// Applies an allocation change through the store, so it is saved before it is answered.
     private func change<T>(_ body: (inout AllocatorState) throws(IPAMError) -> T) throws(IPAMError) -> T {
         do {

@@ -20,6 +20,15 @@ public struct PoolID: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The identifier of the IPv6 pool for `subnet` (`weft:fd00:30::/64`).
+    public init(subnet6 subnet: IPv6Subnet) {
+        rawValue = "weft:\(subnet)"
+    }
+
+    /// Whether the ID names an IPv6 pool: its subnet's address has colons (an IPv4 pool's ID has one only
+    /// before an `--ip-range`, after the prefix).
+    public var isIPv6: Bool { rawValue.dropFirst("weft:".count).prefix { $0 != "/" }.contains(":") }
+
     public var description: String { rawValue }
 }
 

@@ -9,8 +9,15 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     public var gateway: IPv4Address?
     public var mtu: UInt32
     public var isInternal: Bool
+    /// The IPv6 subnet of a dual-stack network (`--ipv6`); nil for IPv4 only.
+    public var subnet6: IPv6Subnet?
+    /// The IPv6 gateway address Docker's IPAM reserved, the same on every host.
+    public var gateway6: IPv6Address?
 
-    public init(id: String, vni: VNI, subnet: IPv4Subnet, gateway: IPv4Address?, mtu: UInt32, isInternal: Bool) {
+    public init(id: String, vni: VNI, subnet: IPv4Subnet, gateway: IPv4Address?, mtu: UInt32, isInternal: Bool,
+                subnet6: IPv6Subnet? = nil, gateway6: IPv6Address? = nil) {
+        self.subnet6 = subnet6
+        self.gateway6 = gateway6
         self.id = id
         self.vni = vni
         self.subnet = subnet
@@ -32,9 +39,12 @@ public struct EndpointRecord: Codable, Sendable, Equatable {
     public var mac: MACAddress
     /// Whether weft chose the MAC (and so reports it to Docker) or Docker passed it in.
     public var macChosenByWeft: Bool
+    /// The IPv6 address on a dual-stack network.
+    public var address6: IPv6Address?
 
     public init(id: String, networkID: String, address: IPv4Address, prefixLength: Int, mac: MACAddress,
-                macChosenByWeft: Bool) {
+                macChosenByWeft: Bool, address6: IPv6Address? = nil) {
+        self.address6 = address6
         self.id = id
         self.networkID = networkID
         self.address = address

@@ -1,0 +1,77 @@
+import Logging
+
+/// IPv6 pools: the same block claims as IPv4 (the claims table names the pool by its IPv6 subnet), with blocks
+/// of `2^(128 − blockPrefixLength)` addresses, searched from the last address handed out and never listed.
+extension ClusterAddressAllocator {
+    public func requestPool6(_ request: PoolRequest6) throws(IPAMError) -> AllocatedPool6 {
+        try change { (state: inout PersistentState) throws(IPAMError) in try state.ipam.requestPool6(request) }
+    }
+
+    /// Drops a reference to the IPv6 pool; with the last one, this host's claims on it are given up.
+    func releasePool6(_ id: PoolID) async throws(IPAMError) {
+        guard let subnet = store.current.ipam.pools6[id]?.subnet else { return }
+        let released = try change { (state: inout PersistentState) throws(IPAMError) -> [Int] in
+            state.ipam.releasePool(id)
+            guard state.ipam.pools6[id] == nil else { return [] }
+            return state.claimedBlocks.removeValue(forKey: subnet.description) ?? []
+        }
+        for block in released { await cluster.unclaim(BlockClaim(subnet: .v6(subnet), block: block, host: cluster.node)) }
+    }
+
+    public func requestAddress6(in pool: PoolID, address: IPv6Address?, role: AddressRole) async throws(IPAMError)
+        -> AllocatedAddress6
+    {
+        if address != nil || role == .gateway {
+            let sharing = configuration.sharesRequestedAddresses
+            return try change { (state: inout PersistentState) throws(IPAMError) in
+                try state.ipam.requestAddress6(in: pool, address: address, role: role, sharing: sharing)
+            }
+        }
+        guard let subnet = store.current.ipam.pools6[pool]?.subnet else { throw .unknownPool(pool) }
+        for _ in 0..<64 {
+            guard let poolState = store.current.ipam.pools6[pool] else { throw .unknownPool(pool) }
+            let geometry = IPv6BlockGeometry(subnet: poolState.subnet, blockPrefixLength: poolState.blockPrefixLength)
+            let owners = await cluster.blockOwners(pool: .v6(poolState.subnet))
+            let mine = owners.filter { $0.value == cluster.node }.keys.sorted().map(geometry.range(of:))
+            if !mine.isEmpty {
+                do {
+                    return try change { (state: inout PersistentState) throws(IPAMError) in
+                        try state.ipam.requestAddress6(in: pool, address: nil, role: .endpoint, within: mine)
+                    }
+                } catch .poolExhausted6 {
+                    // every owned block is full: claim another
+                }
+            }
+            try await claimBlock6(of: poolState, geometry: geometry, owners: owners)
+        }
+        throw .poolExhausted6(pool: subnet)
+    }
+
+    public func releaseAddress6(_ address: IPv6Address, in pool: PoolID) throws(IPAMError) {
+        try change { (state: inout PersistentState) throws(IPAMError) in try state.ipam.releaseAddress6(address, in: pool) }
+    }
+
+    /// Claims the first unowned block from this host's preferred one (by hash of its name), and keeps it if no
+    /// earlier claim shows up within `settle`. Looks at no more blocks than there are owners, plus one.
+    private func claimBlock6(of pool: IPv6PoolState, geometry: IPv6BlockGeometry, owners: [Int: String]) async throws(IPAMError) {
+        let count = geometry.count
+        let start = FNV1a.hash64(cluster.node.utf8) % count
+        let tries = min(count, UInt64(owners.count) + 1)
+        guard let block = (0..<tries).lazy.map({ Int((start + $0) % count) }).first(where: { owners[$0] == nil }) else {
+            throw .poolExhausted6(pool: pool.subnet)
+        }
+        let claim = BlockClaim(subnet: .v6(pool.subnet), block: block, host: cluster.node)
+        _ = await cluster.claim(claim)
+        try? await Task.sleep(for: settle)
+        if await cluster.blockOwners(pool: .v6(pool.subnet))[block] == cluster.node {
+            _ = try change { (state: inout PersistentState) throws(IPAMError) in
+                state.claimedBlocks[pool.subnet.description, default: []].append(block)
+            }
+            logger.info("claimed an IPv6 address block", metadata: [
+                "subnet": "\(pool.subnet)", "block": "\(block)", "first": "\(geometry.range(of: block).lowerBound)"])
+        } else {
+            await cluster.unclaim(claim)
+            logger.info("lost an IPv6 block to an earlier claim", metadata: ["subnet": "\(pool.subnet)", "block": "\(block)"])
+        }
+    }
+}

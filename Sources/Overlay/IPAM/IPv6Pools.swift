@@ -1,0 +1,191 @@
+/// What an IPv6 pool request asks for: weft hands out IPv6 pools only for an explicit `--subnet`.
+public struct PoolRequest6: Sendable, Equatable {
+    /// The IPv6 subnet the user chose.
+    public var subnet: IPv6Subnet
+    /// The prefix length of the blocks hosts claim (`--ipam-opt weft.ipv6-block=N`); nil for the default,
+    /// which exists only for pools of /64 and longer.
+    public var blockPrefixLength: Int?
+
+    /// The `--ipam-opt` key of ``blockPrefixLength``.
+    public static let blockOption = "weft.ipv6-block"
+
+    public init(subnet: IPv6Subnet, blockPrefixLength: Int? = nil) {
+        self.subnet = subnet
+        self.blockPrefixLength = blockPrefixLength
+    }
+
+    /// The longest usable pool: /126 leaves room for the subnet-router address, a gateway and two endpoints.
+    public static let longestPool = 126
+    /// At most 2^48 blocks per pool, so a block's index fits every record and arithmetic on it.
+    public static let maxBlockBits = 48
+
+    /// The block prefix every host uses for `subnet` unless told otherwise: /112 blocks (65 536 addresses) in a
+    /// /64 up to a /108, sixteen blocks in longer pools; none for pools shorter than /64, where the choice
+    /// (how many hosts, how many containers each) is the user's.
+    public static func defaultBlockPrefixLength(for subnet: IPv6Subnet) -> Int? {
+        guard subnet.prefixLength >= 64 else { return nil }
+        return min(max(subnet.prefixLength + 4, 112), longestPool)
+    }
+
+    /// The block prefix to use, checked: inside the pool, at most 2^48 blocks.
+    func resolvedBlockPrefixLength() throws(IPAMError) -> Int {
+        guard subnet.prefixLength <= Self.longestPool else { throw .poolTooSmall6(subnet) }
+        guard let block = blockPrefixLength ?? Self.defaultBlockPrefixLength(for: subnet) else {
+            throw .ipv6BlockRequired(subnet)
+        }
+        guard block >= subnet.prefixLength, block <= Self.longestPool, block - subnet.prefixLength <= Self.maxBlockBits else {
+            throw .invalidIPv6Block(block, pool: subnet)
+        }
+        return block
+    }
+}
+
+/// One IPv6 pool: its subnet, block size, references and the addresses taken in it. Addresses are found by
+/// walking from the last one handed out past the taken ones, never by listing the subnet (a /64 has 2^64).
+public struct IPv6PoolState: Sendable, Equatable, Codable {
+    public let subnet: IPv6Subnet
+    /// The prefix length of the blocks hosts claim in this pool.
+    public let blockPrefixLength: Int
+    public internal(set) var references: Int
+    public internal(set) var addresses: [IPv6Address: AddressAllocation]
+    /// The last address handed out automatically; the next search starts after it.
+    public internal(set) var lastAllocated: IPv6Address?
+
+    /// The gateway: the subnet's first address after the subnet-router anycast address, on every host.
+    public var gateway: IPv6Address { IPv6Address(subnet.network.value + 1) }
+
+    /// Every address but the subnet-router anycast address (the network address) is assignable: IPv6 has no
+    /// broadcast.
+    public var usableRange: ClosedRange<IPv6Address> { gateway...subnet.lastAddress }
+
+    /// The first address of `range` after `after` (wrapping once) that is not taken and not the gateway, found in
+    /// at most `taken + 2` steps; nil when the whole range is taken.
+    func nextFree(in range: ClosedRange<IPv6Address>, after: IPv6Address?) -> IPv6Address? {
+        let low = max(range.lowerBound, usableRange.lowerBound).value
+        let high = min(range.upperBound, usableRange.upperBound).value
+        guard low <= high else { return nil }
+        var candidate = low
+        if let last = after?.value, last >= low, last < high { candidate = last + 1 }
+        let span = high - low
+        var steps: UInt128 = 0
+        while steps <= span {
+            let address = IPv6Address(candidate)
+            if address != gateway, addresses[address] == nil { return address }
+            candidate = candidate == high ? low : candidate + 1
+            steps += 1
+            if steps > UInt128(addresses.count) + 2 { return nil }
+        }
+        return nil
+    }
+}
+
+/// How an IPv6 pool is cut into blocks of `2^(128 − blockPrefixLength)` addresses.
+struct IPv6BlockGeometry: Sendable {
+    let subnet: IPv6Subnet
+    let blockPrefixLength: Int
+
+    /// The number of blocks (at most 2^48).
+    var count: UInt64 { UInt64(1) << UInt64(blockPrefixLength - subnet.prefixLength) }
+
+    func range(of block: Int) -> ClosedRange<IPv6Address> {
+        let shift = UInt128(128 - blockPrefixLength)
+        let first = subnet.network.value | UInt128(block) << shift
+        return IPv6Address(first)...IPv6Address(first | (UInt128(1) << shift - 1))
+    }
+
+    func block(of address: IPv6Address) -> Int {
+        Int(truncatingIfNeeded: (address.value & ~subnet.mask) >> UInt128(128 - blockPrefixLength))
+    }
+}
+
+extension AllocatorState {
+    /// Reserves the IPv6 pool `request.subnet`: the same subnet again takes another reference (and must name
+    /// the same block size); a subnet overlapping another IPv6 pool is refused.
+    public mutating func requestPool6(_ request: PoolRequest6) throws(IPAMError) -> AllocatedPool6 {
+        let block = try request.resolvedBlockPrefixLength()
+        let id = PoolID(subnet6: request.subnet)
+        if let existing = pools6[id] {
+            guard request.blockPrefixLength == nil || existing.blockPrefixLength == block else {
+                throw .ipv6BlockMismatch(request.subnet, existing: existing.blockPrefixLength, requested: block)
+            }
+            pools6[id]!.references += 1
+        } else {
+            if let other = pools6.values.first(where: { $0.subnet.overlaps(request.subnet) }) {
+                throw .overlappingIPv6Pool(request.subnet, existing: other.subnet)
+            }
+            pools6[id] = IPv6PoolState(subnet: request.subnet, blockPrefixLength: block, references: 1, addresses: [:])
+        }
+        let pool = pools6[id]!
+        return AllocatedPool6(id: id, subnet: pool.subnet, gateway: pool.gateway, blockPrefixLength: pool.blockPrefixLength)
+    }
+
+    /// Allocates `wanted` in the IPv6 pool, or (with `automatic`) the next free address of `ranges` after the
+    /// last one handed out; the gateway role without an address gets the pool's gateway.
+    mutating func requestAddress6(
+        in id: PoolID, address wanted: IPv6Address?, role: AddressRole, sharing: Bool = false,
+        within ranges: [ClosedRange<IPv6Address>]? = nil
+    ) throws(IPAMError) -> AllocatedAddress6 {
+        guard var pool = pools6[id] else { throw .unknownPool(id) }
+        defer { pools6[id] = pool }
+        let address: IPv6Address
+        if let wanted {
+            guard pool.subnet.contains(wanted) else { throw .addressOutsidePool6(wanted, pool: pool.subnet) }
+            guard wanted != pool.subnet.network else { throw .addressNotAssignable6(wanted, pool: pool.subnet) }
+            address = wanted
+        } else if role == .gateway {
+            address = pool.gateway
+        } else {
+            var search = ranges ?? [pool.usableRange]
+            // Start at the range of the last address handed out, so a just released address waits its turn.
+            if let last = pool.lastAllocated, let here = search.firstIndex(where: { $0.upperBound >= last }) {
+                search = Array(search[here...] + search[..<here])
+            }
+            guard let free = search.lazy.compactMap({ pool.nextFree(in: $0, after: pool.lastAllocated) }).first else {
+                throw .poolExhausted6(pool: pool.subnet)
+            }
+            address = free
+            pool.lastAllocated = address
+        }
+        switch (pool.addresses[address], role) {
+        case (nil, _):
+            pool.addresses[address] = AddressAllocation(role: role, references: 1)
+        case (let held?, .gateway) where held.role == .gateway:
+            pool.addresses[address]!.references += 1
+        case (let held?, .endpoint) where held.role == .endpoint && sharing && wanted != nil:
+            pool.addresses[address]!.references += 1
+        case (_?, _):
+            throw .addressInUse6(address, pool: pool.subnet)
+        }
+        return AllocatedAddress6(address: address, subnet: pool.subnet)
+    }
+
+    /// Frees `address` in the IPv6 pool (or drops a reference); unknown pools and free addresses succeed.
+    mutating func releaseAddress6(_ address: IPv6Address, in id: PoolID) throws(IPAMError) {
+        guard let pool = pools6[id] else { return }
+        guard pool.subnet.contains(address) else { throw .addressOutsidePool6(address, pool: pool.subnet) }
+        guard let held = pool.addresses[address] else { return }
+        if held.references > 1 {
+            pools6[id]!.addresses[address]!.references -= 1
+        } else {
+            pools6[id]!.addresses[address] = nil
+        }
+    }
+}
+
+/// An IPv6 pool handed out by ``AddressAllocator/requestPool6(_:)``.
+public struct AllocatedPool6: Sendable, Equatable {
+    public var id: PoolID
+    public var subnet: IPv6Subnet
+    /// The subnet's first address after the network address, the same on every host.
+    public var gateway: IPv6Address
+    public var blockPrefixLength: Int
+}
+
+/// An IPv6 address handed out by ``AddressAllocator/requestAddress6(in:address:role:)``.
+public struct AllocatedAddress6: Sendable, Equatable {
+    public var address: IPv6Address
+    public var subnet: IPv6Subnet
+
+    /// The address with its pool's prefix length, as Docker expects it (`fd00:30::2/64`).
+    public var cidr: String { subnet.cidr(for: address) }
+}
