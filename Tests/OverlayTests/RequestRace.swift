@@ -14,8 +14,15 @@ enum RequestRace {
         _ ids: [String], driver: OverlayDriver, cluster: ClusterState, _ request: @escaping @Sendable (String) async throws(DriverError) -> T
     ) async throws -> [String: DriverError?] {
         let gate = Gate()
-        let holder = Task(executorPreference: DedicatedThreadExecutor.shared) { await cluster.hold(gate) }
-        try #require(await Self.poll { gate.holding.withLock { $0 } }, "the cluster was never held")
+        // A thread of this run's own: with one thread shared by the tests that run in parallel, one test's hold
+        // kept the next one's from starting, and a test that gave up left its late hold blocking the thread.
+        let holder = Task(executorPreference: DedicatedThreadExecutor()) { await cluster.hold(gate) }
+        guard await Self.poll({ gate.holding.withLock { $0 } }) else {
+            gate.open.withLock { $0 = true }
+            await holder.value
+            try #require(Bool(false), "the cluster was never held")
+            return [:]
+        }
         async let results = withTaskGroup(of: (String, DriverError?).self) { group in
             for id in ids {
                 group.addTask {
@@ -67,14 +74,13 @@ extension ClusterState {
 }
 
 /// Runs the jobs of tasks that prefer it on a thread of its own, so a test can hold an actor (whose code runs on
-/// its caller's preferred executor) without taking one of the few cooperative threads.
+/// its caller's preferred executor) without taking one of the few cooperative threads. One per race; the thread
+/// stays, idle, for the rest of the test process.
 final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
-    static let shared = DedicatedThreadExecutor()
-
     private let jobs = Mutex<[UnownedJob]>([])
     private let wake = DispatchSemaphore(value: 0)
 
-    private init() {
+    init() {
         Thread.detachNewThread { [self] in
             while true {
                 wake.wait()
