@@ -13,13 +13,13 @@ public struct NetworkCreation: Sendable, Equatable {
     }
 
     public var id: String
-    /// The user's `-o key=value` options.
-    public var options: [String: String]
+    /// The user's `-o key=value` options, parsed.
+    public var options: NetworkOptions
     public var isInternal: Bool
     public var ipv6Requested: Bool
     public var ipv4Pools: [Pool]
 
-    public init(id: String, options: [String: String] = [:], isInternal: Bool = false, ipv6Requested: Bool = false,
+    public init(id: String, options: NetworkOptions = NetworkOptions(), isInternal: Bool = false, ipv6Requested: Bool = false,
                 ipv4Pools: [Pool]) {
         self.id = id
         self.options = options

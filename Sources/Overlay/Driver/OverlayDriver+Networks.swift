@@ -9,9 +9,12 @@ extension OverlayDriver {
         guard request.ipv4Pools.count == 1 else {
             throw .multipleIPv4Pools(network: request.id, count: request.ipv4Pools.count)
         }
+        if request.options.encrypted, case .unavailable(let reason) = encryption {
+            throw .encryptionUnavailable(network: request.id, reason: reason)
+        }
         let record = NetworkRecord(
-            id: request.id, vni: try NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
-            subnet: pool.subnet, gateway: pool.gateway, mtu: try NetworkPolicy.mtu(options: request.options, host: host),
+            id: request.id, vni: NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
+            subnet: pool.subnet, gateway: pool.gateway, mtu: NetworkPolicy.mtu(options: request.options, host: host),
             isInternal: request.isInternal)
         var savedHere = false
         if let existing = store.current.networks[record.id] {
