@@ -201,3 +201,25 @@ struct TunnelAddressingTests {
 extension IPv4Address {
     init(parsingOrTrap text: String) { self = IPv4Address(text)! }
 }
+
+/// `--wireguard auto|userspace|kernel` against what a host has.
+struct WireGuardSelectionTests {
+    typealias Capabilities = WireGuardSelection.Capabilities
+
+    @Test("auto takes wireguard-go here (no kernel backend yet); kernel and a missing tool are refused with the reason")
+    func choices() {
+        let thisMachine = Capabilities(kernelModule: false, userspaceTool: "/usr/bin/wireguard-go", tunDevice: true)
+        #expect(WireGuardSelection.choose(.auto, capabilities: thisMachine)
+            == .chosen(.userspace, note: "the kernel has no WireGuard module: wireguard-go"))
+        #expect(WireGuardSelection.choose(.userspace, capabilities: thisMachine) == .chosen(.userspace, note: "wireguard-go, as requested"))
+        #expect(WireGuardSelection.choose(.kernel, capabilities: thisMachine)
+            == .unavailable(reason: "--wireguard kernel: this kernel has no WireGuard module (modprobe wireguard)"))
+        let bare = Capabilities(kernelModule: false, userspaceTool: nil, tunDevice: true)
+        #expect(WireGuardSelection.choose(.userspace, capabilities: bare)
+            == .unavailable(reason: "--wireguard userspace: wireguard-go is not installed (apt-get install wireguard-go)"))
+        let noTun = Capabilities(kernelModule: true, userspaceTool: "/usr/bin/wireguard-go", tunDevice: false)
+        #expect("\(WireGuardSelection.choose(.auto, capabilities: noTun))"
+            == "none: the kernel has WireGuard but weft's kernel backend is not built yet, and /dev/net/tun is missing or not writable")
+        #expect(WireGuardSelection.Capabilities.detect().userspaceTool != nil, "wireguard-go is in APT_PACKAGES")
+    }
+}
