@@ -73,6 +73,15 @@ struct WireGuardTests {
         #expect(!request.contains(keys.publicKey.hex))
     }
 
+    @Test("the kernel's device message carries the same peers, in the same order, as the UAPI request")
+    func kernelDevice() throws {
+        let device = Self.configuration(keys: WireGuardKeyPair()).kernelDevice(interface: "weft-wg")
+        #expect(device.listenPort == 51820 && device.interface == "weft-wg")
+        #expect(device.peers.map(\.publicKey) == [Self.otherKey.bytes, Self.peerKey.bytes])
+        #expect(device.peers.map(\.port) == [51821, 51820])
+        #expect(try WireGuardMessages.setDevice(device, family: 28).count == 1)
+    }
+
     @Test("a UAPI get reply parses into peers and handshakes; a bad one is refused, a long one bounded")
     func uapiStatus() throws {
         let reply = """

@@ -62,3 +62,15 @@ public struct WireGuardEndpoint: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)" }
 }
+
+extension WireGuardConfiguration {
+    /// The configuration as the kernel WireGuard's `WG_CMD_SET_DEVICE` takes it (``WireGuardMessages``).
+    public func kernelDevice(interface: String) -> WireGuardMessages.Device {
+        WireGuardMessages.Device(
+            interface: interface, privateKey: keys.privateKey.bytes, listenPort: listenPort,
+            peers: peers.map {
+                WireGuardMessages.Peer(publicKey: $0.publicKey.bytes, endpoint: $0.endpoint.address, port: $0.endpoint.port,
+                                       allowedIPs: $0.allowedIPs)
+            })
+    }
+}
