@@ -71,6 +71,14 @@ struct WireGuardTests {
             "", "",
         ])
         #expect(!request.contains(keys.publicKey.hex))
+        // Logging or dumping a configuration shows no private key.
+        var dumped = ""
+        dump(Self.configuration(keys: keys), to: &dumped)
+        let privateHex = try #require(lines[1].split(separator: "=").last).description
+        let privateBase64 = try #require(WireGuardKey(hex: privateHex)).base64
+        for text in [dumped, "\(Self.configuration(keys: keys))", String(reflecting: keys)] {
+            #expect(!text.contains(privateBase64) && !text.contains(privateHex) && text.contains(keys.publicKey.base64))
+        }
     }
 
     @Test("the kernel's device message carries the same peers, in the same order, as the UAPI request")

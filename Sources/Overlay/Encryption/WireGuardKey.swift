@@ -98,3 +98,10 @@ public struct WireGuardKeyPair: Sendable {
         return pair
     }
 }
+
+extension WireGuardKeyPair: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Only the public half: interpolating or dumping a configuration never prints the private key.
+    public var description: String { "WireGuard key pair (public \(publicKey))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["publicKey": publicKey]) }
+}
