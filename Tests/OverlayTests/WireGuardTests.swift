@@ -240,3 +240,52 @@ struct WireGuardSelectionTests {
         #expect(WireGuardSelection.Capabilities.detect().userspaceTool != nil, "wireguard-go is in APT_PACKAGES")
     }
 }
+
+/// Fail closed: which hosts an encrypted network's FDB may point at.
+struct EncryptedPeerPlanTests {
+    static let vni = VNI(42)!
+    static let hosts: [String: IPAddress] = [
+        "a": IPAddress("192.0.2.11")!, "b": IPAddress("192.0.2.12")!, "c": IPAddress("192.0.2.13")!,
+        "d": IPAddress("192.0.2.14")!, "e": IPAddress("10.0.2.14")!,
+    ]
+
+    static func definition(_ host: String, key: WireGuardKey?) -> NetworkAnnouncement {
+        let address = hosts[host]!
+        return NetworkAnnouncement(
+            vni: vni, subnet: subnet("10.1.0.0/24"), host: host, vtep: address,
+            wireGuard: key.map { WireGuardAnnouncement(publicKey: $0, endpoint: WireGuardEndpoint(address: address)) })
+    }
+
+    static func key(_ byte: UInt8) -> WireGuardKey { WireGuardKey(bytes: [UInt8](repeating: byte, count: 32))! }
+
+    @Test("only a configured, handshaken peer is reachable; missing keys, collisions and pending peers are reasons")
+    func failClosed() {
+        let announcements = [
+            Self.definition("a", key: Self.key(1)),  // this host
+            Self.definition("b", key: Self.key(2)),  // configured and handshaken
+            Self.definition("c", key: Self.key(3)),  // configured, no handshake yet
+            Self.definition("d", key: Self.key(4)),  // its tunnel address collides with e's
+            Self.definition("e", key: nil),  // no key
+        ]
+        let device = WireGuardStatus(listenPort: 51820, peers: [
+            .init(publicKey: Self.key(2), allowedIPs: [InterfaceAddress("100.64.2.12/32")!], lastHandshakeSeconds: 1_700_000_000),
+            .init(publicKey: Self.key(3), allowedIPs: [InterfaceAddress("100.64.2.13/32")!]),
+        ])
+        let plan = EncryptedPeerPlan.plan(
+            localHost: "a", encrypted: [Self.vni], announcements: announcements, advertised: Self.hosts, device: device)
+        #expect(plan.reachable == [Self.vni: ["b": IPv4Address("100.64.2.12")!]])
+        #expect(plan.peers.map(\.publicKey) == [Self.key(2), Self.key(3)])
+        #expect(plan.excluded == [
+            "c": "WireGuard peer has not handshaken yet",
+            "d": "tunnel address 100.64.2.14 is shared with e",
+            "e": "tunnel address 100.64.2.14 is shared with d",
+        ])
+        // A plain network (not in `encrypted`) is not this plan's business; nothing is reachable before the device
+        // reports a peer.
+        let cold = EncryptedPeerPlan.plan(
+            localHost: "a", encrypted: [Self.vni], announcements: announcements, advertised: Self.hosts, device: WireGuardStatus())
+        #expect(cold.reachable.isEmpty && cold.excluded["b"] == "WireGuard peer not configured yet")
+        #expect(EncryptedPeerPlan.plan(localHost: "a", encrypted: [], announcements: announcements, advertised: Self.hosts,
+                                       device: device).peers.isEmpty)
+    }
+}
