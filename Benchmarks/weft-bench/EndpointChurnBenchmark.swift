@@ -91,7 +91,7 @@ struct EndpointChurnBenchmark {
         let subnet = try IPv4Subnet(parsing: "10.64.0.0/15")
         let network = String(repeating: "c", count: 64)
         try await driver.createNetwork(
-            NetworkCreation(id: network, options: [NetworkPolicy.vniOption: "\(vni)"], ipv4Pools: [.init(subnet: subnet, gateway: nil)]))
+            NetworkCreation(id: network, options: NetworkOptions(vni: vni), ipv4Pools: [.init(subnet: subnet, gateway: nil)]))
         await other.announce(NetworkAnnouncement(vni: vni, subnet: subnet, host: "b", vtep: IPAddress("192.0.2.2")!))
 
         func local(_ index: Int) -> EndpointCreation {

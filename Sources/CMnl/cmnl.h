@@ -14,6 +14,8 @@
 #include <linux/neighbour.h>
 #include <linux/veth.h>
 #include <linux/if_ether.h>  /* ETH_P_ARP */
+#include <linux/genetlink.h>
+#include <linux/wireguard.h>
 #include <libmnl/libmnl.h>
 
 /* Swift does not import function-like or expression macros: re-export the ones weft needs. */

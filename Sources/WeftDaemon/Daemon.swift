@@ -34,6 +34,7 @@ public struct Daemon: Sendable {
         let identity = try NodeIdentity.loadOrCreate(directory: config.stateDirectory)
         let pins = try PinnedIdentities(directory: config.stateDirectory)
         let cluster = ClusterState(node: name, identity: identity, pins: pins, logger: logger)
+        try reportEncryption(config)
         let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: config.gossipPort)
         // A dry run gossips only when asked to join: it must not announce a host that programs nothing.
         let gossiping = !config.dryRun || !config.seeds.isEmpty

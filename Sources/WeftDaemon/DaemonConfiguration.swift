@@ -48,6 +48,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var scope: DriverScope
     /// Under global scope with no seeds: how long without a swarm network before this host leaves the gossip.
     public var swarmIdleLeave: Duration
+    /// `--wireguard`: which WireGuard encrypted networks use.
+    public var wireGuard: WireGuardBackendKind
 
     /// What the command line gave; nil (or empty) where it said nothing.
     public struct Flags: Sendable, Equatable {
@@ -70,6 +72,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var failedHostGrace: String?
         public var scope: String?
         public var swarmIdleLeave: String?
+        public var wireGuard: String?
 
         public init() {}
     }
@@ -80,6 +83,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "WEFT_VXLAN_PORT", "WEFT_DEFAULT_RANGE", "WEFT_LOG_LEVEL", "WEFT_LOG_OUTPUT", "WEFT_DRY_RUN", "WEFT_JOIN",
         "WEFT_GOSSIP_PORT", "WEFT_KEY_FILE", "WEFT_GOSSIP_KEY", "WEFT_INSECURE_GOSSIP", "WEFT_NODE_NAME",
         "WEFT_FAILURE_DETECTION", "WEFT_FAILED_HOST_GRACE", "WEFT_SCOPE", "WEFT_SWARM_IDLE_LEAVE",
+        "WEFT_WIREGUARD",
     ]
 
     /// Resolves the configuration from the command line, the environment and the defaults.
@@ -152,7 +156,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 from: FailureDetection.allCases),
             failedHostGrace: grace,
             scope: try settings.choice(flags.scope, "--scope", "WEFT_SCOPE", default: .local, from: [DriverScope.local, .global]),
-            swarmIdleLeave: .milliseconds(Int64(idle * 1000)))
+            swarmIdleLeave: .milliseconds(Int64(idle * 1000)),
+            wireGuard: try settings.choice(
+                flags.wireGuard, "--wireguard", "WEFT_WIREGUARD", default: .auto,
+                from: [WireGuardBackendKind.auto, .userspace, .kernel]))
     }
 
     /// A flag's value, else its variable's.

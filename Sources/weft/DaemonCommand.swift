@@ -76,6 +76,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "With global scope and no --join: seconds without a swarm network after which this host leaves the gossip (a node that left the swarm; default 10).")
     var swarmIdleLeave: String?
 
+    @Option(name: .customLong("wireguard"), help: "The WireGuard of encrypted networks: auto (the kernel's when weft can use it, else wireguard-go), userspace (wireguard-go) or kernel.")
+    var wireGuard: String?
+
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
         flags.socket = socket
@@ -97,6 +100,7 @@ struct DaemonCommand: AsyncParsableCommand {
         flags.failedHostGrace = failedHostGrace
         flags.scope = scope
         flags.swarmIdleLeave = swarmIdleLeave
+        flags.wireGuard = wireGuard
         let configuration: DaemonConfiguration
         do {
             configuration = try DaemonConfiguration.resolve(

@@ -40,9 +40,18 @@ final class DriverHarness: Sendable {
         try backend.session(in: KernelLayout(vni: VNI(vni)!, namespaceDirectory: Self.host.namespaceDirectory).namespace)
     }
 
+    /// A CreateNetwork request with Docker's option strings, parsed as the plugin's edge parses them.
     static func network(_ id: String = "net1", subnet: String = "10.1.0.0/24", options: [String: String] = [:])
-        -> NetworkCreation
+        throws(DriverError) -> NetworkCreation
     {
-        NetworkCreation(id: id, options: options, ipv4Pools: [.init(subnet: OverlayTests.subnet(subnet), gateway: nil)])
+        NetworkCreation(id: id, options: try NetworkOptions(parsing: options),
+                        ipv4Pools: [.init(subnet: OverlayTests.subnet(subnet), gateway: nil)])
+    }
+}
+
+extension OverlayDriver {
+    /// AllocateNetwork with Docker's option strings, parsed as the plugin's edge parses them.
+    func allocateNetwork(id: String, subnet: IPv4Subnet, options: [String: String]) async throws(DriverError) -> VNI {
+        try await allocateNetwork(id: id, subnet: subnet, options: try NetworkOptions(parsing: options))
     }
 }

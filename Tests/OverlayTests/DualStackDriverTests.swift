@@ -10,7 +10,7 @@ struct DualStackDriverTests {
     static let vni = VNI(45)!
 
     static func dualStack(_ id: String = "net6") throws -> NetworkCreation {
-        NetworkCreation(id: id, options: [NetworkPolicy.vniOption: "\(vni)"], ipv6Requested: true,
+        NetworkCreation(id: id, options: NetworkOptions(vni: vni), ipv6Requested: true,
                         ipv4Pools: [.init(subnet: subnet("10.45.0.0/24"), gateway: address("10.45.0.1"))],
                         ipv6Pools: [.init(subnet: try IPv6Subnet(parsing: "fd00:45::/64"), gateway: IPv6Address("fd00:45::1"))])
     }

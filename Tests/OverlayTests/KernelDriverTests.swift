@@ -28,7 +28,7 @@ struct KernelDriverTests {
                                    logger: Logger(label: "test"), hostNamespace: .named(names.host))
         try await driver.start()
         try await driver.createNetwork(
-            NetworkCreation(id: "net1", options: ["weft.vni": "77"], ipv4Pools: [.init(subnet: subnet("10.9.0.0/24"), gateway: nil)]))
+            NetworkCreation(id: "net1", options: NetworkOptions(vni: VNI(77)), ipv4Pools: [.init(subnet: subnet("10.9.0.0/24"), gateway: nil)]))
         let e1 = try await driver.createEndpoint(EndpointCreation(networkID: "net1", endpointID: "aaaaaaaaaaaaaaaa", address: IPv4Interface("10.9.0.2/24")!))
         let e2 = try await driver.createEndpoint(EndpointCreation(networkID: "net1", endpointID: "bbbbbbbbbbbbbbbb", address: IPv4Interface("10.9.0.3/24")!))
 

@@ -60,7 +60,7 @@ struct KernelLocalSafetyTests {
             let ids = (0..<8).map { "net\($0)" }
             let results = try await RequestRace.run(ids, driver: driver, cluster: cluster) { id throws(DriverError) in
                 try await driver.createNetwork(NetworkCreation(
-                    id: id, options: ["weft.vni": "78"], ipv4Pools: [.init(subnet: subnet("10.9.0.0/24"), gateway: nil)]))
+                    id: id, options: NetworkOptions(vni: VNI(78)), ipv4Pools: [.init(subnet: subnet("10.9.0.0/24"), gateway: nil)]))
             }.values
             #expect(results.filter { $0 == nil }.count == 1)
             #expect(results.compactMap { $0 }.allSatisfy { if case .vniInUse = $0 { true } else { false } })

@@ -58,7 +58,7 @@ struct DaemonConfigurationTests {
     }
 
     @Test("refusals name the flag, the variable, the value and what is allowed")
-    func refusals() {
+    func refusals() throws {
         var flags = DaemonConfiguration.Flags()
         flags.failureDetection = "slow"
         #expect(throws: DaemonConfigurationError.invalid(
@@ -85,6 +85,13 @@ struct DaemonConfigurationTests {
         #expect(throws: DaemonConfigurationError.invalid(setting: "--swarm-idle-leave (WEFT_SWARM_IDLE_LEAVE)", value: "-1", allowed: "a number of seconds")) {
             try Self.resolve(environment: ["WEFT_SWARM_IDLE_LEAVE": "-1"])
         }
+        #expect(throws: DaemonConfigurationError.invalid(setting: "--wireguard (WEFT_WIREGUARD)", value: "ipsec", allowed: "one of auto, userspace, kernel")) {
+            try Self.resolve(environment: ["WEFT_WIREGUARD": "ipsec"])
+        }
+        #expect(try "\(Self.resolve().wireGuard)" == "auto")
+        var wireGuard = DaemonConfiguration.Flags()
+        wireGuard.wireGuard = "userspace"
+        #expect(try "\(Self.resolve(wireGuard, environment: ["WEFT_WIREGUARD": "kernel"]).wireGuard)" == "userspace")
         #expect(DaemonConfigurationError.invalid(setting: "--scope (WEFT_SCOPE)", value: "cluster", allowed: "one of local, global").description
             == "--scope (WEFT_SCOPE): \"cluster\" is not one of local, global")
     }

@@ -17,6 +17,8 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
     /// The option AllocateNetwork returns with the manager's primary gossip key (base64): swarm carries it to
     /// every node over its TLS-protected raft, and anyone who can `docker network inspect` there can read it.
     public static let clusterKeyOption = "weft.gossip-key"
+    /// The `weft.*` options swarm carries between AllocateNetwork and CreateNetwork, read here, not by the driver.
+    static let swarmOptions: Set<String> = [seedsOption, clusterKeyOption]
 
     /// - Parameters:
     ///   - scope: `local` for the socket plugin (a `global` driver needs swarm), `global` for the managed
@@ -63,6 +65,7 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
         // A swarm network carries the managers' gossip seeds: join them (in the background; a manager may
         // still be starting, and joining retries).
         var options = request.options.genericStrings
+        let parsed = try NetworkOptions(parsing: options, handledElsewhere: Self.swarmOptions)
         let keyText = options.removeValue(forKey: Self.clusterKeyOption)
         if let membership, let keyText {
             do { try await membership.clusterKeyArrived(keyText) } catch {
@@ -75,7 +78,7 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
         }
         try await driver.createNetwork(
             NetworkCreation(
-                id: request.networkID, options: options, isInternal: request.options.isInternal,
+                id: request.networkID, options: parsed, isInternal: request.options.isInternal,
                 ipv6Requested: ipv6, ipv4Pools: pools, ipv6Pools: pools6))
     }
 
@@ -145,9 +148,10 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
         do { subnet = try IPv4Subnet(parsing: pool) } catch {
             throw DriverError.invalidAddress(object: "network \(request.networkID.prefix(12)) pool", value: pool)
         }
+        let parsed = try NetworkOptions(parsing: request.options, handledElsewhere: Self.swarmOptions)
         var options = request.options
         options[NetworkPolicy.vniOption] =
-            "\(try await driver.allocateNetwork(id: request.networkID, subnet: subnet, options: request.options))"
+            "\(try await driver.allocateNetwork(id: request.networkID, subnet: subnet, options: parsed))"
         if let gossipSeed {
             var seeds = (options[Self.seedsOption] ?? "").split(separator: ",").map(String.init)
             if !seeds.contains(gossipSeed) { seeds.append(gossipSeed) }

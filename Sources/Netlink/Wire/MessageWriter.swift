@@ -12,15 +12,15 @@ struct MessageWriter {
     private init(header: UnsafeMutablePointer<nlmsghdr>) { self.header = header }
 
     /// Builds a message of `type` with `flags`, letting `body` add the fixed header and attributes.
-    static func build(type: Int, flags: Int32, _ body: (MessageWriter) -> Void) -> [UInt8] {
-        withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: 8) { scratch in
+    static func build(type: Int, flags: Int32, capacity: Int = scratchSize, _ body: (MessageWriter) -> Void) -> [UInt8] {
+        withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 8) { scratch in
             scratch.initializeMemory(as: UInt8.self, repeating: 0)
             let header = mnl_nlmsg_put_header(scratch.baseAddress)!
             header.pointee.nlmsg_type = UInt16(type)
             header.pointee.nlmsg_flags = UInt16(flags)
             body(MessageWriter(header: header))
             let length = Int(header.pointee.nlmsg_len)
-            precondition(length <= scratchSize, "netlink message overran its scratch buffer")
+            precondition(length <= capacity, "netlink message overran its scratch buffer")
             return Array(UnsafeRawBufferPointer(start: scratch.baseAddress, count: length))
         }
     }

@@ -128,10 +128,19 @@ public enum ClusterCodec {
             })
         case .network(let key, let entry):
             return (.networks, key, entry.version, entry.owner, entry.value.map { network in
-                .map([
+                var pairs = [
                     pair("v", .uint(UInt64(network.vni.value))), pair("s", .string(network.subnet.description)),
                     pair("h", .string(network.host)), pair("t", .raw(network.vtep.bytes)),
-                ] + (network.subnet6.map { [pair("s6", .string($0.description))] } ?? []))
+                ]
+                if let subnet6 = network.subnet6 { pairs.append(pair("s6", .string(subnet6.description))) }
+                // Only encrypted networks carry "w": a plain network's record encodes (and is signed) as before.
+                if let wireGuard = network.wireGuard {
+                    pairs.append(pair("w", .map([
+                        pair("k", .raw(wireGuard.publicKey)), pair("a", .raw(wireGuard.address)),
+                        pair("p", .uint(UInt64(wireGuard.port))),
+                    ])))
+                }
+                return .map(pairs)
             })
         case .claim(let key, let entry):
             return (.claims, key, entry.version, entry.owner, entry.value.map { claim in
@@ -188,7 +197,14 @@ public enum ClusterCodec {
                     else { throw DecodingFailure(reason: "network \(key) has an invalid IPv6 subnet") }
                     return subnet
                 }
-                return NetworkAnnouncement(vni: vni, subnet: subnet, host: try string(fields, "h"), vtep: vtep, subnet6: subnet6)
+                let wireGuard = try fields["w"].map { value throws(DecodingFailure) -> WireGuardAnnouncement in
+                    let fields = try map(value)
+                    let port = try uint(fields, "p")
+                    return WireGuardAnnouncement(
+                        publicKey: try raw(fields, "k"), address: try raw(fields, "a"), port: port <= UInt64(UInt16.max) ? UInt16(port) : 0)
+                }
+                return NetworkAnnouncement(
+                    vni: vni, subnet: subnet, host: try string(fields, "h"), vtep: vtep, subnet6: subnet6, wireGuard: wireGuard)
             }
             return .network(key: key, entry: ReplicatedEntry(version: version, owner: owner, value: network, signature: signature))
         case Table.claims.rawValue:

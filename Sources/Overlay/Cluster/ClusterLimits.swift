@@ -56,6 +56,10 @@ public enum ClusterRejection: String, Sendable, Hashable, CaseIterable, CustomSt
     case badSignature = "bad-signature"
     /// Its VTEP is not its owner's advertised address.
     case vtepMismatch = "vtep-mismatch"
+    /// Its WireGuard public key is not 32 bytes.
+    case badWireGuardKey = "bad-wireguard-key"
+    /// Its WireGuard endpoint is not its owner's advertised address (or has port 0).
+    case wireGuardEndpointMismatch = "wireguard-endpoint-mismatch"
     /// Its MAC is multicast or all zeros.
     case badMAC = "bad-mac"
     /// Its address is outside its network's subnet.

@@ -38,13 +38,18 @@ public struct NetworkAnnouncement: Codable, Sendable, Equatable {
     public var vtep: IPAddress
     /// The IPv6 subnet of a dual-stack network.
     public var subnet6: IPv6Subnet?
+    /// For an encrypted network: the host's WireGuard public key and endpoint (nil for a plain network, and
+    /// from hosts that predate encryption).
+    public var wireGuard: WireGuardAnnouncement?
 
-    public init(vni: VNI, subnet: IPv4Subnet, host: String, vtep: IPAddress, subnet6: IPv6Subnet? = nil) {
+    public init(vni: VNI, subnet: IPv4Subnet, host: String, vtep: IPAddress, subnet6: IPv6Subnet? = nil,
+                wireGuard: WireGuardAnnouncement? = nil) {
         self.subnet6 = subnet6
         self.vni = vni
         self.subnet = subnet
         self.host = host
         self.vtep = vtep
+        self.wireGuard = wireGuard
     }
 
     /// The table key: one entry per network per host.
@@ -76,4 +81,32 @@ public struct BlockClaim: Codable, Sendable, Equatable {
 
     /// The table key: one entry per block per claiming host.
     public var key: String { "\(subnet)/\(block)/\(host)" }
+}
+
+/// A host's WireGuard public key and endpoint, as its signed network definitions carry them. Kept as received
+/// (the key's bytes, the address's bytes): admission refuses a key that is not 32 bytes and an endpoint that is
+/// not the owner's own address, counted and logged, rather than dropping the whole message at decoding.
+public struct WireGuardAnnouncement: Codable, Sendable, Equatable {
+    public var publicKey: [UInt8]
+    public var address: [UInt8]
+    /// 0 when the wire value was out of range (refused at admission).
+    public var port: UInt16
+
+    public init(publicKey: [UInt8], address: [UInt8], port: UInt16) {
+        self.publicKey = publicKey
+        self.address = address
+        self.port = port
+    }
+
+    public init(publicKey: WireGuardKey, endpoint: WireGuardEndpoint) {
+        self.init(publicKey: publicKey.bytes, address: endpoint.address.bytes, port: endpoint.port)
+    }
+
+    /// The key, nil unless exactly 32 bytes.
+    public var key: WireGuardKey? { WireGuardKey(bytes: publicKey) }
+    /// The endpoint, nil unless the address is one and the port is not 0.
+    public var endpoint: WireGuardEndpoint? {
+        guard port != 0, let address = IPAddress(bytes: address) else { return nil }
+        return WireGuardEndpoint(address: address, port: port)
+    }
 }

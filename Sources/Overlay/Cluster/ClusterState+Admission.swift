@@ -71,7 +71,12 @@ extension ClusterState {
             return nil
         case .network(_, let entry):
             guard let network = entry.value else { return nil }
-            return network.vtep == vtep ? nil : .vtepMismatch
+            guard network.vtep == vtep else { return .vtepMismatch }
+            if let wireGuard = network.wireGuard {
+                guard wireGuard.key != nil else { return .badWireGuardKey }
+                guard let endpoint = wireGuard.endpoint, endpoint.address == vtep else { return .wireGuardEndpointMismatch }
+            }
+            return nil
         case .claim(_, let entry):
             let block: Int
             let subnet: IPSubnet

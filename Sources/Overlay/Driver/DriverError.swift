@@ -7,6 +7,10 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
     case multipleIPv4Pools(network: String, count: Int)
     case multipleIPv6Pools(network: String, count: Int)
     case invalidOption(name: String, value: String, reason: String)
+    /// An option weft cannot honour (an unknown `weft.*` one, or one of Docker's overlay that weft does not do).
+    case unsupportedOption(name: String, reason: String)
+    /// The network asks for encryption and this host cannot provide it.
+    case encryptionUnavailable(network: String, reason: String)
     case invalidAddress(object: String, value: String)
     /// The VNI is already taken on this host by a network with another ID.
     case vniInUse(vni: VNI, network: String, subnet: IPv4Subnet)
@@ -37,6 +41,10 @@ public enum DriverError: Error, Sendable, Equatable, CustomStringConvertible {
             "network \(network.prefix(12)): weft supports one IPv6 subnet per network, got \(count)"
         case .invalidOption(let name, let value, let reason):
             "option \(name)=\(value) is invalid: \(reason)"
+        case .unsupportedOption(let name, let reason):
+            "option \(name) is not supported: \(reason)"
+        case .encryptionUnavailable(let network, let reason):
+            "network \(network.prefix(12)) is encrypted (-o encrypted) but cannot be created on this host: \(reason)"
         case .invalidAddress(let object, let value):
             "\(object): \"\(value)\" is not an IPv4 address in CIDR form"
         case .vniInUse(let vni, let network, let subnet):

@@ -13,8 +13,8 @@ public struct NetworkCreation: Sendable, Equatable {
     }
 
     public var id: String
-    /// The user's `-o key=value` options.
-    public var options: [String: String]
+    /// The user's `-o key=value` options, parsed.
+    public var options: NetworkOptions
     public var isInternal: Bool
     public var ipv6Requested: Bool
     public var ipv4Pools: [Pool]
@@ -32,7 +32,7 @@ public struct NetworkCreation: Sendable, Equatable {
         }
     }
 
-    public init(id: String, options: [String: String] = [:], isInternal: Bool = false, ipv6Requested: Bool = false,
+    public init(id: String, options: NetworkOptions = NetworkOptions(), isInternal: Bool = false, ipv6Requested: Bool = false,
                 ipv4Pools: [Pool], ipv6Pools: [Pool6] = []) {
         self.ipv6Pools = ipv6Pools
         self.id = id

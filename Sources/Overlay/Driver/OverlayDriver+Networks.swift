@@ -12,10 +12,13 @@ extension OverlayDriver {
             throw .multipleIPv6Pools(network: request.id, count: request.ipv6Pools.count)
         }
         if request.ipv6Requested, request.ipv6Pools.isEmpty { throw .ipv6NotSupported(network: request.id) }
+        if request.options.encrypted, case .unavailable(let reason) = encryption {
+            throw .encryptionUnavailable(network: request.id, reason: reason)
+        }
         let pool6 = request.ipv6Pools.first
         let record = NetworkRecord(
-            id: request.id, vni: try NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
-            subnet: pool.subnet, gateway: pool.gateway, mtu: try NetworkPolicy.mtu(options: request.options, host: host),
+            id: request.id, vni: NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
+            subnet: pool.subnet, gateway: pool.gateway, mtu: NetworkPolicy.mtu(options: request.options, host: host),
             isInternal: request.isInternal, subnet6: pool6?.subnet, gateway6: pool6?.gateway)
         var savedHere = false
         if let existing = store.current.networks[record.id] {

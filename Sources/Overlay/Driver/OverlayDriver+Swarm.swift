@@ -8,15 +8,18 @@ extension OverlayDriver {
     /// previous leader's answer, which swarm merges into the request) is kept, or refused naming the network
     /// that holds it; a VNI derived from the subnet that another network holds moves on to the next free one.
     /// Idempotent per network ID.
-    public func allocateNetwork(id: String, subnet: IPv4Subnet, options: [String: String]) async throws(DriverError) -> VNI {
+    public func allocateNetwork(id: String, subnet: IPv4Subnet, options: NetworkOptions) async throws(DriverError) -> VNI {
         if let allocated = store.current.allocatedNetworks[id], allocated.subnet == subnet,
-            options[NetworkPolicy.vniOption].map({ $0 == "\(allocated.vni)" }) ?? true
+            options.vni.map({ $0 == allocated.vni }) ?? true
         {
             return allocated.vni
         }
+        if options.encrypted, case .unavailable(let reason) = encryption {
+            throw .encryptionUnavailable(network: id, reason: reason)
+        }
         if allocating.isReserved(network: id) { throw .networkBusy(network: id) }
-        var vni = try NetworkPolicy.vni(options: options, subnet: subnet)
-        if options[NetworkPolicy.vniOption] != nil {
+        var vni = NetworkPolicy.vni(options: options, subnet: subnet)
+        if options.vni != nil {
             if let conflict = await reserveAllocation(vni, network: id, subnet: subnet) { throw conflict }
         } else {
             var tried = 0

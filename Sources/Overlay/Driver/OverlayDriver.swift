@@ -35,11 +35,15 @@ public actor OverlayDriver {
     /// next change is applied as a difference. Absent until a repair pass has read the kernel, and dropped when a
     /// write fails.
     var programmedRemote: [VNI: RemoteProgram] = [:]
+    /// Whether encrypted networks can be created here.
+    public let encryption: EncryptionSupport
 
     public init(
         host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger,
-        hostNamespace: NamespaceReference = .current, cluster: ClusterState? = nil
+        hostNamespace: NamespaceReference = .current, cluster: ClusterState? = nil,
+        encryption: EncryptionSupport = .notBuilt
     ) {
+        self.encryption = encryption
         self.host = host
         self.backend = backend
         self.store = store

@@ -1,6 +1,6 @@
 import Netlink
 
-/// How a network's VNI and MTU are chosen from Docker's options.
+/// How a network's VNI and MTU are chosen from its options.
 public enum NetworkPolicy {
     /// `-o weft.vni=N`: the network's cluster-wide identity; hosts that use the same VNI share a segment.
     public static let vniOption = "weft.vni"
@@ -14,14 +14,8 @@ public enum NetworkPolicy {
 
     /// The VNI from `weft.vni`, or one derived from the subnet so that every host creating a network with the
     /// same subnet (and no explicit VNI) lands on the same segment.
-    public static func vni(options: [String: String], subnet: IPv4Subnet) throws(DriverError) -> VNI {
-        if let text = options[vniOption] {
-            guard let value = UInt32(text), let vni = VNI(value) else {
-                throw .invalidOption(name: vniOption, value: text, reason: "a VNI is a number from 1 to 16777215")
-            }
-            return vni
-        }
-        return derivedVNI(for: subnet)
+    public static func vni(options: NetworkOptions, subnet: IPv4Subnet) -> VNI {
+        options.vni ?? derivedVNI(for: subnet)
     }
 
     /// FNV-1a over the subnet's network address and prefix length, folded to 24 bits; 0 becomes 1.
@@ -32,16 +26,18 @@ public enum NetworkPolicy {
         return VNI(folded == 0 ? 1 : folded)!
     }
 
-    /// The MTU from the options, else the host's default overlay MTU.
-    public static func mtu(options: [String: String], host: HostSettings) throws(DriverError) -> UInt32 {
-        for name in [dockerMTUOption, mtuOption] {
-            guard let text = options[name] else { continue }
-            guard let value = UInt32(text), value >= minimumMTU, value <= 65_535 else {
-                throw .invalidOption(name: name, value: text, reason: "an MTU is a number from \(minimumMTU) to 65535")
-            }
-            return value
-        }
-        return host.defaultOverlayMTU
+    /// The MTU from the options, else the host's default overlay MTU, less WireGuard's headers for an
+    /// encrypted network (its VXLAN packets travel inside WireGuard).
+    public static func mtu(options: NetworkOptions, host: HostSettings) -> UInt32 {
+        if let mtu = options.mtu { return mtu }
+        guard options.encrypted else { return host.defaultOverlayMTU }
+        let overhead = wireGuardOverhead(host)
+        return host.defaultOverlayMTU > overhead + minimumMTU ? host.defaultOverlayMTU - overhead : minimumMTU
+    }
+
+    /// WireGuard adds 60 bytes over IPv4 (20 IP, 8 UDP, 32 WireGuard) and 80 over IPv6.
+    public static func wireGuardOverhead(_ host: HostSettings) -> UInt32 {
+        host.advertiseAddress.isIPv4 ? 60 : 80
     }
 }
 

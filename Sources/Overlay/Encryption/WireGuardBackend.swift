@@ -1,0 +1,39 @@
+/// Configures weft's WireGuard interface. One protocol for the kernel's WireGuard (generic netlink), Debian's
+/// `wireguard-go` (its UAPI socket) and the dry run (`wg set` lines), so the datapath does not care which.
+public protocol WireGuardBackend: Sendable {
+    var kind: WireGuardBackendKind { get }
+    /// Makes the interface's key, port and peers exactly `configuration`.
+    func apply(_ configuration: WireGuardConfiguration, interface: String) throws(WireGuardError)
+    /// The interface's peers as the device reports them.
+    func status(interface: String) throws(WireGuardError) -> WireGuardStatus
+}
+
+/// Which WireGuard weft uses: `--wireguard auto|userspace|kernel`.
+public enum WireGuardBackendKind: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// The kernel's when it has WireGuard, else userspace.
+    case auto
+    case userspace
+    case kernel
+    case dryRun = "dry-run"
+
+    public var description: String { rawValue }
+}
+
+/// Why configuring WireGuard failed; each case names the interface or the cause.
+public enum WireGuardError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The UAPI socket could not be reached or broke (`action` says what weft was doing).
+    case socket(path: String, action: String, errno: Int32)
+    /// The device answered with a non-zero errno.
+    case refused(errno: Int)
+    case malformedReply(String)
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .socket(let path, let action, let code): "WireGuard socket \(path): cannot \(action) (errno \(code))"
+        case .refused(let code): "WireGuard refused the configuration (errno \(code))"
+        case .malformedReply(let reason): "WireGuard sent a malformed reply: \(reason)"
+        case .unsupported(let reason): "WireGuard: \(reason)"
+        }
+    }
+}
