@@ -21,6 +21,14 @@ public struct UserspaceWireGuard: WireGuardBackend {
         guard code == 0 else { throw .refused(errno: code) }
     }
 
+    /// Updates the running device's peers in place (``WireGuardUAPI/updateRequest(peers:present:keepaliveSeconds:)``).
+    public func update(peers: [WireGuardPeer], present: [WireGuardKey], keepaliveSeconds: UInt16,
+                       interface: String) throws(WireGuardError) {
+        let request = WireGuardUAPI.updateRequest(peers: peers, present: present, keepaliveSeconds: keepaliveSeconds)
+        let code = try WireGuardUAPI.errno(of: try exchange(request, path: socketPath(interface: interface)))
+        guard code == 0 else { throw .refused(errno: code) }
+    }
+
     public func status(interface: String) throws(WireGuardError) -> WireGuardStatus {
         try WireGuardUAPI.parseStatus(try exchange(WireGuardUAPI.getRequest, path: socketPath(interface: interface)))
     }

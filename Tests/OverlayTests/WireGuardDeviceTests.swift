@@ -1,0 +1,56 @@
+import Foundation
+import Netlink
+import Overlay
+import TestSupport
+import Testing
+
+/// weft's WireGuard interface with Debian's real `wireguard-go`, in a namespace the test makes and removes:
+/// started, adopted by a second weft, replaced when stale, removed on tear-down.
+@Suite(.enabled(if: Privileges.canRunKernelTests, "needs root for network namespaces and /dev/net/tun"))
+struct WireGuardDeviceTests {
+    @Test("brought up with its tunnel address, MTU and key; adopted when alive, replaced when stale; removed on tear-down")
+    func lifecycle() throws {
+        try TestNamespaces.with("wgdev") { namespaces in
+            let namespace = try #require(namespaces[0].ipNetnsName)
+            let inside = ["ip", "netns", "exec", namespace]
+            let name = "wgd" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+            let session = try KernelBackend().session(in: namespaces[0])
+            func device() -> UserspaceWireGuardDevice {
+                UserspaceWireGuardDevice(name: name, command: ["/usr/sbin/ip"] + inside.dropFirst() + ["wireguard-go"],
+                                         launch: { try ProcessLauncher.start($0) })
+            }
+            let first = device()
+            defer { first.tearDown(session: session) }
+            let keys = WireGuardKeyPair()
+            let configuration = WireGuardTests.configuration(keys: keys)
+            let tunnel = TunnelAddressing.address(for: IPAddress("192.0.2.7")!)
+
+            #expect(try first.bringUp(configuration, tunnel: tunnel, mtu: 1390, session: session) == .started)
+            let shown = try Shell.run(inside + ["ip", "-o", "address", "show", "dev", name])
+            #expect(shown.contains("inet 100.64.2.7/10"))
+            let link = try Shell.run(inside + ["ip", "-o", "link", "show", "dev", name])
+            #expect(link.contains("mtu 1390") && link.contains(",UP"))
+            let dump = try Shell.run(inside + ["wg", "show", name, "dump"]).split(separator: "\n")
+            #expect(dump.first?.split(separator: "\t")[1] == keys.publicKey.base64[...])
+            #expect(dump.count == 3)
+
+            // A second weft (after a kill -9) adopts the live device and reconfigures it.
+            var fewer = configuration
+            fewer.peers.removeLast()
+            #expect(try device().bringUp(fewer, tunnel: tunnel, mtu: 1390, session: session) == .adopted)
+            #expect(try first.status().peers.count == 1)
+
+            first.tearDown(session: session)
+            #expect(try session.link(.name(name)) == nil)
+
+            // A link of that name with no wireguard-go behind it is replaced.
+            try Shell.run(inside + ["ip", "link", "add", name, "type", "bridge"])
+            let second = device()
+            defer { second.tearDown(session: session) }
+            #expect(try second.bringUp(configuration, tunnel: tunnel, mtu: 1390, session: session) == .replaced)
+            #expect(try second.status().peers.count == 2)
+            second.tearDown(session: session)
+            #expect(try session.link(.name(name)) == nil)
+        }
+    }
+}
