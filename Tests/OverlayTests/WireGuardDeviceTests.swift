@@ -34,22 +34,23 @@ struct WireGuardDeviceTests {
             #expect(dump.first?.split(separator: "\t")[1] == keys.publicKey.base64[...])
             #expect(dump.count == 3)
 
-            // A second weft (after a kill -9) adopts the live device and reconfigures it.
-            var fewer = configuration
-            fewer.peers.removeLast()
-            #expect(try device().bringUp(fewer, tunnel: tunnel, mtu: 1390, session: session) == .adopted)
-            #expect(try first.status().peers.count == 1)
+            // A second weft (after a kill -9) adopts the live device: its peers stay until updated in place.
+            let second = device()
+            #expect(try second.bringUp(configuration, tunnel: tunnel, mtu: 1390, session: session) == .adopted)
+            #expect(try first.status().peers.count == 2)
+            try second.update(peers: [configuration.peers[0]], keepaliveSeconds: 25)
+            #expect(try first.status().peers.map(\.publicKey) == [configuration.peers[0].publicKey])
 
             first.tearDown(session: session)
             #expect(try session.link(.name(name)) == nil)
 
             // A link of that name with no wireguard-go behind it is replaced.
             try Shell.run(inside + ["ip", "link", "add", name, "type", "bridge"])
-            let second = device()
-            defer { second.tearDown(session: session) }
-            #expect(try second.bringUp(configuration, tunnel: tunnel, mtu: 1390, session: session) == .replaced)
-            #expect(try second.status().peers.count == 2)
-            second.tearDown(session: session)
+            let third = device()
+            defer { third.tearDown(session: session) }
+            #expect(try third.bringUp(configuration, tunnel: tunnel, mtu: 1390, session: session) == .replaced)
+            #expect(try third.status().peers.count == 2)
+            third.tearDown(session: session)
             #expect(try session.link(.name(name)) == nil)
         }
     }

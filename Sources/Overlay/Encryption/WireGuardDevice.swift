@@ -40,14 +40,17 @@ public final class UserspaceWireGuardDevice: Sendable {
     }
 
     /// Makes the interface exist with `configuration`, `tunnel` as its address in 100.64.0.0/10, `mtu`, and up.
+    /// An adopted interface gets the key and port only: its peers stay, with their sessions.
     @discardableResult
     public func bringUp(_ configuration: WireGuardConfiguration, tunnel: IPv4Address, mtu: UInt32,
                         session: NetlinkSession) throws(WireGuardDeviceError) -> Origin {
         var origin = Origin.started
         let existing: Link?
         do { existing = try session.link(.name(name)) } catch { throw .netlink(interface: name, error) }
+        var adoptedStatus: WireGuardStatus?
         if existing != nil {
-            if (try? backend.status(interface: name)) != nil {
+            if let status = try? backend.status(interface: name) {
+                adoptedStatus = status
                 origin = .adopted
             } else {
                 do { try session.perform(.deleteLink(.name(name))) } catch { throw .netlink(interface: name, error) }
@@ -55,7 +58,15 @@ public final class UserspaceWireGuardDevice: Sendable {
             }
         }
         if origin != .adopted { try start() }
-        do { try backend.apply(configuration, interface: name) } catch { throw .configure(interface: name, error) }
+        do {
+            if let adoptedStatus {
+                // Its peers keep their sessions (weft restarted, kill -9): the driver updates them next.
+                let port = adoptedStatus.listenPort == configuration.listenPort ? nil : configuration.listenPort
+                try backend.setIdentity(keys: configuration.keys, listenPort: port, interface: name)
+            } else {
+                try backend.apply(configuration, interface: name)
+            }
+        } catch { throw .configure(interface: name, error) }
         guard let address = InterfaceAddress("\(tunnel)/\(TunnelAddressing.prefixLength)") else {
             throw .netlink(interface: name, .invalidOperation(object: "address \(tunnel)", reason: "not a tunnel address"))
         }

@@ -45,6 +45,14 @@ public enum WireGuardUAPI {
         return lines.joined(separator: "\n") + "\n\n"
     }
 
+    /// The `set=1` request that sets only the key, and the port when given: an adopted device keeps its peers
+    /// and their sessions (the same key again changes nothing in wireguard-go).
+    public static func identityRequest(keys: WireGuardKeyPair, listenPort: UInt16?) -> String {
+        var lines = ["set=1", "private_key=\(keys.privateKey.hex)"]
+        if let listenPort { lines.append("listen_port=\(listenPort)") }
+        return lines.joined(separator: "\n") + "\n\n"
+    }
+
     /// The request for the device's state.
     public static let getRequest = "get=1\n\n"
 
