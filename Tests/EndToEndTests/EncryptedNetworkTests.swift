@@ -57,6 +57,8 @@ struct EncryptedNetworkTests {
                 #expect(try await host.docker("exec", "e\(host.index)", "cat", "/sys/class/net/eth0/mtu") == "1390")
                 let wireGuard = try await host.run([Tools.ip, "-o", "address", "show", "dev", "weft-wg"]).check().output
                 #expect(wireGuard.contains("inet 100.64.2.\(10 + host.index)/10"), "\(wireGuard)")
+                let routes = try await host.run([Tools.ip, "route", "show"]).check().output
+                #expect(routes.contains("blackhole 100.64.0.0/10"), "\(routes)")
             }
             for source in cluster.hosts {
                 for target in cluster.hosts where target.index != source.index {
@@ -104,6 +106,7 @@ struct EncryptedNetworkTests {
                 try await Poll.until("\(host.name) to remove weft-wg", timeout: .seconds(10), interval: .milliseconds(200)) {
                     !(try await host.run([Tools.ip, "link", "show", "weft-wg"]).succeeded)
                 }
+                #expect(!(try await host.run([Tools.ip, "route", "show"]).check().output.contains("100.64.")), "\(host.name) kept a tunnel route")
             }
         }
     }

@@ -17,7 +17,7 @@ struct WireGuardDeviceTests {
             let session = try KernelBackend().session(in: namespaces[0])
             func device() -> UserspaceWireGuardDevice {
                 UserspaceWireGuardDevice(name: name, command: ["/usr/sbin/ip"] + inside.dropFirst() + ["wireguard-go"],
-                                         launch: { try ProcessLauncher.start($0) })
+                                         ipCommand: ["/usr/sbin/ip", "-n", namespace], launch: { try ProcessLauncher.start($0) })
             }
             let first = device()
             defer { first.tearDown(session: session) }
@@ -41,8 +41,18 @@ struct WireGuardDeviceTests {
             try second.update(peers: [configuration.peers[0]], keepaliveSeconds: 25)
             #expect(try first.status().peers.map(\.publicKey) == [configuration.peers[0].publicKey])
 
+            // Fail closed: with the interface gone (wireguard-go died, weft was killed), tunnel addresses hit
+            // the blackhole even where a default route exists.
+            try Shell.run(inside + ["ip", "link", "set", "lo", "up"])
+            try Shell.run(inside + ["ip", "route", "add", "default", "dev", "lo"])
+            #expect(try Shell.run(inside + ["ip", "route", "get", "100.64.2.8"]).contains("dev \(name)"))
+            try Shell.run(inside + ["ip", "link", "del", name])
+            let route = try Shell.outcome(inside + ["ip", "route", "get", "100.64.2.8"])
+            #expect("\(route)".contains("blackhole") || "\(route)".contains("Invalid argument"), "\(route)")
+
             first.tearDown(session: session)
             #expect(try session.link(.name(name)) == nil)
+            #expect(!(try Shell.run(inside + ["ip", "route", "show"])).contains("blackhole"))
 
             // A link of that name with no wireguard-go behind it is replaced.
             try Shell.run(inside + ["ip", "link", "add", name, "type", "bridge"])

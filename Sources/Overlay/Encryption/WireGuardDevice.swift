@@ -22,6 +22,8 @@ public final class UserspaceWireGuardDevice: Sendable {
     public let backend: UserspaceWireGuard
     /// The `wireguard-go` command, with any prefix that places it (`ip netns exec …` in tests).
     private let command: [String]
+    /// iproute2's `ip`, with any prefix that places it (`ip -n …` in tests): the fail-closed route.
+    private let ipCommand: [String]
     private let launch: @Sendable (Process) throws -> Void
     private let child = Mutex<Process?>(nil)
     /// How long wireguard-go may take to open its UAPI socket.
@@ -31,10 +33,11 @@ public final class UserspaceWireGuardDevice: Sendable {
     ///   - command: `wireguard-go`'s path, after any prefix; `-f <name>` is appended (foreground: weft's child).
     ///   - launch: starts the process (tests serialise their children's starts).
     public init(name: String = defaultName, command: [String] = ["/usr/bin/wireguard-go"],
-                backend: UserspaceWireGuard = UserspaceWireGuard(),
+                ipCommand: [String] = ["/usr/sbin/ip"], backend: UserspaceWireGuard = UserspaceWireGuard(),
                 launch: @escaping @Sendable (Process) throws -> Void = { try $0.run() }) {
         self.name = name
         self.command = command
+        self.ipCommand = ipCommand
         self.backend = backend
         self.launch = launch
     }
@@ -82,6 +85,7 @@ public final class UserspaceWireGuardDevice: Sendable {
         }
         operations.append(.setLink(.name(name), LinkChanges(up: true, mtu: mtu)))
         do { try session.perform(operations) } catch { throw .netlink(interface: name, error) }
+        try runIP(["route", "replace"] + Self.failClosedRoute)
         return origin
     }
 
@@ -94,14 +98,33 @@ public final class UserspaceWireGuardDevice: Sendable {
         try backend.update(peers: peers, present: present, keepaliveSeconds: keepaliveSeconds, interface: name)
     }
 
-    /// Removes the interface (wireguard-go exits with it) and waits for weft's child, if any.
+    /// Removes the interface (wireguard-go exits with it) and waits for weft's child, if any; then the
+    /// fail-closed route, which is left in place when weft dies without tearing down.
     public func tearDown(session: NetlinkSession) {
         if (try? session.link(.name(name))) != nil { try? session.perform(.deleteLink(.name(name))) }
+        defer { try? runIP(["route", "del"] + Self.failClosedRoute) }
         guard let process = child.withLock({ process in defer { process = nil }; return process }) else { return }
         let deadline = ContinuousClock.now + .seconds(5)
         while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
+    }
+
+    /// A blackhole for 100.64.0.0/10 behind the interface's own route (the largest metric): should the interface
+    /// vanish, VXLAN packets of encrypted networks are dropped, never sent in clear along a default route.
+    public static let failClosedRoute = ["blackhole", "\(TunnelAddressing.prefix)/\(TunnelAddressing.prefixLength)", "metric", "4294967295"]
+
+    private func runIP(_ arguments: [String]) throws(WireGuardDeviceError) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ipCommand[0])
+        process.arguments = Array(ipCommand.dropFirst()) + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try launch(process) } catch { throw .route(reason: "\(ipCommand[0]): \(error)") }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw .route(reason: "ip \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        }
     }
 
     private func start() throws(WireGuardDeviceError) {
@@ -131,12 +154,15 @@ public enum WireGuardDeviceError: Error, Sendable, CustomStringConvertible {
     case start(interface: String, reason: String)
     case configure(interface: String, WireGuardError)
     case netlink(interface: String, NetlinkError)
+    /// The fail-closed route for the tunnel addresses could not be written.
+    case route(reason: String)
 
     public var description: String {
         switch self {
         case .start(let interface, let reason): "WireGuard interface \(interface): cannot start wireguard-go: \(reason)"
         case .configure(let interface, let error): "WireGuard interface \(interface): \(error)"
         case .netlink(let interface, let error): "WireGuard interface \(interface): \(error)"
+        case .route(let reason): "WireGuard: cannot write the blackhole route for the tunnel addresses: \(reason)"
         }
     }
 }
