@@ -99,6 +99,20 @@ struct EncryptedNetworkTests {
             #expect(!captured.contains("vni \(Self.encryptedVNI)"), "the encrypted network's VXLAN crossed the underlay")
             #expect(captured.contains(".51820: UDP"), "no WireGuard packet on the underlay")
 
+            // A forged plaintext VXLAN frame for the encrypted VNI, sent from the underlay to h2's VXLAN port: the
+            // filter drops it (counted), so e2 never hears the forger's ARP.
+            let forger = [Tools.ip, "link", "add", "forger", "type", "vxlan", "id", "\(Self.encryptedVNI)", "remote", "192.0.2.12",
+                          "local", "192.0.2.99", "dstport", "4789", "dev", "br0"]
+            for step in [[Tools.ip, "address", "add", "192.0.2.99/24", "dev", "br0"], forger,
+                         [Tools.ip, "address", "add", "10.70.0.99/24", "dev", "forger"], [Tools.ip, "link", "set", "forger", "up"]] {
+                try await Command.output(cluster.underlayCommand(step))
+            }
+            _ = try await Command.run(cluster.underlayCommand([Tools.path("ping"), "-c", "3", "-i", "0.3", "-W", "1", "10.70.0.12"]))
+            let filter = try await cluster["h2"].run([Tools.path("nft"), "list", "table", "inet", "weft_encrypted"]).check().output
+            #expect(!filter.contains("counter packets 0 "), "the forged frames did not reach the filter: \(filter)")
+            let heard = try await cluster["h2"].docker("exec", "e2", "arp", "-n")
+            #expect(!heard.contains("10.70.0.99"), "a plaintext frame reached the encrypted network: \(heard)")
+
             for host in cluster.hosts {
                 try await host.docker("rm", "-f", "e\(host.index)", "p\(host.index)")
                 try await host.docker("network", "rm", "enc", "plain")
@@ -107,6 +121,7 @@ struct EncryptedNetworkTests {
                     !(try await host.run([Tools.ip, "link", "show", "weft-wg"]).succeeded)
                 }
                 #expect(!(try await host.run([Tools.ip, "route", "show"]).check().output.contains("100.64.")), "\(host.name) kept a tunnel route")
+                #expect(!(try await host.run([Tools.path("nft"), "list", "tables"]).check().output.contains("weft_encrypted")))
             }
         }
     }

@@ -38,6 +38,7 @@ extension OverlayDriver {
         guard !encrypted.isEmpty else {
             encryptedReachable = [:]
             if wireGuardPeers != nil {
+                wireGuard.filter.remove()
                 wireGuard.device.tearDown(session: session)
                 wireGuardPeers = nil
                 logger.notice("WireGuard interface removed: no encrypted network left", metadata: ["interface": "\(wireGuard.device.name)"])
@@ -59,6 +60,11 @@ extension OverlayDriver {
                 logger.error("WireGuard interface cannot be brought up: encrypted networks reach no host", metadata: ["error": "\(error)"])
                 return
             }
+        }
+        do {
+            try wireGuard.filter.apply(vnis: encrypted, port: host.vxlanPort, interface: wireGuard.device.name)
+        } catch {
+            logger.error("encrypted networks accept plaintext VXLAN from the underlay", metadata: ["error": "\(error)"])
         }
         var advertised: [String: IPAddress] = [localNode: host.advertiseAddress]
         for network in announcements where network.host != localNode { advertised[network.host] = network.vtep }
@@ -115,7 +121,9 @@ extension OverlayDriver {
     public func stopEncryption() {
         handshakeRecheck?.cancel()
         handshakeRecheck = nil
-        guard let wireGuard, let session = try? hostNamespace() else { return }
+        guard let wireGuard, wireGuardPeers != nil || store.current.networks.values.contains(where: \.isEncrypted),
+              let session = try? hostNamespace() else { return }
+        wireGuard.filter.remove()
         wireGuard.device.tearDown(session: session)
         wireGuardPeers = nil
         encryptedReachable = [:]

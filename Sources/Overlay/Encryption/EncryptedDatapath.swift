@@ -2,6 +2,7 @@
 /// only where a WireGuard backend is available; without it encrypted networks are refused.
 public struct EncryptedDatapath: Sendable {
     public let device: UserspaceWireGuardDevice
+    public let filter: PlaintextVXLANFilter
     public let keys: WireGuardKeyPair
     public let listenPort: UInt16
     /// Each peer is sent a keepalive this often, so that a handshake happens before any FDB entry points at it
@@ -10,10 +11,11 @@ public struct EncryptedDatapath: Sendable {
     /// How often a pass rechecks peers that have not handshaken yet.
     public let handshakeRecheck: Duration
 
-    public init(device: UserspaceWireGuardDevice, keys: WireGuardKeyPair,
+    public init(device: UserspaceWireGuardDevice, filter: PlaintextVXLANFilter = PlaintextVXLANFilter(), keys: WireGuardKeyPair,
                 listenPort: UInt16 = WireGuardConfiguration.defaultPort, keepaliveSeconds: UInt16 = 25,
                 handshakeRecheck: Duration = .milliseconds(500)) {
         self.device = device
+        self.filter = filter
         self.keys = keys
         self.listenPort = listenPort
         self.keepaliveSeconds = keepaliveSeconds

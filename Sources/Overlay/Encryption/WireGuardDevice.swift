@@ -156,6 +156,8 @@ public enum WireGuardDeviceError: Error, Sendable, CustomStringConvertible {
     case netlink(interface: String, NetlinkError)
     /// The fail-closed route for the tunnel addresses could not be written.
     case route(reason: String)
+    /// The filter of plaintext VXLAN for encrypted networks could not be written.
+    case filter(reason: String)
 
     public var description: String {
         switch self {
@@ -163,6 +165,7 @@ public enum WireGuardDeviceError: Error, Sendable, CustomStringConvertible {
         case .configure(let interface, let error): "WireGuard interface \(interface): \(error)"
         case .netlink(let interface, let error): "WireGuard interface \(interface): \(error)"
         case .route(let reason): "WireGuard: cannot write the blackhole route for the tunnel addresses: \(reason)"
+        case .filter(let reason): "WireGuard: cannot write the filter of plaintext VXLAN for encrypted networks: \(reason)"
         }
     }
 }
