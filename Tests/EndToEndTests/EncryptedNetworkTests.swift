@@ -125,4 +125,66 @@ struct EncryptedNetworkTests {
             }
         }
     }
+
+    @Test("kill -9 of weft during a ping on an encrypted network: wireguard-go carries on, the restarted weft adopts weft-wg, at most one ping lost, and the underlay never carries the network's packets in clear")
+    func killedDuringTraffic() async throws {
+        try await Cluster.with(hosts: 2, beforeDockerd: { host in
+            _ = try await host.startWeft(arguments: ["--log-level", "debug"] + Cluster.joinArguments(for: host, hostCount: 2))
+        }) { cluster in
+            let (h1, h2) = (cluster["h1"], cluster["h2"])
+            for host in cluster.hosts {
+                try await host.docker("network", "create", "-d", "weft", "--ipam-driver", "weft", "--subnet", "10.70.0.0/24",
+                                      "-o", "encrypted", "-o", "weft.vni=\(Self.encryptedVNI)", "enc")
+            }
+            let e1 = try await OverlayContainer.start(on: h1, name: "e1", network: "enc", address: "10.70.0.11")
+            let e2 = try await OverlayContainer.start(on: h2, name: "e2", network: "enc", address: "10.70.0.12")
+            try await OverlayContainer.waitForMatrix([e1, e2])
+
+            async let capture = Command.output(cluster.underlayCommand([
+                Tools.sh, "-c", "timeout 20 \(Tools.tcpdump) -i br0 -nn -l -s 0 udp 2>/dev/null; true"]), timeout: .seconds(40))
+            let ping = try await RunningPing.start(from: e1, to: e2.address)
+            let weft = try #require(h2.process(label: "weft"))
+            let logBefore = weft.log()
+            await weft.kill()
+            #expect(!weft.isRunning)
+            #expect(try await h2.run([Tools.ip, "link", "show", "weft-wg"]).succeeded, "weft-wg went with weft")
+            let restarted = try await h2.startWeft(arguments: ["--log-level", "debug"] + Cluster.joinArguments(for: h2, hostCount: 2))
+            try await Poll.until("h2's new weft to adopt weft-wg", timeout: .seconds(20), interval: .milliseconds(100)) {
+                restarted.log().dropFirst(logBefore.count).contains("how=adopted")
+            }
+            try await Poll.until("h2's new weft to rejoin", timeout: .seconds(20), interval: .milliseconds(100)) {
+                restarted.log().dropFirst(logBefore.count).contains("joined the cluster")
+            }
+            // The ping goes on across the restart: ten more echo requests reach e2 after it.
+            let echoes = try await Self.echoRequests(received: e2)
+            try await Poll.until("ten more pings to reach e2 after the restart", timeout: .seconds(15), interval: .milliseconds(200)) {
+                try await Self.echoRequests(received: e2) >= echoes + 10
+            }
+            let summary = try await ping.stop()
+            print("e2e encrypted kill -9: \(summary)")
+            #expect(summary.lost <= 1, "e1 → e2 lost \(summary.lost) pings while weft restarted on h2")
+            #expect(summary.transmitted >= 5)
+
+            let captured = try await capture
+            #expect(!captured.contains("vni \(Self.encryptedVNI)"), "the encrypted network's VXLAN crossed the underlay")
+            #expect(!captured.contains("10.70.0."), "a packet of the encrypted network crossed the underlay in clear")
+            #expect(captured.contains(".51820: UDP"), "no WireGuard packet on the underlay")
+
+            for container in [e1, e2] { try await container.remove() }
+            for host in cluster.hosts {
+                try await host.docker("network", "rm", "enc")
+                #expect(try await SingleHostWeftTests.weftLeftovers(in: host) == [])
+            }
+        }
+    }
+
+    /// ICMP echo requests the container has received (`Icmp: InEchos` in /proc/net/snmp).
+    static func echoRequests(received container: OverlayContainer) async throws -> Int {
+        let snmp = try await container.host.docker("exec", container.name, "cat", "/proc/net/snmp")
+        let icmp = snmp.split(separator: "\n").filter { $0.hasPrefix("Icmp:") }.map { $0.split(separator: " ") }
+        guard icmp.count >= 2, let column = icmp[0].firstIndex(of: "InEchos"), let value = Int(icmp[1][column]) else {
+            throw HarnessError("no Icmp InEchos in \(container)'s /proc/net/snmp")
+        }
+        return value
+    }
 }
