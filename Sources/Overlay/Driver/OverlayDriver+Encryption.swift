@@ -99,7 +99,12 @@ extension OverlayDriver {
             logger.notice("encrypted networks: hosts without FDB entries", metadata: plan.excluded.mapValues { .string($0) })
         }
         if plan.excluded.values.contains(where: { $0.hasPrefix("WireGuard peer") }) {
-            scheduleHandshakeRecheck(encrypted, after: wireGuard.handshakeRecheck)
+            // Doubling from the datapath's interval up to 16 times it while a peer stays silent (a host down).
+            let delay = wireGuard.handshakeRecheck * (1 << min(handshakeWaits, 4))
+            handshakeWaits += 1
+            scheduleHandshakeRecheck(encrypted, after: delay)
+        } else {
+            handshakeWaits = 0
         }
     }
 

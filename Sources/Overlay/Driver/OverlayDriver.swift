@@ -46,6 +46,8 @@ public actor OverlayDriver {
     /// Hosts without FDB entries on encrypted networks, and why, as last logged.
     var encryptionExcluded: [String: String] = [:]
     var handshakeRecheck: Task<Void, Never>?
+    /// Rechecks in a row that found a peer not yet handshaken (they back off).
+    var handshakeWaits = 0
 
     /// - Parameter wireGuard: given where a WireGuard backend is available; encrypted networks are then accepted.
     public init(
