@@ -119,7 +119,7 @@ public struct Daemon: Sendable {
         try await group.run()
         reloading.cancel()
         if let node {
-            await node.leave(timeout: .seconds(3))
+            await node.leave(timeout: .seconds(3), reason: "weft stopped")
             await node.stop()
         }
     }
