@@ -107,6 +107,8 @@ public struct Daemon: Sendable {
                 gossipPort: config.gossipPort, ownAddress: gossipAddress, timing: timing, clock: ContinuousClock(),
                 logger: logger)))
         }
+        let vips = serviceVIPServer(store: store, host: host, backend: backend)
+        if let vips { services.append(.init(service: ServiceVIPService(server: vips))) }
         let reloading = Task { [logger] in
             guard let node, let keySetup, !keySetup.keys.isEmpty else { return }
             for await _ in await UnixSignalsSequence(trapping: .sighup) {

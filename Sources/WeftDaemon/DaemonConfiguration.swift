@@ -48,6 +48,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var scope: DriverScope
     /// Under global scope with no seeds: how long without a swarm network before this host leaves the gossip.
     public var swarmIdleLeave: Duration
+    /// Docker's API socket, read for swarm services' VIPs and tasks (``ServiceVIPServer``); nil serves no VIPs.
+    public var dockerSocket: String?
 
     /// What the command line gave; nil (or empty) where it said nothing.
     public struct Flags: Sendable, Equatable {
@@ -70,6 +72,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var failedHostGrace: String?
         public var scope: String?
         public var swarmIdleLeave: String?
+        public var dockerSocket: String?
 
         public init() {}
     }
@@ -152,7 +155,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 from: FailureDetection.allCases),
             failedHostGrace: grace,
             scope: try settings.choice(flags.scope, "--scope", "WEFT_SCOPE", default: .local, from: [DriverScope.local, .global]),
-            swarmIdleLeave: .milliseconds(Int64(idle * 1000)))
+            swarmIdleLeave: .milliseconds(Int64(idle * 1000)),
+            dockerSocket: settings.text(flags.dockerSocket, "WEFT_DOCKER_SOCKET").flatMap { $0 == "none" ? nil : $0 })
     }
 
     /// A flag's value, else its variable's.

@@ -76,6 +76,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "With global scope and no --join: seconds without a swarm network after which this host leaves the gossip (a node that left the swarm; default 10).")
     var swarmIdleLeave: String?
 
+    @Option(help: "Docker's API socket, read (GET /networks/<id>?verbose=true only) to serve swarm services' VIPs on weft networks; none serves none (default: none; the managed plugin mounts it at /run/docker.sock).")
+    var dockerSocket: String?
+
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
         flags.socket = socket
@@ -97,6 +100,7 @@ struct DaemonCommand: AsyncParsableCommand {
         flags.failedHostGrace = failedHostGrace
         flags.scope = scope
         flags.swarmIdleLeave = swarmIdleLeave
+        flags.dockerSocket = dockerSocket
         let configuration: DaemonConfiguration
         do {
             configuration = try DaemonConfiguration.resolve(
