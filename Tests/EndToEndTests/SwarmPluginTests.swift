@@ -88,7 +88,7 @@ struct SwarmPluginTests {
                     return inARow == 3
                 }
             }
-            print("e2e swarm VIPs: removed, http://web/ failed 3 times in a row at every client \((clock.now - removing).milliseconds) ms after service rm")
+            print("e2e swarm VIPs: removed, http://web/ failed 3 times in a row at every client \((clock.now - removing).milliseconds) ms after service rm (with the wait for web's containers to go, and up to 2 s per failed wget)")
 
             try await Swarm.removeService("client", in: cluster)
             try await Swarm.removeNetworks(["vnet"], in: cluster)
@@ -234,6 +234,13 @@ struct SwarmPluginTests {
                 }
             }
             print("e2e swarm: h3 left the swarm; gone from weft's gossip \((ContinuousClock().now - leaving).milliseconds) ms later")
+            // The others say why it is gone.
+            let seenByManager = try await manager.run([
+                PackagePaths.weftBinary, "gossip", "members", "--peer", "\(manager.underlayAddress):\(ManagedPlugin.gossipPort)",
+                "--key-file", ManagedPlugin.keyFile(of: manager),
+            ]).check().output
+            #expect(seenByManager.split(separator: "\n").contains { $0.hasPrefix(h3.underlayAddress) && $0.contains("left (idle: no weft network or task on this host)") },
+                    "the manager's weft shows h3 as: \(seenByManager)")
             // h3's own weft, once its leave is fully gossiped, forgets its peers and shows none alive.
             try await Poll.until("h3's weft to forget its peers", timeout: .seconds(10), interval: .milliseconds(250)) {
                 try await ManagedPlugin.aliveMembers(seenBy: h3).isEmpty
