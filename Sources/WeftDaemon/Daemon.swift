@@ -108,6 +108,8 @@ public struct Daemon: Sendable {
                 gossipPort: config.gossipPort, ownAddress: gossipAddress, timing: timing, clock: ContinuousClock(),
                 logger: logger)))
         }
+        let vips = serviceVIPServer(store: store, host: host, backend: backend)
+        if let vips { services.append(.init(service: ServiceVIPService(server: vips))) }
         let reloading = Task { [logger] in
             guard let node, let keySetup, !keySetup.keys.isEmpty else { return }
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
@@ -120,7 +122,7 @@ public struct Daemon: Sendable {
         try await group.run()
         reloading.cancel()
         if let node {
-            await node.leave(timeout: .seconds(3))
+            await node.leave(timeout: .seconds(3), reason: "weft stopped")
             await node.stop()
         }
     }

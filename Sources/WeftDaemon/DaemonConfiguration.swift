@@ -50,6 +50,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var swarmIdleLeave: Duration
     /// `--wireguard`: which WireGuard encrypted networks use.
     public var wireGuard: WireGuardBackendKind
+    /// Docker's API socket, read for swarm services' VIPs and tasks (``ServiceVIPServer``); nil serves no VIPs.
+    public var dockerSocket: String?
 
     /// What the command line gave; nil (or empty) where it said nothing.
     public struct Flags: Sendable, Equatable {
@@ -73,6 +75,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var scope: String?
         public var swarmIdleLeave: String?
         public var wireGuard: String?
+        public var dockerSocket: String?
 
         public init() {}
     }
@@ -83,7 +86,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "WEFT_VXLAN_PORT", "WEFT_DEFAULT_RANGE", "WEFT_LOG_LEVEL", "WEFT_LOG_OUTPUT", "WEFT_DRY_RUN", "WEFT_JOIN",
         "WEFT_GOSSIP_PORT", "WEFT_KEY_FILE", "WEFT_GOSSIP_KEY", "WEFT_INSECURE_GOSSIP", "WEFT_NODE_NAME",
         "WEFT_FAILURE_DETECTION", "WEFT_FAILED_HOST_GRACE", "WEFT_SCOPE", "WEFT_SWARM_IDLE_LEAVE",
-        "WEFT_WIREGUARD",
+        "WEFT_WIREGUARD", "WEFT_DOCKER_SOCKET",
     ]
 
     /// Resolves the configuration from the command line, the environment and the defaults.
@@ -159,7 +162,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
             swarmIdleLeave: .milliseconds(Int64(idle * 1000)),
             wireGuard: try settings.choice(
                 flags.wireGuard, "--wireguard", "WEFT_WIREGUARD", default: .auto,
-                from: [WireGuardBackendKind.auto, .userspace, .kernel]))
+                from: [WireGuardBackendKind.auto, .userspace, .kernel]),
+            dockerSocket: settings.text(flags.dockerSocket, "WEFT_DOCKER_SOCKET").flatMap { $0 == "none" ? nil : $0 })
     }
 
     /// A flag's value, else its variable's.

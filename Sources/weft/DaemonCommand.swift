@@ -78,6 +78,8 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("wireguard"), help: "The WireGuard of encrypted networks: auto (the kernel's when weft can use it, else wireguard-go), userspace (wireguard-go) or kernel.")
     var wireGuard: String?
+    @Option(help: "Docker's API socket, read (GET /networks/<id>?verbose=true only) to serve swarm services' VIPs on weft networks; none serves none (default: none; the managed plugin mounts it at /run/docker.sock).")
+    var dockerSocket: String?
 
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
@@ -101,6 +103,7 @@ struct DaemonCommand: AsyncParsableCommand {
         flags.scope = scope
         flags.swarmIdleLeave = swarmIdleLeave
         flags.wireGuard = wireGuard
+        flags.dockerSocket = dockerSocket
         let configuration: DaemonConfiguration
         do {
             configuration = try DaemonConfiguration.resolve(
