@@ -35,11 +35,26 @@ let package = Package(
         // C helpers for what Swift cannot import: macros, `_GNU_SOURCE` calls (setns, unshare), mount.
         .target(name: "CShim"),
         .target(name: "Netlink", dependencies: ["CMnl", "CShim"], swiftSettings: strictSwift),
+        // weft's control API (status, peers, networks, diff) on its own root-only socket, and its models.
+        .target(
+            name: "Control",
+            dependencies: [
+                "Netlink", "Overlay", "Gossip", "DockerPlugin", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ControlTests",
+            dependencies: [
+                "Control", "Overlay", "Gossip", "Netlink", "DockerPlugin", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift),
         // The daemon assembled from its configuration: the services `weft daemon` runs.
         .target(
             name: "WeftDaemon",
             dependencies: [
-                "Netlink", "DockerPlugin", "Overlay", "Gossip",
+                "Netlink", "DockerPlugin", "Overlay", "Gossip", "Control",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -54,6 +69,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "WeftDaemon",
+                "Control",
                 "Netlink",
                 "DockerPlugin",
                 "Overlay",

@@ -1,3 +1,4 @@
+import Control
 import DockerPlugin
 import Glibc
 import Gossip
@@ -13,14 +14,18 @@ import UnixSignals
 public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     let logger: Logger
+    /// weft's version, as `weft status` reports it.
+    let version: String
 
-    public init(configuration: DaemonConfiguration, logger: Logger) {
+    public init(configuration: DaemonConfiguration, logger: Logger, version: String = "unknown") {
         self.configuration = configuration
         self.logger = logger
+        self.version = version
     }
 
     /// Runs until SIGTERM or SIGINT; then leaves the gossip gracefully.
     public func run() async throws {
+        let started = ContinuousClock.now
         let config = configuration
         let store = try StateStore(directory: config.stateDirectory)
         let underlay = try findUnderlay(store: store)
@@ -98,7 +103,12 @@ public struct Daemon: Sendable {
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: config.socketPath), router: router, logger: logger)
 
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        let status = StatusSource(
+            version: version, host: host, node: node, cluster: gossiping ? cluster : nil, driver: driver, store: store,
+            started: started)
+        let control = ControlServer.make(socketPath: config.controlSocketPath, source: status, logger: logger)
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: control)]
         if let node {
             var timing = ClusterMaintenance<ContinuousClock>.Timing()
             timing.failedHostGrace = config.failedHostGrace

@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     public var socketPath: String
+    /// The control socket `weft status` and `weft diff` talk to (root only).
+    public var controlSocketPath: String
     public var stateDirectory: String
     public var runtimeDirectory: String
     public var advertiseAddress: IPAddress?
@@ -52,6 +54,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// What the command line gave; nil (or empty) where it said nothing.
     public struct Flags: Sendable, Equatable {
         public var socket: String?
+        public var controlSocket: String?
         public var stateDir: String?
         public var runtimeDir: String?
         public var advertiseAddress: String?
@@ -76,7 +79,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Every environment variable the daemon reads.
     public static let environmentVariables: Set<String> = [
-        "WEFT_SOCKET", "WEFT_STATE_DIR", "WEFT_RUNTIME_DIR", "WEFT_ADVERTISE_ADDRESS", "WEFT_UNDERLAY_INTERFACE",
+        "WEFT_SOCKET", "WEFT_CONTROL_SOCKET", "WEFT_STATE_DIR", "WEFT_RUNTIME_DIR", "WEFT_ADVERTISE_ADDRESS", "WEFT_UNDERLAY_INTERFACE",
         "WEFT_VXLAN_PORT", "WEFT_DEFAULT_RANGE", "WEFT_LOG_LEVEL", "WEFT_LOG_OUTPUT", "WEFT_DRY_RUN", "WEFT_JOIN",
         "WEFT_GOSSIP_PORT", "WEFT_KEY_FILE", "WEFT_GOSSIP_KEY", "WEFT_INSECURE_GOSSIP", "WEFT_NODE_NAME",
         "WEFT_FAILURE_DETECTION", "WEFT_FAILED_HOST_GRACE", "WEFT_SCOPE", "WEFT_SWARM_IDLE_LEAVE",
@@ -130,6 +133,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         return DaemonConfiguration(
             socketPath: settings.text(flags.socket, "WEFT_SOCKET")
                 ?? (dryRun && !isRoot ? "\(unprivileged)/weft.sock" : PluginServerConfiguration.defaultSocketPath),
+            controlSocketPath: settings.text(flags.controlSocket, "WEFT_CONTROL_SOCKET")
+                ?? (dryRun && !isRoot ? "\(unprivileged)/control.sock" : "/run/weft/control.sock"),
             stateDirectory: settings.text(flags.stateDir, "WEFT_STATE_DIR") ?? (dryRun ? "\(unprivileged)/state" : "/var/lib/weft"),
             runtimeDirectory: settings.text(flags.runtimeDir, "WEFT_RUNTIME_DIR") ?? "/run/weft",
             advertiseAddress: advertise,

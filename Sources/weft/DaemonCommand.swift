@@ -21,6 +21,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "The Unix socket Docker finds the plugin at.")
     var socket: String?
 
+    @Option(help: "The root-only Unix socket `weft status` and `weft diff` ask (default /run/weft/control.sock).")
+    var controlSocket: String?
+
     @Option(help: "Where weft keeps its state (networks, endpoints, IPAM, gossip keys).")
     var stateDir: String?
 
@@ -79,6 +82,7 @@ struct DaemonCommand: AsyncParsableCommand {
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
         flags.socket = socket
+        flags.controlSocket = controlSocket
         flags.stateDir = stateDir
         flags.runtimeDir = runtimeDir
         flags.advertiseAddress = advertiseAddress
@@ -110,7 +114,7 @@ struct DaemonCommand: AsyncParsableCommand {
             handler.logLevel = configuration.logLevel
             return handler
         }
-        try await Daemon(configuration: configuration, logger: Logger(label: "weft")).run()
+        try await Daemon(configuration: configuration, logger: Logger(label: "weft"), version: WeftVersion.current).run()
     }
 }
 

@@ -7,8 +7,16 @@ import NIOHTTP1
 struct HTTPConnection {
     typealias Channel = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    let router: PluginRouter
+    /// An accepted connection and the user at its other end (`nil` when the kernel did not say).
+    struct Client: Sendable {
+        var channel: Channel
+        var peerUserID: UInt32?
+    }
+
+    let responder: any HTTPResponder
     let maxBodySize: Int
+    /// Who is served (``PluginServerConfiguration/allowedPeerUserIDs``).
+    let allowedPeers: Set<UInt32>?
     let logger: Logger
 
     /// A body larger than the limit but no larger than this is read and discarded, so the client can finish
@@ -24,7 +32,12 @@ struct HTTPConnection {
         var tooLarge = false
     }
 
-    func serve(_ connection: Channel) async {
+    func serve(_ client: Client) async {
+        let connection = client.channel
+        let refusal = allowedPeers.flatMap { allowed -> String? in
+            guard let user = client.peerUserID else { return "the peer's user is unknown (SO_PEERCRED failed)" }
+            return allowed.contains(user) ? nil : "user \(user) may not use this socket: it serves root only"
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var pending: PendingRequest?
@@ -68,11 +81,15 @@ struct HTTPConnection {
                     case .end:
                         guard let request = pending else { continue }
                         pending = nil
-                        let response =
-                            request.tooLarge
-                            ? tooLarge(request.received, request)
-                            : await router.respond(
+                        let response: PluginResponse
+                        if let refusal {
+                            response = .failure(status: 403, endpoint: nil, message: refusal)
+                        } else if request.tooLarge {
+                            response = tooLarge(request.received, request)
+                        } else {
+                            response = await responder.respond(
                                 method: request.head.method.rawValue, path: request.head.uri, body: request.body)
+                        }
                         logger.trace(
                             "request body",
                             metadata: [
@@ -80,7 +97,7 @@ struct HTTPConnection {
                                 "body": "\(String(decoding: request.body, as: UTF8.self))",
                                 "reply": "\(String(decoding: response.body, as: UTF8.self))",
                             ])
-                        let keepAlive = request.head.isKeepAlive
+                        let keepAlive = request.head.isKeepAlive && refusal == nil
                         try await write(response, for: request, keepAlive: keepAlive, to: outbound)
                         if !keepAlive { return }
                     }

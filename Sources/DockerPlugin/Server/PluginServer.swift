@@ -15,15 +15,20 @@ public struct PluginServer: Service {
     /// Socket path, permissions, limits and timeouts.
     public let configuration: PluginServerConfiguration
     /// Where requests go.
-    public let router: PluginRouter
+    public let responder: any HTTPResponder
     /// Receives one line per request (route, status, outcome, duration), and the server's lifecycle events.
     public let logger: Logger
 
     public init(configuration: PluginServerConfiguration = PluginServerConfiguration(), router: PluginRouter,
                 logger: Logger)
     {
+        self.init(configuration: configuration, responder: router, logger: logger)
+    }
+
+    /// A server for another API than Docker's, on its own socket.
+    public init(configuration: PluginServerConfiguration, responder: any HTTPResponder, logger: Logger) {
         self.configuration = configuration
-        self.router = router
+        self.responder = responder
         self.logger = logger
     }
 
@@ -40,7 +45,9 @@ public struct PluginServer: Service {
             logger.notice("replaced a stale socket file nobody was listening on", metadata: ["socket": "\(path)"])
         }
         let quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
-        let connection = HTTPConnection(router: router, maxBodySize: configuration.maxBodySize, logger: logger)
+        let connection = HTTPConnection(
+            responder: responder, maxBodySize: configuration.maxBodySize, allowedPeers: configuration.allowedPeerUserIDs,
+            logger: logger)
         let requestTimeout = TimeAmount(configuration.requestTimeout)
         let idleTimeout = configuration.idleTimeout.map(TimeAmount.init)
         let logger = self.logger
@@ -62,6 +69,8 @@ public struct PluginServer: Service {
                         RequestStartObserver(reportingTo: timeouts), position: .first)
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
+                }.flatMap { wrapped in
+                    PeerCredentials.userID(of: channel).map { HTTPConnection.Client(channel: wrapped, peerUserID: $0) }
                 }
             }
         // Until the chmod below the socket has the mode the umask gives it (0755 with the usual 022); connecting
@@ -75,19 +84,21 @@ public struct PluginServer: Service {
             throw error
         }
         logger.info(
-            "plugin API listening",
+            "\(configuration.name) listening",
             metadata: ["socket": "\(path)", "permissions": "0\(String(configuration.socketPermissions, radix: 8))"])
         return PluginListener(
-            socketPath: path, channel: channel, quiescing: quiescing, identity: identity, connection: connection,
+            name: configuration.name, socketPath: path, channel: channel, quiescing: quiescing, identity: identity, connection: connection,
             logger: logger)
     }
 }
 
 /// A bound plugin socket, ready to serve. Serve it exactly once.
 public struct PluginListener: Sendable {
+    /// What the socket serves, for log lines.
+    public let name: String
     /// The path the server listens on.
     public let socketPath: String
-    let channel: NIOAsyncChannel<HTTPConnection.Channel, Never>
+    let channel: NIOAsyncChannel<HTTPConnection.Client, Never>
     let quiescing: ServerQuiescingHelper
     let identity: SocketFile.Identity?
     let connection: HTTPConnection
@@ -98,7 +109,7 @@ public struct PluginListener: Sendable {
     public func serve() async throws {
         defer {
             SocketFile.remove(socketPath, ifStill: identity)
-            logger.info("plugin API stopped", metadata: ["socket": "\(socketPath)"])
+            logger.info("\(name) stopped", metadata: ["socket": "\(socketPath)"])
         }
         let connection = self.connection
         let quiescing = self.quiescing

@@ -17,14 +17,23 @@ public struct PluginServerConfiguration: Sendable, Equatable {
     /// How long a connection may sit between requests before it is closed; `nil` keeps idle connections open
     /// (dockerd pools keep-alive connections and reconnects transparently).
     public var idleTimeout: Duration?
+    /// The user IDs whose connections are served, checked with `SO_PEERCRED` beside the socket's mode; a
+    /// connection from any other user gets 403 on every request. `nil` serves whoever can connect.
+    public var allowedPeerUserIDs: Set<UInt32>?
+    /// What the socket serves, as log lines name it.
+    public var name: String
 
     public init(
         socketPath: String = Self.defaultSocketPath,
         socketPermissions: UInt32 = 0o600,
         maxBodySize: Int = 1 << 20,
         requestTimeout: Duration = .seconds(10),
-        idleTimeout: Duration? = .seconds(300)
+        idleTimeout: Duration? = .seconds(300),
+        allowedPeerUserIDs: Set<UInt32>? = nil,
+        name: String = "plugin API"
     ) {
+        self.allowedPeerUserIDs = allowedPeerUserIDs
+        self.name = name
         self.socketPath = socketPath
         self.socketPermissions = socketPermissions
         self.maxBodySize = maxBodySize

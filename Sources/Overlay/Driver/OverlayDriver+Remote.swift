@@ -15,6 +15,9 @@ extension OverlayDriver {
     /// Every network, as the periodic pass does: reads each VXLAN device back and corrects whatever drifted (an
     /// entry removed by hand, a missed message, a failed write).
     public func reconcileAllRemote() async {
+        if store.current.networks.isEmpty {
+            lastRepair = RepairSummary(finishedAt: ClusterState.wallClockMilliseconds(), networks: 0, written: 0, removed: 0, failed: 0)
+        }
         await programRemote(Set(store.current.networks.values.map(\.vni)), .repair)
     }
 
@@ -33,6 +36,11 @@ extension OverlayDriver {
             }
         }
         reconcilingRemote = false
+        if var tally = repairTally {
+            tally.finishedAt = ClusterState.wallClockMilliseconds()
+            lastRepair = tally
+            repairTally = nil
+        }
     }
 
     /// Brings one network's VXLAN device to the cluster's view: an FDB and a neighbour entry per remote endpoint,
@@ -49,6 +57,10 @@ extension OverlayDriver {
         guard store.current.networks[network.id] == network else { return }
         let desired = RemoteProgram(remotes: remotes, hosts: hosts)
         let previous = programmedRemote[network.vni]
+        if pass == .repair {
+            if repairTally == nil { repairTally = RepairSummary(finishedAt: 0, networks: 0, written: 0, removed: 0, failed: 0) }
+            repairTally?.networks += 1
+        }
         do throws(DriverError) {
             let session = try networkNamespace(network)
             let device = LinkReference.index(try kernel("network \(network.shortID)") { () throws(NetlinkError) in
@@ -93,6 +105,11 @@ extension OverlayDriver {
             programmedRemote[network.vni] = failures == 0 ? desired : nil
             remoteCorrections += allowed.count
             let removed = allowed.count { if case .deleteFDB = $0 { true } else if case .deleteNeighbour = $0 { true } else { false } }
+            if pass == .repair {
+                repairTally?.written += allowed.count - removed
+                repairTally?.removed += removed
+                repairTally?.failed += failures
+            }
             logger.info("\(Self.netTag(network)): +\(allowed.count - removed) −\(removed) remote entries", metadata: [
                 "pass": "\(pass)", "failed": "\(failures)", "remote endpoints": "\(remotes.count)", "remote hosts": "\(hosts.count)",
             ])

@@ -1,0 +1,18 @@
+/// A member as this node sees it, with how long it has been in its state: what an operator asks first.
+public struct MemberStatus: Sendable, Hashable {
+    public var member: Member
+    /// When this node last saw the member's state change (or first learned of it).
+    public var since: ContinuousClock.Instant
+
+    public init(member: Member, since: ContinuousClock.Instant) {
+        self.member = member
+        self.since = since
+    }
+}
+
+extension GossipNode {
+    /// Every known node, this one included, dead and left ones too, each with the time of its last state change.
+    public func memberStatuses() -> [MemberStatus] {
+        members.values.map { MemberStatus(member: $0.member, since: $0.stateChange) }.sorted { $0.member.name < $1.member.name }
+    }
+}
