@@ -1,10 +1,12 @@
 import Control
+import CoreMetrics
 import DockerPlugin
 import Glibc
 import Gossip
 import Logging
 import Netlink
 import Overlay
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -27,6 +29,9 @@ public struct Daemon: Sendable {
     public func run() async throws {
         let started = ContinuousClock.now
         let config = configuration
+        // Metrics first, so the modules' counters land in the registry from the start (once per process).
+        let registry = PrometheusCollectorRegistry()
+        if config.metricsAddress != nil { MetricsSystem.bootstrap(WeftMetricsFactory(registry: registry)) }
         let store = try StateStore(directory: config.stateDirectory)
         let underlay = try findUnderlay(store: store)
         let host = HostSettings(
@@ -109,6 +114,11 @@ public struct Daemon: Sendable {
         let control = ControlServer.make(socketPath: config.controlSocketPath, source: status, logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: control)]
+        if let address = config.metricsAddress {
+            let listener = MetricsListener(
+                address: address, exporter: MetricsExporter(registry: registry, source: status), logger: logger)
+            services.append(.init(service: listener, successTerminationBehavior: .ignore))
+        }
         if let node {
             var timing = ClusterMaintenance<ContinuousClock>.Timing()
             timing.failedHostGrace = config.failedHostGrace

@@ -21,8 +21,11 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "The Unix socket Docker finds the plugin at.")
     var socket: String?
 
-    @Option(help: "The root-only Unix socket `weft status` and `weft diff` ask (default /run/weft/control.sock).")
+    @Option(help: "The root-only Unix socket `weft status` and `weft diff` ask (default <runtime-dir>/control.sock, /run/weft/control.sock).")
     var controlSocket: String?
+
+    @Option(help: "Where Prometheus scrapes /metrics, IP:port (default 127.0.0.1:9479); none turns it off.")
+    var metricsAddress: String?
 
     @Option(help: "Where weft keeps its state (networks, endpoints, IPAM, gossip keys).")
     var stateDir: String?
@@ -83,6 +86,7 @@ struct DaemonCommand: AsyncParsableCommand {
         var flags = DaemonConfiguration.Flags()
         flags.socket = socket
         flags.controlSocket = controlSocket
+        flags.metricsAddress = metricsAddress
         flags.stateDir = stateDir
         flags.runtimeDir = runtimeDir
         flags.advertiseAddress = advertiseAddress

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -119,7 +120,7 @@ struct HTTPConnection {
         to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: PluginResponse.contentType)
+        headers.add(name: "Content-Type", value: response.mediaType)
         headers.add(name: "Content-Length", value: String(response.body.count))
         if response.status == 405 {
             headers.add(name: "Allow", value: "POST")
@@ -153,6 +154,12 @@ struct HTTPConnection {
             metadata["error"] = "\(error)"
         }
         let outcome = response.isSuccess ? "ok" : "failed"
+        // Docker's routes only (a bounded set): the control and metrics listeners answer with no endpoint.
+        if let endpoint = response.endpoint {
+            Counter(label: "weft_plugin_requests_total", dimensions: [("route", endpoint.rawValue), ("outcome", outcome)]).increment()
+            Timer(label: "weft_plugin_request_duration_seconds", dimensions: [("route", endpoint.rawValue)])
+                .recordNanoseconds(elapsed.components.seconds &* 1_000_000_000 &+ elapsed.components.attoseconds / 1_000_000_000)
+        }
         logger.log(
             level: response.isSuccess ? .info : .warning,
             "\(request.head.method.rawValue) \(route) \(response.status) \(outcome) in \(duration) ms",

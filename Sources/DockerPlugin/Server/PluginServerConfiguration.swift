@@ -22,6 +22,21 @@ public struct PluginServerConfiguration: Sendable, Equatable {
     public var allowedPeerUserIDs: Set<UInt32>?
     /// What the socket serves, as log lines name it.
     public var name: String
+    /// A TCP address to listen on instead of the Unix socket (the metrics listener); nil for the socket.
+    public var tcpAddress: TCPAddress?
+
+    /// A host (an IP address) and a port; port 0 lets the kernel choose.
+    public struct TCPAddress: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
 
     public init(
         socketPath: String = Self.defaultSocketPath,
@@ -30,8 +45,10 @@ public struct PluginServerConfiguration: Sendable, Equatable {
         requestTimeout: Duration = .seconds(10),
         idleTimeout: Duration? = .seconds(300),
         allowedPeerUserIDs: Set<UInt32>? = nil,
-        name: String = "plugin API"
+        name: String = "plugin API",
+        tcpAddress: TCPAddress? = nil
     ) {
+        self.tcpAddress = tcpAddress
         self.allowedPeerUserIDs = allowedPeerUserIDs
         self.name = name
         self.socketPath = socketPath

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Netlink
 
@@ -57,6 +58,7 @@ extension OverlayDriver {
         guard store.current.networks[network.id] == network else { return }
         let desired = RemoteProgram(remotes: remotes, hosts: hosts)
         let previous = programmedRemote[network.vni]
+        Counter(label: "weft_reconcile_passes_total", dimensions: [("pass", pass.description)]).increment()
         if pass == .repair {
             if repairTally == nil { repairTally = RepairSummary(finishedAt: 0, networks: 0, written: 0, removed: 0, failed: 0) }
             repairTally?.networks += 1
@@ -105,6 +107,11 @@ extension OverlayDriver {
             programmedRemote[network.vni] = failures == 0 ? desired : nil
             remoteCorrections += allowed.count
             let removed = allowed.count { if case .deleteFDB = $0 { true } else if case .deleteNeighbour = $0 { true } else { false } }
+            Counter(label: "weft_reconcile_corrections_total", dimensions: [("kind", "written")]).increment(by: allowed.count - removed)
+            Counter(label: "weft_reconcile_corrections_total", dimensions: [("kind", "removed")]).increment(by: removed)
+            if failures > 0 {
+                Counter(label: "weft_kernel_operation_errors_total", dimensions: [("operation", "remote_entry")]).increment(by: failures)
+            }
             if pass == .repair {
                 repairTally?.written += allowed.count - removed
                 repairTally?.removed += removed
@@ -116,6 +123,7 @@ extension OverlayDriver {
             announceMoves(in: network, session: session, written: allowed, previous: oldNeighbours)
         } catch {
             programmedRemote[network.vni] = nil
+            Counter(label: "weft_kernel_operation_errors_total", dimensions: [("operation", "remote_pass")]).increment()
             logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
         }
     }
