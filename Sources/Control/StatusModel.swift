@@ -112,3 +112,9 @@ public struct DiffReport: Sendable, Equatable, Codable {
 
     public init(networks: [NetworkDrift]) { self.networks = networks }
 }
+
+/// `GET /events`: the events after the asked sequence number, and the newest number (to ask after it next).
+public struct EventBatch: Sendable, Equatable, Codable {
+    public var latest: UInt64
+    public var events: [OverlayEvent]
+}

@@ -11,14 +11,17 @@ public struct StatusSource: Sendable {
     public let cluster: ClusterState?
     public let driver: OverlayDriver
     public let store: StateStore
+    /// Where the modules record events (``EventJournal/shared`` in the daemon).
+    public let journal: EventJournal
     let started: ContinuousClock.Instant
 
     /// - Parameters:
     ///   - node, cluster: nil for a host on its own (no gossip).
     public init(
         version: String, host: HostSettings, node: GossipNode?, cluster: ClusterState?, driver: OverlayDriver,
-        store: StateStore, started: ContinuousClock.Instant = .now
+        store: StateStore, journal: EventJournal = .shared, started: ContinuousClock.Instant = .now
     ) {
+        self.journal = journal
         self.version = version
         self.host = host
         self.node = node

@@ -1,4 +1,5 @@
 import Control
+import DockerPlugin
 import Gossip
 import Netlink
 import Overlay
@@ -84,6 +85,12 @@ struct StatusModelTests {
             #expect(status.health != "ok")
             #expect(StatusText.summary(status).contains("health:     "))
             #expect(StatusText.peers(await source.peers()).contains("failed"))
+            // The failure is an event too, as `weft events` reads them through the control API.
+            let reply = await ControlRouter(source: source).respond(method: "GET", path: "/events?after=0", body: [])
+            #expect(reply.status == 200)
+            let events = String(decoding: reply.body, as: UTF8.self)
+            #expect(events.contains(#""detail":"dead (10.0.0.2:7946)","kind":"membership","#), "\(events)")
+            #expect(events.contains(#""kind":"correction""#), "\(events)")
         }
     }
 

@@ -105,6 +105,10 @@ public struct ClusterMaintenance<C: Clock>: Service where C.Duration == Duration
     private func followMembership() async {
         for await event in node.events {
             Counter(label: "weft_gossip_membership_events_total", dimensions: [("event", Self.kind(of: event))]).increment()
+            if event.member.name != node.name {
+                EventJournal.shared.record(
+                    "membership", subject: event.member.name, "\(Self.kind(of: event)) (\(event.member.address))")
+            }
             await cluster.apply(event)
             remember(event)
         }

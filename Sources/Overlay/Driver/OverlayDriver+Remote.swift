@@ -111,7 +111,11 @@ extension OverlayDriver {
             Counter(label: "weft_reconcile_corrections_total", dimensions: [("kind", "removed")]).increment(by: removed)
             if failures > 0 {
                 Counter(label: "weft_kernel_operation_errors_total", dimensions: [("operation", "remote_entry")]).increment(by: failures)
+                EventJournal.shared.record("error", subject: Self.netTag(network), "\(failures) remote entry write(s) failed (\(pass) pass)")
             }
+            EventJournal.shared.record(
+                "correction", subject: Self.netTag(network),
+                "\(pass) pass: \(allowed.count - removed) entries written, \(removed) removed, \(failures) failed")
             if pass == .repair {
                 repairTally?.written += allowed.count - removed
                 repairTally?.removed += removed
@@ -124,6 +128,7 @@ extension OverlayDriver {
         } catch {
             programmedRemote[network.vni] = nil
             Counter(label: "weft_kernel_operation_errors_total", dimensions: [("operation", "remote_pass")]).increment()
+            EventJournal.shared.record("error", subject: Self.netTag(network), "cannot program remote entries: \(error)")
             logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
         }
     }
