@@ -76,6 +76,13 @@ public struct PeerStatus: Sendable, Equatable, Codable {
     public var isSelf: Bool
     /// Its VTEP, from its tags.
     public var vtep: String?
+    /// Round trips of this host's gossip probes of it, in milliseconds: the newest, the median and the 99th
+    /// percentile of the last 64 answered (direct or through another member); nil before an answer.
+    public var rttLastMs: Double?
+    public var rttP50Ms: Double?
+    public var rttP99Ms: Double?
+    /// Unanswered probes over all probes of it (0...1); nil before the first probe.
+    public var probeLoss: Double?
 }
 
 /// `weft status networks` and `weft status network X`: one network.

@@ -105,7 +105,9 @@ public struct StatusSource: Sendable {
             return PeerStatus(
                 name: member.name, address: "\(member.address)", state: state, sinceSeconds: Self.seconds(now - status.since),
                 reason: reason, protocolVersions: Self.versions(member.versions), endpoints: endpoints[member.name] ?? 0,
-                isSelf: member.name == node.name, vtep: member.tags["vtep"])
+                isSelf: member.name == node.name, vtep: member.tags["vtep"],
+                rttLastMs: status.probes?.last.map(Self.milliseconds), rttP50Ms: status.probes?.percentile(0.5).map(Self.milliseconds),
+                rttP99Ms: status.probes?.percentile(0.99).map(Self.milliseconds), probeLoss: status.probes.map(\.loss))
         }
     }
 
@@ -194,6 +196,12 @@ public struct StatusSource: Sendable {
     }
 
     static func seconds(_ duration: Duration) -> Int { Int(max(0, duration.components.seconds)) }
+
+    /// Milliseconds with microsecond precision.
+    static func milliseconds(_ duration: Duration) -> Double {
+        let micros = Double(duration.components.seconds) * 1_000_000 + Double(duration.components.attoseconds / 1_000_000_000_000)
+        return micros.rounded() / 1000
+    }
 
     /// `2-5/5 d2-5/5` from memberlist's six version bytes.
     static func versions(_ bytes: [UInt8]) -> String {

@@ -40,10 +40,12 @@ public enum StatusText {
     public static func peers(_ peers: [PeerStatus]) -> String {
         guard !peers.isEmpty else { return "no peers: gossip is off (this host is on its own)" }
         return table(
-            ["NAME", "ADDRESS", "STATE", "SINCE", "ENDPOINTS", "PROTOCOL", "REASON"],
+            ["NAME", "ADDRESS", "STATE", "SINCE", "RTT LAST/P50/P99 MS", "LOSS", "ENDPOINTS", "PROTOCOL", "REASON"],
             peers.map { peer in
-                [peer.name + (peer.isSelf ? " (self)" : ""), peer.address, peer.state, duration(peer.sinceSeconds),
-                 "\(peer.endpoints)", peer.protocolVersions, peer.reason ?? "-"]
+                let rtt = [peer.rttLastMs, peer.rttP50Ms, peer.rttP99Ms].map { $0.map(milliseconds) ?? "-" }.joined(separator: "/")
+                return [peer.name + (peer.isSelf ? " (self)" : ""), peer.address, peer.state, duration(peer.sinceSeconds),
+                        peer.isSelf ? "-" : rtt, peer.probeLoss.map(percent) ?? "-", "\(peer.endpoints)", peer.protocolVersions,
+                        peer.reason ?? "-"]
             })
     }
 
@@ -90,6 +92,23 @@ public enum StatusText {
             if let note = network.note { lines.append("  note: \(note)") }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `0.42`, `12.3`, `250`: three significant digits at most, without Foundation's formatter.
+    static func milliseconds(_ value: Double) -> String {
+        if value >= 100 { return "\(Int(value.rounded()))" }
+        let scale = value >= 10 ? 10.0 : 100.0
+        let scaled = Int((value * scale).rounded())
+        let whole = scaled / Int(scale)
+        let fraction = scaled % Int(scale)
+        let digits = scale == 10 ? "\(fraction)" : (fraction < 10 ? "0\(fraction)" : "\(fraction)")
+        return "\(whole).\(digits)"
+    }
+
+    /// `0 %`, `2.5 %`.
+    static func percent(_ fraction: Double) -> String {
+        let tenths = Int((fraction * 1000).rounded())
+        return tenths % 10 == 0 ? "\(tenths / 10) %" : "\(tenths / 10).\(tenths % 10) %"
     }
 
     /// `41 s`, `3 min 2 s`, `2 h 5 min`, `3 d 4 h`.

@@ -26,13 +26,19 @@ struct MetricsExpositionTests {
             factory.makeCounter(label: "weft_plugin_requests_total", dimensions: [("route", "NetworkDriver.Join"), ("outcome", "ok")])
                 .increment(by: 1)
 
-            let text = String(decoding: await exporter.exposition(), as: UTF8.self)
+            var text = String(decoding: await exporter.exposition(), as: UTF8.self)
             #expect(text.contains(#"weft_gossip_members{state="alive"} 2"#), "\(text)")
             #expect(text.contains(#"weft_gossip_members{state="failed"} 0"#), "\(text)")
             #expect(text.contains(#"weft_network_endpoints{vni="42",location="remote"} 1"#), "\(text)")
             #expect(text.contains("# HELP weft_gossip_members "), "\(text)")
+            let probed = await eventually(within: .seconds(5)) {
+                String(decoding: await exporter.exposition(), as: UTF8.self).contains(#"weft_gossip_probe_rtt_seconds{peer="b",percentile="99"}"#)
+            }
+            #expect(probed != nil, "no probe round trip for B in the exposition")
             #expect(text.contains(#"weft_plugin_request_duration_seconds_bucket{route="NetworkDriver.Join",le="0.005"} 1"#), "\(text)")
-            let lint = try await onThread { try Shell.outcome(["promtool", "check", "metrics"], input: text) }
+            text = String(decoding: await exporter.exposition(), as: UTF8.self)
+            let exposition = text
+            let lint = try await onThread { try Shell.outcome(["promtool", "check", "metrics"], input: exposition) }
             #expect(lint.succeeded, "promtool: \(lint.standardOutput) \(lint.standardError)\n\(text)")
 
             network.setIsolated(b.address, true)

@@ -58,6 +58,12 @@ struct StatusModelTests {
             #expect(peers.allSatisfy { $0.state == "alive" && $0.reason == nil })
             #expect(peers.first { $0.name == "b" }?.endpoints == 1)
             #expect(peers.first { $0.name == "b" }?.vtep == "10.0.0.2")
+            // A's probes of B measured round trips (the simulated network answers within the probe timeout).
+            let probed = await eventually(within: .seconds(5)) { await source.peers().first { $0.name == "b" }?.rttP50Ms != nil }
+            #expect(probed != nil, "no round trip measured for B")
+            let measured = try #require(await source.peers().first { $0.name == "b" })
+            #expect((measured.rttP99Ms ?? -1) >= (measured.rttP50Ms ?? 0) && (measured.rttP50Ms ?? -1) >= 0)
+            #expect(measured.probeLoss == 0)
             let networks = await source.networks()
             #expect(networks.count == 1)
             let remote = try #require(networks.first?.remoteEndpoints)
@@ -77,6 +83,7 @@ struct StatusModelTests {
             try #require(failed != nil, "B was never reported failed")
             let peer = try #require(await source.peers().first { $0.name == "b" })
             #expect(peer.reason?.contains("no answer to direct or indirect probes") == true)
+            #expect((peer.probeLoss ?? 0) > 0, "B's unanswered probes are not counted: \(peer)")
             let status = await source.status()
             #expect(status.gossip?.failed == 1)
             #expect(status.gossip?.alive == 1)

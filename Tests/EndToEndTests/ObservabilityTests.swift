@@ -15,6 +15,8 @@ struct ObservabilityTests {
         let state: String
         let reason: String?
         let isSelf: Bool
+        let rttP50Ms: Double?
+        let rttP99Ms: Double?
     }
 
     static func peers(on host: TestHost) async throws -> [Peer] {
@@ -30,10 +32,14 @@ struct ObservabilityTests {
     func statusSeesAFailure() async throws {
         try await Cluster.with(hosts: 3, beforeDockerd: OverlayFailureTests.startJoinedWeft) { cluster in
             let (h1, h2, h3) = (cluster["h1"], cluster["h2"], cluster["h3"])
-            try await Poll.until("h1 to see h2 and h3 alive", timeout: .seconds(30), interval: .milliseconds(200)) {
+            try await Poll.until("h1 to see h2 and h3 alive, with round trips", timeout: .seconds(30), interval: .milliseconds(200)) {
                 let peers = try await Self.peers(on: h1)
-                return [h2, h3].allSatisfy { host in peers.contains { $0.name == host.underlayAddress && $0.state == "alive" } }
+                return [h2, h3].allSatisfy { host in
+                    peers.contains { $0.name == host.underlayAddress && $0.state == "alive" && $0.rttP50Ms != nil }
+                }
             }
+            let rtts = try await Self.peers(on: h1).filter { !$0.isSelf }.map { "\($0.name) p50 \($0.rttP50Ms ?? -1) ms p99 \($0.rttP99Ms ?? -1) ms" }
+            print("e2e status: h1's probe round trips: \(rtts.joined(separator: ", "))")
             let alive = try await Self.metrics(on: h1)
             #expect(alive.contains(#"weft_gossip_members{state="alive"} 3"#), "\(alive)")
             let text = try await h1.run([PackagePaths.weftBinary, "status"]).check().stdout

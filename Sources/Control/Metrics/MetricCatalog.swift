@@ -9,6 +9,8 @@ public enum MetricCatalog {
         "weft_gossip_failed_probes_total": "Probes of other members that got no answer (the member became suspect).",
         "weft_gossip_push_pulls_total": "Full state exchanges (push/pull) completed with other members.",
         "weft_gossip_packets_total": "Gossip datagrams, by direction (sent, received).",
+        "weft_gossip_probe_rtt_seconds": "Round trip of this host's gossip probes of a peer by percentile (50, 99) of the last 64 answered (a gauge, not a summary).",
+        "weft_gossip_probe_loss_ratio": "Unanswered gossip probes of a peer over all probes of it.",
         "weft_gossip_keys": "Gossip encryption keys installed (0: the gossip is in plaintext).",
         "weft_cluster_synchronized": "1 once this host has received the cluster's tables (or waited long enough to be alone).",
         "weft_plugin_requests_total": "Docker plugin API requests, by route and outcome (ok, failed).",

@@ -14,6 +14,7 @@ public actor MetricsExporter {
     /// Per-network gauges, so a network that goes takes its series with it.
     private var networkGauges: [UInt32: [Gauge]] = [:]
     private var poolGauges: [String: [Gauge]] = [:]
+    private var peerGauges: [String: [Gauge]] = [:]
 
     public init(registry: PrometheusCollectorRegistry, source: StatusSource) {
         self.registry = registry
@@ -31,6 +32,24 @@ public actor MetricsExporter {
         let peers = await source.peers()
         for state in ["alive", "suspect", "failed", "left"] {
             gauge("weft_gossip_members", [("state", state)]).set(Double(peers.count { $0.state == state }))
+        }
+        var seenPeers: Set<String> = []
+        for peer in peers where !peer.isSelf {
+            guard let p50 = peer.rttP50Ms, let p99 = peer.rttP99Ms else { continue }
+            seenPeers.insert(peer.name)
+            let gauges = [
+                gauge("weft_gossip_probe_rtt_seconds", [("peer", peer.name), ("percentile", "50")]),
+                gauge("weft_gossip_probe_rtt_seconds", [("peer", peer.name), ("percentile", "99")]),
+                gauge("weft_gossip_probe_loss_ratio", [("peer", peer.name)]),
+            ]
+            gauges[0].set(p50 / 1000)
+            gauges[1].set(p99 / 1000)
+            gauges[2].set(peer.probeLoss ?? 0)
+            peerGauges[peer.name] = gauges
+        }
+        for (name, gauges) in peerGauges where !seenPeers.contains(name) {
+            for gauge in gauges { registry.unregisterGauge(gauge) }
+            peerGauges[name] = nil
         }
         gauge("weft_uptime_seconds").set(Double(status.uptimeSeconds))
         if let gossip = status.gossip {

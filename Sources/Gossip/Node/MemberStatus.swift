@@ -3,16 +3,19 @@ public struct MemberStatus: Sendable, Hashable {
     public var member: Member
     /// When this node last saw the member's state change (or first learned of it).
     public var since: ContinuousClock.Instant
+    /// What this node's probes of it measured; nil before the first probe (and for this node itself).
+    public var probes: ProbeStatistics?
 
-    public init(member: Member, since: ContinuousClock.Instant) {
+    public init(member: Member, since: ContinuousClock.Instant, probes: ProbeStatistics? = nil) {
         self.member = member
         self.since = since
+        self.probes = probes
     }
 }
 
 extension GossipNode {
     /// Every known node, this one included, dead and left ones too, each with the time of its last state change.
     public func memberStatuses() -> [MemberStatus] {
-        members.values.map { MemberStatus(member: $0.member, since: $0.stateChange) }.sorted { $0.member.name < $1.member.name }
+        members.values.map { MemberStatus(member: $0.member, since: $0.stateChange, probes: probeStatistics[$0.name]) }.sorted { $0.member.name < $1.member.name }
     }
 }
