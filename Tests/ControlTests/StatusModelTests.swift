@@ -153,6 +153,7 @@ struct StatusModelTests {
             #expect(link.change == .missing)
             #expect(link.subject == "link wvx-00002a")
             #expect(link.commands.contains { $0.hasPrefix("ip link add wvx-00002a") && $0.contains("type vxlan id 42") }, "\(link.commands)")
+            #expect(report.networks.first?.note?.contains("weft corrects links only when it starts") == true)
         }
     }
 }

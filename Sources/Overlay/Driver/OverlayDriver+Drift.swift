@@ -47,6 +47,9 @@ extension OverlayDriver {
                 namespace: session.namespace.reference, names: names)
             var drift = unchanged
             drift.differences = differences
+            if !differences.isEmpty {
+                drift.note = "weft corrects links only when it starts (the repair pass covers FDB and neighbour entries): restart it to apply the link commands"
+            }
             guard let cluster, let device = links.first(where: { $0.name == layout.vxlanName }) else { return drift }
             let remotes = await cluster.remoteEndpoints(vni: network.vni)
             let hosts = await cluster.remoteHosts(vni: network.vni).union(remotes.map(\.vtep))
@@ -57,7 +60,7 @@ extension OverlayDriver {
             let plan = Reconciler.planRemote(
                 vxlan: .index(device.index), remotes: remotes, remoteHosts: hosts, fdb: fdb, neighbours: neighbours)
             drift.differences += entryDifferences(plan, fdb: fdb, neighbours: neighbours, namespace: session.namespace.reference, names: names)
-            if !synchronized, drift.differences.contains(where: { $0.change == .extra && $0.object != .link }) {
+            if !synchronized, drift.differences.contains(where: { $0.change == .extra && $0.object != .link }), drift.note == nil {
                 drift.note = "this host has not received the cluster's tables yet: the repair pass adds entries but removes none until it has"
             }
             return drift
