@@ -31,6 +31,7 @@ struct MetricsExpositionTests {
             #expect(text.contains(#"weft_gossip_members{state="failed"} 0"#), "\(text)")
             #expect(text.contains(#"weft_network_endpoints{vni="42",location="remote"} 1"#), "\(text)")
             #expect(text.contains("# HELP weft_gossip_members "), "\(text)")
+            #expect(text.contains(#"weft_gossip_broadcast_queue{kind="application"} "#), "\(text)")
             let probed = await eventually(within: .seconds(5)) {
                 String(decoding: await exporter.exposition(), as: UTF8.self).contains(#"weft_gossip_probe_rtt_seconds{peer="b",percentile="99"}"#)
             }

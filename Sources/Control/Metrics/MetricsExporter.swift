@@ -11,6 +11,7 @@ public actor MetricsExporter {
     let source: StatusSource
     /// The gossip counters at the previous scrape, so each scrape adds what happened since.
     private var lastGossip = GossipCounters()
+    private var lastDroppedBroadcasts = 0
     /// Per-network gauges, so a network that goes takes its series with it.
     private var networkGauges: [UInt32: [Gauge]] = [:]
     private var poolGauges: [String: [Gauge]] = [:]
@@ -65,6 +66,12 @@ public actor MetricsExporter {
             counter("weft_gossip_packets_total", [("direction", "received")])
                 .increment(by: Int64(max(0, counters.packetsReceived - lastGossip.packetsReceived)))
             lastGossip = counters
+            let queued = await node.queuedBroadcasts
+            gauge("weft_gossip_broadcast_queue", [("kind", "membership")]).set(Double(queued.membership))
+            gauge("weft_gossip_broadcast_queue", [("kind", "application")]).set(Double(queued.application))
+            counter("weft_gossip_dropped_broadcasts_total")
+                .increment(by: Int64(max(0, counters.droppedBroadcasts - lastDroppedBroadcasts)))
+            lastDroppedBroadcasts = counters.droppedBroadcasts
         }
 
         let networks = await source.networks()

@@ -19,3 +19,10 @@ extension GossipNode {
         members.values.map { MemberStatus(member: $0.member, since: $0.stateChange, probes: probeStatistics[$0.name]) }.sorted { $0.member.name < $1.member.name }
     }
 }
+
+extension GossipNode {
+    /// Messages waiting to be gossiped: memberlist's own (alive, suspect, dead) and the application's.
+    public var queuedBroadcasts: (membership: Int, application: Int) {
+        (broadcasts.count, applicationBroadcasts.count)
+    }
+}
