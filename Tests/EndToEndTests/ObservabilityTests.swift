@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 
-/// `weft status` and the metrics from live daemons on three hosts: h1 sees h2 and h3 alive; once h3 is cut off
-/// from the underlay, h1's status names it failed with its reason and h1's metrics count it.
+/// `weft status` and the metrics from live daemons on three hosts: h1 sees h2 and h3 alive with round trips and
+/// measures the convergence lag of a container on h2; once h3 is cut off from the underlay, h1's status names it
+/// failed with its reason and h1's metrics count it.
 @Suite(
     "End to end: weft status and metrics across three hosts",
     .serialized,
@@ -40,7 +41,17 @@ struct ObservabilityTests {
             }
             let rtts = try await Self.peers(on: h1).filter { !$0.isSelf }.map { "\($0.name) p50 \($0.rttP50Ms ?? -1) ms p99 \($0.rttP99Ms ?? -1) ms" }
             print("e2e status: h1's probe round trips: \(rtts.joined(separator: ", "))")
+            // A container on h2 reaches h1's kernel: its convergence lag is measured there.
+            try await OverlayFailureTests.network(on: cluster.hosts, subnet: "10.63.0.0/24")
+            _ = try await OverlayContainer.start(on: h2, name: "c2", network: "net1", address: "10.63.0.21")
+            try await Poll.until("h1 to program c2 and measure its convergence lag", timeout: .seconds(30), interval: .milliseconds(200)) {
+                let metrics = try await Self.metrics(on: h1)
+                return metrics.contains(#"weft_network_endpoints{vni=""#) && metrics.contains("weft_convergence_lag_seconds_count 1")
+            }
             let alive = try await Self.metrics(on: h1)
+            if let lag = alive.split(separator: "\n").first(where: { $0.hasPrefix("weft_convergence_lag_seconds_sum") }) {
+                print("e2e status: h1's convergence lag for c2: \(lag)")
+            }
             #expect(alive.contains(#"weft_gossip_members{state="alive"} 3"#), "\(alive)")
             let text = try await h1.run([PackagePaths.weftBinary, "status"]).check().stdout
             #expect(text.contains("gossip:     3 alive, 0 suspect, 0 failed") && text.contains("health:     ok"), "\(text)")

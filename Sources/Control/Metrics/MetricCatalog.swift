@@ -13,6 +13,7 @@ public enum MetricCatalog {
         "weft_gossip_probe_loss_ratio": "Unanswered gossip probes of a peer over all probes of it.",
         "weft_gossip_broadcast_queue": "Messages waiting to be gossiped, by kind (membership: alive/suspect/dead; application: cluster records).",
         "weft_gossip_dropped_broadcasts_total": "Application broadcasts dropped from a full queue before being fully gossiped.",
+        "weft_convergence_lag_seconds": "Time from a remote endpoint's write by its owner (its version clock, wall-clock milliseconds) to its FDB entry here.",
         "weft_gossip_keys": "Gossip encryption keys installed (0: the gossip is in plaintext).",
         "weft_cluster_synchronized": "1 once this host has received the cluster's tables (or waited long enough to be alone).",
         "weft_plugin_requests_total": "Docker plugin API requests, by route and outcome (ok, failed).",

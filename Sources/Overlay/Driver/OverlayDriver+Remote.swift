@@ -54,6 +54,8 @@ extension OverlayDriver {
         let hosts = await cluster.remoteHosts(vni: network.vni).union(remotes.map(\.vtep))
         // Before the tables are known complete, only add: a restarted weft must not remove what still works.
         let removalsAllowed = await cluster.isSynchronized
+        // A change pass programs what just arrived: how long after its owner wrote it is the convergence lag.
+        let written = pass == .change ? await cluster.endpointWriteTimes(vni: network.vni) : [:]
         // The network may have gone while this pass waited for the cluster.
         guard store.current.networks[network.id] == network else { return }
         let desired = RemoteProgram(remotes: remotes, hosts: hosts)
@@ -94,7 +96,11 @@ extension OverlayDriver {
             }
             let outcomes = session.apply(allowed)
             var failures = 0
+            let now = ClusterState.wallClockMilliseconds()
             for (operation, outcome) in zip(allowed, outcomes) {
+                if case .writeFDB(let entry, _) = operation, case .success = outcome, let at = written[entry.mac] {
+                    Timer(label: "weft_convergence_lag_seconds").recordNanoseconds(Int64(clamping: (now &- min(now, at)) &* 1_000_000))
+                }
                 if case .failure(let error) = outcome {
                     failures += 1
                     logger.warning("cannot program a remote entry", metadata: [
