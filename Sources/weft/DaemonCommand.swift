@@ -21,6 +21,12 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "The Unix socket Docker finds the plugin at.")
     var socket: String?
 
+    @Option(help: "The root-only Unix socket `weft status` and `weft diff` ask (default <runtime-dir>/control.sock, /run/weft/control.sock).")
+    var controlSocket: String?
+
+    @Option(help: "Where Prometheus scrapes /metrics, IP:port (default 127.0.0.1:9479); none turns it off.")
+    var metricsAddress: String?
+
     @Option(help: "Where weft keeps its state (networks, endpoints, IPAM, gossip keys).")
     var stateDir: String?
 
@@ -84,6 +90,8 @@ struct DaemonCommand: AsyncParsableCommand {
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
         flags.socket = socket
+        flags.controlSocket = controlSocket
+        flags.metricsAddress = metricsAddress
         flags.stateDir = stateDir
         flags.runtimeDir = runtimeDir
         flags.advertiseAddress = advertiseAddress
@@ -117,7 +125,7 @@ struct DaemonCommand: AsyncParsableCommand {
             handler.logLevel = configuration.logLevel
             return handler
         }
-        try await Daemon(configuration: configuration, logger: Logger(label: "weft")).run()
+        try await Daemon(configuration: configuration, logger: Logger(label: "weft"), version: WeftVersion.current).run()
     }
 }
 
