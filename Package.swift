@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libmnl and the Linux uapi headers, imported as a system library.
@@ -35,12 +37,33 @@ let package = Package(
         // C helpers for what Swift cannot import: macros, `_GNU_SOURCE` calls (setns, unshare), mount.
         .target(name: "CShim"),
         .target(name: "Netlink", dependencies: ["CMnl", "CShim"], swiftSettings: strictSwift),
+        // weft's control API (status, peers, networks, diff) on its own root-only socket, and its models.
+        .target(
+            name: "Control",
+            dependencies: [
+                "Netlink", "Overlay", "Gossip", "DockerPlugin", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ControlTests",
+            dependencies: [
+                "Control", "Overlay", "Gossip", "Netlink", "DockerPlugin", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSwift),
         // The daemon assembled from its configuration: the services `weft daemon` runs.
         .target(
             name: "WeftDaemon",
             dependencies: [
-                "Netlink", "DockerPlugin", "Overlay", "Gossip",
+                "Netlink", "DockerPlugin", "Overlay", "Gossip", "Control",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -54,6 +77,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "WeftDaemon",
+                "Control",
                 "Netlink",
                 "DockerPlugin",
                 "Overlay",
@@ -86,6 +110,7 @@ let package = Package(
                 "Netlink", "Gossip", "MessagePack", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSwift
         ),
@@ -100,6 +125,7 @@ let package = Package(
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSwift
         ),

@@ -18,14 +18,19 @@ rm -rf "$out"
 rootfs=$out/rootfs
 # Mount points the runtime needs (/proc, /dev, /sys, /tmp, /run/docker/plugins for the socket, /etc for the
 # hosts and resolv.conf bind mounts), weft's directories (/var/lib/weft: the state mount; /run/weft: the
-# propagated mount holding the per-network namespaces). weft runs no other program, so no shell or tools.
+# propagated mount holding the per-network namespaces). weft runs only nft, so no shell or other tools.
 mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp" "$rootfs/etc" \
   "$rootfs/run/docker/plugins" "$rootfs/run/weft" "$rootfs/var/lib/weft"
 chmod 1777 "$rootfs/tmp"
 cp "$binary" "$rootfs/bin/weft"
 strip --strip-all "$rootfs/bin/weft"
-# The shared libraries the binary names, and the dynamic loader, at the paths ldd gives.
-for library in $(ldd "$binary" | grep -o '/[^ ]*'); do
+# nft, which weft runs inside its namespaces to serve swarm services' VIPs (nftables rules).
+nft=$(command -v nft || echo /usr/sbin/nft)
+[ -x "$nft" ] || { echo "build-plugin: no nft (Debian package nftables) to copy into the plugin" >&2; exit 1; }
+mkdir -p "$rootfs/usr/sbin"
+cp -L "$nft" "$rootfs/usr/sbin/nft"
+# The shared libraries weft and nft name, and the dynamic loader, at the paths ldd gives.
+for library in $( (ldd "$binary"; ldd "$nft") | grep -o '/[^ ]*' | sort -u); do
   mkdir -p "$rootfs$(dirname "$library")"
   cp -L "$library" "$rootfs$library"
 done
@@ -52,3 +57,5 @@ if "$docker" plugin inspect "$name" >/dev/null 2>&1; then
 fi
 "$docker" plugin create "$name" "$out"
 echo "build-plugin: created $name; then: mkdir -p /var/lib/weft && docker plugin enable $name"
+echo "build-plugin: enable it on every node before it joins the swarm; on a manager, every node must list $name in:"
+echo "  docker node ls -q | xargs docker node inspect --format '{{.Description.Hostname}}: {{range .Description.Engine.Plugins}}{{if eq .Type \"Network\"}}{{.Name}} {{end}}{{end}}'"

@@ -94,10 +94,13 @@ public struct LinkChanges: Hashable, Sendable {
     public var name: String?
     /// Moves the link into the namespace open at this descriptor.
     public var namespaceFD: Int32?
+    /// IPv4 forwarding for packets arriving on this link (`net.ipv4.conf.<link>.forwarding`), set over netlink
+    /// because a managed plugin's `/proc/sys` is read-only.
+    public var ipv4Forwarding: Bool?
 
     public init(
         up: Bool? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil, master: Master? = nil, name: String? = nil,
-        namespaceFD: Int32? = nil
+        namespaceFD: Int32? = nil, ipv4Forwarding: Bool? = nil
     ) {
         self.up = up
         self.mtu = mtu
@@ -105,6 +108,7 @@ public struct LinkChanges: Hashable, Sendable {
         self.master = master
         self.name = name
         self.namespaceFD = namespaceFD
+        self.ipv4Forwarding = ipv4Forwarding
     }
 
     public var isEmpty: Bool { self == LinkChanges() }

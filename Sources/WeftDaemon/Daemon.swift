@@ -1,9 +1,12 @@
+import Control
+import CoreMetrics
 import DockerPlugin
 import Glibc
 import Gossip
 import Logging
 import Netlink
 import Overlay
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -13,15 +16,22 @@ import UnixSignals
 public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     let logger: Logger
+    /// weft's version, as `weft status` reports it.
+    let version: String
 
-    public init(configuration: DaemonConfiguration, logger: Logger) {
+    public init(configuration: DaemonConfiguration, logger: Logger, version: String = "unknown") {
         self.configuration = configuration
         self.logger = logger
+        self.version = version
     }
 
     /// Runs until SIGTERM or SIGINT; then leaves the gossip gracefully.
     public func run() async throws {
+        let started = ContinuousClock.now
         let config = configuration
+        // Metrics first, so the modules' counters land in the registry from the start (once per process).
+        let registry = PrometheusCollectorRegistry()
+        if config.metricsAddress != nil { MetricsSystem.bootstrap(WeftMetricsFactory(registry: registry)) }
         let store = try StateStore(directory: config.stateDirectory)
         let underlay = try findUnderlay(store: store)
         let host = HostSettings(
@@ -100,7 +110,17 @@ public struct Daemon: Sendable {
         let server = PluginServer(
             configuration: PluginServerConfiguration(socketPath: config.socketPath), router: router, logger: logger)
 
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        let status = StatusSource(
+            version: version, host: host, node: node, cluster: gossiping ? cluster : nil, driver: driver, store: store,
+            started: started)
+        let control = ControlServer.make(socketPath: config.controlSocketPath, source: status, logger: logger)
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: control)]
+        if let address = config.metricsAddress {
+            let listener = MetricsListener(
+                address: address, exporter: MetricsExporter(registry: registry, source: status), logger: logger)
+            services.append(.init(service: listener, successTerminationBehavior: .ignore))
+        }
         if let node {
             var timing = ClusterMaintenance<ContinuousClock>.Timing()
             timing.failedHostGrace = config.failedHostGrace
@@ -109,6 +129,8 @@ public struct Daemon: Sendable {
                 gossipPort: config.gossipPort, ownAddress: gossipAddress, timing: timing, clock: ContinuousClock(),
                 logger: logger)))
         }
+        let vips = serviceVIPServer(store: store, host: host, backend: backend)
+        if let vips { services.append(.init(service: ServiceVIPService(server: vips))) }
         let reloading = Task { [logger] in
             guard let node, let keySetup, !keySetup.keys.isEmpty else { return }
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
@@ -128,7 +150,7 @@ public struct Daemon: Sendable {
         reloading.cancel()
         await driver.stopEncryption()
         if let node {
-            await node.leave(timeout: .seconds(3))
+            await node.leave(timeout: .seconds(3), reason: "weft stopped")
             await node.stop()
         }
     }

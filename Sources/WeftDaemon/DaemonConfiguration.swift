@@ -23,6 +23,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     public var socketPath: String
+    /// The control socket `weft status` and `weft diff` talk to (root only); `<runtime-dir>/control.sock` by default.
+    public var controlSocketPath: String
+    /// Where Prometheus scrapes `/metrics` (default 127.0.0.1:9479); nil when `none`.
+    public var metricsAddress: PluginServerConfiguration.TCPAddress?
     public var stateDirectory: String
     public var runtimeDirectory: String
     public var advertiseAddress: IPAddress?
@@ -50,10 +54,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var swarmIdleLeave: Duration
     /// `--wireguard`: which WireGuard encrypted networks use.
     public var wireGuard: WireGuardBackendKind
+    /// Docker's API socket, read for swarm services' VIPs and tasks (``ServiceVIPServer``); nil serves no VIPs.
+    public var dockerSocket: String?
 
     /// What the command line gave; nil (or empty) where it said nothing.
     public struct Flags: Sendable, Equatable {
         public var socket: String?
+        public var controlSocket: String?
+        public var metricsAddress: String?
         public var stateDir: String?
         public var runtimeDir: String?
         public var advertiseAddress: String?
@@ -73,17 +81,18 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var scope: String?
         public var swarmIdleLeave: String?
         public var wireGuard: String?
+        public var dockerSocket: String?
 
         public init() {}
     }
 
     /// Every environment variable the daemon reads.
     public static let environmentVariables: Set<String> = [
-        "WEFT_SOCKET", "WEFT_STATE_DIR", "WEFT_RUNTIME_DIR", "WEFT_ADVERTISE_ADDRESS", "WEFT_UNDERLAY_INTERFACE",
+        "WEFT_SOCKET", "WEFT_CONTROL_SOCKET", "WEFT_METRICS_ADDRESS", "WEFT_STATE_DIR", "WEFT_RUNTIME_DIR", "WEFT_ADVERTISE_ADDRESS", "WEFT_UNDERLAY_INTERFACE",
         "WEFT_VXLAN_PORT", "WEFT_DEFAULT_RANGE", "WEFT_LOG_LEVEL", "WEFT_LOG_OUTPUT", "WEFT_DRY_RUN", "WEFT_JOIN",
         "WEFT_GOSSIP_PORT", "WEFT_KEY_FILE", "WEFT_GOSSIP_KEY", "WEFT_INSECURE_GOSSIP", "WEFT_NODE_NAME",
         "WEFT_FAILURE_DETECTION", "WEFT_FAILED_HOST_GRACE", "WEFT_SCOPE", "WEFT_SWARM_IDLE_LEAVE",
-        "WEFT_WIREGUARD",
+        "WEFT_WIREGUARD", "WEFT_DOCKER_SOCKET",
     ]
 
     /// Resolves the configuration from the command line, the environment and the defaults.
@@ -131,11 +140,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
             return seconds
         } ?? 10
+        let runtimeDirectory = settings.text(flags.runtimeDir, "WEFT_RUNTIME_DIR") ?? "/run/weft"
         return DaemonConfiguration(
             socketPath: settings.text(flags.socket, "WEFT_SOCKET")
                 ?? (dryRun && !isRoot ? "\(unprivileged)/weft.sock" : PluginServerConfiguration.defaultSocketPath),
+            controlSocketPath: settings.text(flags.controlSocket, "WEFT_CONTROL_SOCKET")
+                ?? (dryRun && !isRoot ? "\(unprivileged)/control.sock" : "\(runtimeDirectory)/control.sock"),
+            metricsAddress: try settings.metricsAddress(flags.metricsAddress),
             stateDirectory: settings.text(flags.stateDir, "WEFT_STATE_DIR") ?? (dryRun ? "\(unprivileged)/state" : "/var/lib/weft"),
-            runtimeDirectory: settings.text(flags.runtimeDir, "WEFT_RUNTIME_DIR") ?? "/run/weft",
+            runtimeDirectory: runtimeDirectory,
             advertiseAddress: advertise,
             underlayInterface: settings.text(flags.underlayInterface, "WEFT_UNDERLAY_INTERFACE"),
             vxlanPort: try settings.port(flags.vxlanPort, "--vxlan-port", "WEFT_VXLAN_PORT") ?? 4789,
@@ -159,7 +172,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
             swarmIdleLeave: .milliseconds(Int64(idle * 1000)),
             wireGuard: try settings.choice(
                 flags.wireGuard, "--wireguard", "WEFT_WIREGUARD", default: .auto,
-                from: [WireGuardBackendKind.auto, .userspace, .kernel]))
+                from: [WireGuardBackendKind.auto, .userspace, .kernel]),
+            dockerSocket: settings.text(flags.dockerSocket, "WEFT_DOCKER_SOCKET").flatMap { $0 == "none" ? nil : $0 })
     }
 
     /// A flag's value, else its variable's.
@@ -168,6 +182,19 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let environment: [String: String]
 
         func text(_ flag: String?, _ variable: String) -> String? { flag ?? environment[variable] }
+
+        /// `host:port` (an IPv6 host in brackets), or `none`.
+        func metricsAddress(_ flag: String?) throws(DaemonConfigurationError) -> PluginServerConfiguration.TCPAddress? {
+            let text = self.text(flag, "WEFT_METRICS_ADDRESS") ?? "127.0.0.1:9479"
+            guard text != "none" else { return nil }
+            let invalid = DaemonConfigurationError.invalid(
+                setting: "--metrics-address (WEFT_METRICS_ADDRESS)", value: text, allowed: "IP:port, [IPv6]:port or none")
+            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { throw invalid }
+            var host = String(text[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard IPAddress(host) != nil else { throw invalid }
+            return PluginServerConfiguration.TCPAddress(host: host, port: Int(port))
+        }
 
         func port(_ flag: String?, _ name: String, _ variable: String) throws(DaemonConfigurationError) -> UInt16? {
             guard let text = text(flag, variable) else { return nil }

@@ -21,6 +21,12 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "The Unix socket Docker finds the plugin at.")
     var socket: String?
 
+    @Option(help: "The root-only Unix socket `weft status` and `weft diff` ask (default <runtime-dir>/control.sock, /run/weft/control.sock).")
+    var controlSocket: String?
+
+    @Option(help: "Where Prometheus scrapes /metrics, IP:port (default 127.0.0.1:9479); none turns it off.")
+    var metricsAddress: String?
+
     @Option(help: "Where weft keeps its state (networks, endpoints, IPAM, gossip keys).")
     var stateDir: String?
 
@@ -78,10 +84,14 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("wireguard"), help: "The WireGuard of encrypted networks: auto (the kernel's when weft can use it, else wireguard-go), userspace (wireguard-go) or kernel.")
     var wireGuard: String?
+    @Option(help: "Docker's API socket, read (GET /networks/<id>?verbose=true only) to serve swarm services' VIPs on weft networks; none serves none (default: none; the managed plugin mounts it at /run/docker.sock).")
+    var dockerSocket: String?
 
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
         flags.socket = socket
+        flags.controlSocket = controlSocket
+        flags.metricsAddress = metricsAddress
         flags.stateDir = stateDir
         flags.runtimeDir = runtimeDir
         flags.advertiseAddress = advertiseAddress
@@ -101,6 +111,7 @@ struct DaemonCommand: AsyncParsableCommand {
         flags.scope = scope
         flags.swarmIdleLeave = swarmIdleLeave
         flags.wireGuard = wireGuard
+        flags.dockerSocket = dockerSocket
         let configuration: DaemonConfiguration
         do {
             configuration = try DaemonConfiguration.resolve(
@@ -114,7 +125,7 @@ struct DaemonCommand: AsyncParsableCommand {
             handler.logLevel = configuration.logLevel
             return handler
         }
-        try await Daemon(configuration: configuration, logger: Logger(label: "weft")).run()
+        try await Daemon(configuration: configuration, logger: Logger(label: "weft"), version: WeftVersion.current).run()
     }
 }
 

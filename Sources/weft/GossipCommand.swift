@@ -187,7 +187,7 @@ struct GossipMembersCommand: AsyncParsableCommand {
         let header = ["NAME", "ADDRESS", "STATE", "INCARNATION", "TAGS"]
         let rows = members.map { member in
             [
-                member.name, member.address.description, member.state.description, "\(member.incarnation)",
+                member.name, member.address.description, Self.state(of: member), "\(member.incarnation)",
                 member.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
             ]
         }
@@ -198,6 +198,13 @@ struct GossipMembersCommand: AsyncParsableCommand {
             }
             print(cells.joined())
         }
+    }
+
+    /// The state, and for a member that left with a reason, the reason: a host that left because it had
+    /// nothing to do reads as such, not as a flapping member.
+    static func state(of member: Member) -> String {
+        guard member.state == .left, let reason = member.tags[GossipNode.leaveReasonTag] else { return member.state.description }
+        return "left (\(reason))"
     }
 
     static func quoted(_ text: String) -> String {

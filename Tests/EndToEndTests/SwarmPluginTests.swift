@@ -9,10 +9,92 @@ import Testing
 @Suite(
     "End to end: weft as a managed plugin in a three-node swarm",
     .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
-    .timeLimit(.minutes(10))
+    .timeLimit(.minutes(10)),
+    .serialized
 )
 struct SwarmPluginTests {
     static let replicas = 6
+
+    @Test("service names on a weft network: web (busybox httpd, 3 replicas) answers http://web/ 30 times in a row from every client task, from more than one task; scaled to 1, only that task answers; removed, the name answers no more; nothing left")
+    func serviceVIPs() async throws {
+        let directory = try ManagedPlugin.directory()
+        try await Cluster.with(hosts: 3) { cluster in
+            let manager = cluster["h1"]
+            for host in cluster.hosts { _ = try await ManagedPlugin.install(on: host, from: directory) }
+            try await Swarm.form(cluster)
+            try await manager.docker(
+                "network", "create", "-d", ManagedPlugin.name, "--attachable", "--subnet", "10.34.0.0/24", "vnet")
+            try await manager.docker(
+                "service", "create", "--detach", "--no-resolve-image", "--name", "web", "--replicas", "3", "--network", "vnet",
+                TestImage.reference, "httpd", "-f", "-p", "80", "-h", "/etc")
+            try await manager.docker(
+                "service", "create", "--detach", "--no-resolve-image", "--name", "client", "--replicas", "3", "--network", "vnet",
+                TestImage.reference, "sleep", "600")
+            let web = try await Swarm.waitForTasks(of: "web", count: 3, network: "vnet", in: cluster)
+            let clients = try await Swarm.waitForTasks(of: "client", count: 3, network: "vnet", in: cluster)
+            let vip = try await manager.docker(
+                "service", "inspect", "--format", "{{range .Endpoint.VirtualIPs}}{{.Addr}}{{end}}", "web")
+            print("e2e swarm VIPs: web's VIP \(vip); tasks \(web.map(\.description).joined(separator: ", "))")
+
+            /// One `wget http://web/hostname` from `client`: the answering task's hostname (its container's short
+            /// ID), or nil when nothing answers within 2 s (busybox's own `wget -T` crashes in this image).
+            func ask(_ client: Swarm.ServiceTask) async throws -> String? {
+                let result = try await client.host.dockerResult(
+                    ["exec", client.container, "timeout", "2", "wget", "-qO-", "http://web/hostname"], timeout: .seconds(10))
+                return result.succeeded && !result.output.isEmpty ? result.output : nil
+            }
+            let clock = ContinuousClock()
+            let created = clock.now
+            for client in clients {
+                try await Poll.until("\(client) to reach http://web/", timeout: .seconds(60), interval: .milliseconds(250)) {
+                    try await ask(client) != nil
+                }
+            }
+            print("e2e swarm VIPs: every client reached http://web/ \((clock.now - created).milliseconds) ms after the tasks ran")
+            let webIDs = Set(web.map { String($0.container.prefix(12)) })
+            var everyAnswer: Set<String> = []
+            for client in clients {
+                var answers: [String] = []
+                for attempt in 1...30 {
+                    let answer = try await ask(client)
+                    #expect(answer != nil, "\(client): attempt \(attempt) of http://web/ got no answer")
+                    if let answer { answers.append(answer) }
+                }
+                #expect(Set(answers).isSubset(of: webIDs), "\(client) got answers from outside web: \(Set(answers))")
+                #expect(Set(answers).count > 1, "\(client): every answer from one task: \(Set(answers))")
+                everyAnswer.formUnion(answers)
+            }
+            print("e2e swarm VIPs: 3 clients × 30 answers, from \(everyAnswer.count) of web's 3 tasks")
+
+            let scaling = clock.now
+            try await manager.docker("service", "scale", "--detach", "web=1")
+            let one = try #require(try await Swarm.waitForTasks(of: "web", count: 1, network: "vnet", in: cluster).first)
+            let remaining = String(one.container.prefix(12))
+            for client in clients {
+                var inARow = 0
+                try await Poll.until("\(client) to be answered only by \(one)", timeout: .seconds(30), interval: .milliseconds(100)) {
+                    inARow = try await ask(client) == remaining ? inARow + 1 : 0
+                    return inARow == 5
+                }
+            }
+
+            print("e2e swarm VIPs: scaled to 1, only \(one) answered 5 times in a row at every client \((clock.now - scaling).milliseconds) ms after the scale")
+            let removing = clock.now
+            try await Swarm.removeService("web", in: cluster)
+            for client in clients {
+                var inARow = 0
+                try await Poll.until("http://web/ to stop answering \(client)", timeout: .seconds(30), interval: .milliseconds(100)) {
+                    inARow = try await ask(client) == nil ? inARow + 1 : 0
+                    return inARow == 3
+                }
+            }
+            print("e2e swarm VIPs: removed, http://web/ failed 3 times in a row at every client \((clock.now - removing).milliseconds) ms after service rm (with the wait for web's containers to go, and up to 2 s per failed wget)")
+
+            try await Swarm.removeService("client", in: cluster)
+            try await Swarm.removeNetworks(["vnet"], in: cluster)
+            for host in cluster.hosts { try await ManagedPlugin.uninstall(from: host) }
+        }
+    }
 
     @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a node that leaves the swarm leaves weft's gossip and comes back with it; gossip encrypted; nothing left")
     func swarmService() async throws {
@@ -152,6 +234,13 @@ struct SwarmPluginTests {
                 }
             }
             print("e2e swarm: h3 left the swarm; gone from weft's gossip \((ContinuousClock().now - leaving).milliseconds) ms later")
+            // The others say why it is gone.
+            let seenByManager = try await manager.run([
+                PackagePaths.weftBinary, "gossip", "members", "--peer", "\(manager.underlayAddress):\(ManagedPlugin.gossipPort)",
+                "--key-file", ManagedPlugin.keyFile(of: manager),
+            ]).check().output
+            #expect(seenByManager.split(separator: "\n").contains { $0.hasPrefix(h3.underlayAddress) && $0.contains("left (idle: no weft network or task on this host)") },
+                    "the manager's weft shows h3 as: \(seenByManager)")
             // h3's own weft, once its leave is fully gossiped, forgets its peers and shows none alive.
             try await Poll.until("h3's weft to forget its peers", timeout: .seconds(10), interval: .milliseconds(250)) {
                 try await ManagedPlugin.aliveMembers(seenBy: h3).isEmpty
@@ -216,7 +305,10 @@ enum ManagedPlugin {
         // gossip key, and the address defaults to the first interface that is up (eth0, the underlay, in these
         // hosts). Each plugin makes a key of its own at start; the harness's cluster key file is not used here.
         try? FileManager.default.removeItem(atPath: keyFile(of: host))
-        try await host.docker("plugin", "set", name, "state.source=\(host.weftStateDirectory)", "WEFT_LOG_LEVEL=\(logLevel)")
+        // The plugin reads this host's engine for swarm services' VIPs (config.json's `docker` mount).
+        try await host.docker(
+            "plugin", "set", name, "state.source=\(host.weftStateDirectory)", "docker.source=\(host.dockerSocket)",
+            "WEFT_LOG_LEVEL=\(logLevel)")
         let clock = ContinuousClock()
         let start = clock.now
         let enable = Task { try await host.docker("plugin", "enable", name) }

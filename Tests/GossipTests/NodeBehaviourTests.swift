@@ -163,6 +163,28 @@ extension ScaledTimeGossipTests {
             for node in nodes { await node.stop() }
         }
 
+        @Test("a node that leaves with a reason: peers see it left with the reason in its tags; back, the reason is gone")
+        func leaveWithAReason() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await Self.makeNodes(3, network: network)
+            #expect(await eventually(within: .seconds(10)) { await Self.allAlive(nodes) } != nil)
+            await nodes[2].leave(timeout: .seconds(2), reason: "idle")
+            let seen = await eventually(within: .seconds(10)) { () async -> Bool in
+                let member = await nodes[0].member(named: "n2")
+                return member?.state == .left && member?.tags[GossipNode.leaveReasonTag] == "idle"
+            }
+            let seenAs = await nodes[0].member(named: "n2")
+            #expect(seen != nil, "n0 sees n2 as \(String(describing: seenAs))")
+            try await nodes[2].join([SimulatedCluster.address(0)])
+            let back = await eventually(within: .seconds(10)) { () async -> Bool in
+                let member = await nodes[1].member(named: "n2")
+                return member?.state == .alive && member?.tags[GossipNode.leaveReasonTag] == nil
+            }
+            let backAs = await nodes[1].member(named: "n2")
+            #expect(back != nil, "n1 sees n2 as \(String(describing: backAs))")
+            for node in nodes { await node.stop() }
+        }
+
         @Test("a node that left stays quiet, and a later join brings it back alive everywhere, above the incarnation it left at")
         func leaveThenJoinAgain() async throws {
             let network = SimulatedNetwork()

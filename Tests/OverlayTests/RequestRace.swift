@@ -7,9 +7,9 @@ import Testing
 /// Concurrent driver requests that really interleave: the driver actor is reentrant at its await on the cluster
 /// (another actor), so the cluster is held until every request is queued there.
 enum RequestRace {
-    /// Runs `request` for every ID at once, with the cluster held until every request has been started and the
-    /// driver has served what was queued before a probe: so the requests all reach their await on the cluster
-    /// before any gets past it. Each ID's error, or nil where it succeeded.
+    /// Runs `request` for every ID at once, with the cluster held until every request has either finished (was
+    /// refused before any await) or holds its VNI claim and waits at the cluster: so the requests all reach
+    /// their await on the cluster before any gets past it. Each ID's error, or nil where it succeeded.
     static func run<T: Sendable>(
         _ ids: [String], driver: OverlayDriver, cluster: ClusterState, _ request: @escaping @Sendable (String) async throws(DriverError) -> T
     ) async throws -> [String: DriverError?] {
@@ -26,7 +26,7 @@ enum RequestRace {
         async let results = withTaskGroup(of: (String, DriverError?).self) { group in
             for id in ids {
                 group.addTask {
-                    gate.started.withLock { $0 += 1 }
+                    defer { gate.finished.withLock { $0 += 1 } }
                     do throws(DriverError) {
                         _ = try await request(id)
                         return (id, nil)
@@ -39,11 +39,20 @@ enum RequestRace {
             for await (id, error) in group { results[id] = error }
             return results
         }
-        let allStarted = await Self.poll { gate.started.withLock { $0 } == ids.count }
-        for _ in 0..<10 { _ = await driver.network(id: "probe") }
+        // Counting the tasks that started is not enough: on a loaded machine a task can start and not yet have
+        // reached the driver when the gate opens, and then runs after the others instead of beside them.
+        var arrived = false
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if await driver.networkRequestsInProgress + gate.finished.withLock({ $0 }) == ids.count {
+                arrived = true
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
         gate.open.withLock { $0 = true }
         await holder.value
-        try #require(allStarted, "not every request started")
+        try #require(arrived, "not every request reached the driver's await on the cluster")
         return await results
     }
 
@@ -60,7 +69,8 @@ enum RequestRace {
 /// Opened by the test once the racing requests are all queued.
 final class Gate: Sendable {
     let holding = Mutex(false)
-    let started = Mutex(0)
+    /// Racing requests that have returned.
+    let finished = Mutex(0)
     let open = Mutex(false)
 }
 

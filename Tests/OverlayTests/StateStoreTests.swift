@@ -35,8 +35,13 @@ struct StateStoreTests {
         do {
             let store = try StateStore(directory: directory)
             try store.update { $0.networks["n1"] = Self.record }
+            let before = try Data(contentsOf: URL(fileURLWithPath: try #require(store.newestFile)))
             try store.update { $0.networks["n2"] = Self.record }
+            // A crash during the second write: the slot being written is torn, and the other one has not yet
+            // been given the copy of the new state, so it still holds the state before.
             let newest = try #require(store.newestFile)
+            let other = newest.hasSuffix("state-0.json") ? directory + "/state-1.json" : directory + "/state-0.json"
+            try before.write(to: URL(fileURLWithPath: other))
             let bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
             try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: newest))
         }
@@ -47,6 +52,26 @@ struct StateStoreTests {
             try reopened.update { $0.networks["n3"] = Self.record }
         }
         #expect(Set(try StateStore(directory: directory).current.networks.keys) == ["n1", "n3"])
+    }
+
+    @Test("both slot files describe the current state: a removed network is in neither")
+    func bothSlotsHoldTheCurrentState() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try StateStore(directory: directory)
+        try store.update { $0.networks["n1"] = Self.record }
+        try store.update { $0.networks["gone"] = Self.record }
+        try store.update { $0.networks["gone"] = nil }
+        for slot in 0..<2 {
+            let text = try String(contentsOfFile: directory + "/state-\(slot).json", encoding: .utf8)
+            #expect(!text.contains("\"gone\""), "state-\(slot).json still describes the removed network")
+            #expect(text.contains("\"n1\""), "state-\(slot).json lost network n1")
+        }
+        // The flushed slot is the newest, and writing alternates as before.
+        let first = try #require(store.newestFile)
+        try store.update { $0.networks["n2"] = Self.record }
+        #expect(try #require(store.newestFile) != first)
+        #expect(Set(try StateStore(directory: directory, readOnly: true).current.networks.keys) == ["n1", "n2"])
     }
 
     @Test func aFailedChangeChangesNothing() throws {

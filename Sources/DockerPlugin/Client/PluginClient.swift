@@ -35,8 +35,13 @@ public final class PluginClient {
 
     /// Posts `body` to `path` and returns the status and the response body.
     public func post(_ path: String, _ body: String) throws -> (status: Int, body: String) {
+        try request("POST", "/" + path, body)
+    }
+
+    /// Sends one request (`target` with its leading slash) and returns the status and the response body.
+    public func request(_ method: String, _ target: String, _ body: String = "") throws -> (status: Int, body: String) {
         let payload = Array(body.utf8)
-        let head = "POST /\(path) HTTP/1.1\r\nHost: plugin\r\nContent-Length: \(payload.count)\r\n\r\n"
+        let head = "\(method) \(target) HTTP/1.1\r\nHost: plugin\r\nContent-Length: \(payload.count)\r\n\r\n"
         try write(Array(head.utf8) + payload)
         let headerEnd = try readUntil([13, 10, 13, 10])
         let header = String(decoding: buffer[..<headerEnd], as: UTF8.self)

@@ -9,6 +9,8 @@ public struct PluginResponse: Sendable, Equatable {
     public var endpoint: PluginEndpoint?
     /// The `Err` text when the request failed.
     public var error: String?
+    /// The reply's `Content-Type`: Docker's by default; the metrics listener sends Prometheus's text format.
+    public var mediaType: String = PluginResponse.contentType
 
     public init(status: Int, body: [UInt8], endpoint: PluginEndpoint?, error: String? = nil) {
         self.status = status

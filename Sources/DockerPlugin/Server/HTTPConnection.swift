@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -7,8 +8,16 @@ import NIOHTTP1
 struct HTTPConnection {
     typealias Channel = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    let router: PluginRouter
+    /// An accepted connection and the user at its other end (`nil` when the kernel did not say).
+    struct Client: Sendable {
+        var channel: Channel
+        var peerUserID: UInt32?
+    }
+
+    let responder: any HTTPResponder
     let maxBodySize: Int
+    /// Who is served (``PluginServerConfiguration/allowedPeerUserIDs``).
+    let allowedPeers: Set<UInt32>?
     let logger: Logger
 
     /// A body larger than the limit but no larger than this is read and discarded, so the client can finish
@@ -24,7 +33,12 @@ struct HTTPConnection {
         var tooLarge = false
     }
 
-    func serve(_ connection: Channel) async {
+    func serve(_ client: Client) async {
+        let connection = client.channel
+        let refusal = allowedPeers.flatMap { allowed -> String? in
+            guard let user = client.peerUserID else { return "the peer's user is unknown (SO_PEERCRED failed)" }
+            return allowed.contains(user) ? nil : "user \(user) may not use this socket: it serves root only"
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var pending: PendingRequest?
@@ -68,11 +82,15 @@ struct HTTPConnection {
                     case .end:
                         guard let request = pending else { continue }
                         pending = nil
-                        let response =
-                            request.tooLarge
-                            ? tooLarge(request.received, request)
-                            : await router.respond(
+                        let response: PluginResponse
+                        if let refusal {
+                            response = .failure(status: 403, endpoint: nil, message: refusal)
+                        } else if request.tooLarge {
+                            response = tooLarge(request.received, request)
+                        } else {
+                            response = await responder.respond(
                                 method: request.head.method.rawValue, path: request.head.uri, body: request.body)
+                        }
                         logger.trace(
                             "request body",
                             metadata: [
@@ -80,7 +98,7 @@ struct HTTPConnection {
                                 "body": "\(String(decoding: request.body, as: UTF8.self))",
                                 "reply": "\(String(decoding: response.body, as: UTF8.self))",
                             ])
-                        let keepAlive = request.head.isKeepAlive
+                        let keepAlive = request.head.isKeepAlive && refusal == nil
                         try await write(response, for: request, keepAlive: keepAlive, to: outbound)
                         if !keepAlive { return }
                     }
@@ -102,7 +120,7 @@ struct HTTPConnection {
         to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: PluginResponse.contentType)
+        headers.add(name: "Content-Type", value: response.mediaType)
         headers.add(name: "Content-Length", value: String(response.body.count))
         if response.status == 405 {
             headers.add(name: "Allow", value: "POST")
@@ -136,6 +154,12 @@ struct HTTPConnection {
             metadata["error"] = "\(error)"
         }
         let outcome = response.isSuccess ? "ok" : "failed"
+        // Docker's routes only (a bounded set): the control and metrics listeners answer with no endpoint.
+        if let endpoint = response.endpoint {
+            Counter(label: "weft_plugin_requests_total", dimensions: [("route", endpoint.rawValue), ("outcome", outcome)]).increment()
+            Timer(label: "weft_plugin_request_duration_seconds", dimensions: [("route", endpoint.rawValue)])
+                .recordNanoseconds(elapsed.components.seconds &* 1_000_000_000 &+ elapsed.components.attoseconds / 1_000_000_000)
+        }
         logger.log(
             level: response.isSuccess ? .info : .warning,
             "\(request.head.method.rawValue) \(route) \(response.status) \(outcome) in \(duration) ms",

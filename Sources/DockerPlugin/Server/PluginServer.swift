@@ -15,15 +15,20 @@ public struct PluginServer: Service {
     /// Socket path, permissions, limits and timeouts.
     public let configuration: PluginServerConfiguration
     /// Where requests go.
-    public let router: PluginRouter
+    public let responder: any HTTPResponder
     /// Receives one line per request (route, status, outcome, duration), and the server's lifecycle events.
     public let logger: Logger
 
     public init(configuration: PluginServerConfiguration = PluginServerConfiguration(), router: PluginRouter,
                 logger: Logger)
     {
+        self.init(configuration: configuration, responder: router, logger: logger)
+    }
+
+    /// A server for another API than Docker's, on its own socket.
+    public init(configuration: PluginServerConfiguration, responder: any HTTPResponder, logger: Logger) {
         self.configuration = configuration
-        self.router = router
+        self.responder = responder
         self.logger = logger
     }
 
@@ -35,35 +40,31 @@ public struct PluginServer: Service {
     /// Binds the socket without serving yet, so a caller can fail fast (socket in use, bad path) and know the
     /// socket accepts connections before it carries on. Call ``PluginListener/serve()`` on the result.
     public func bind() async throws -> PluginListener {
-        let path = configuration.socketPath
-        if try SocketFile.prepare(path) {
-            logger.notice("replaced a stale socket file nobody was listening on", metadata: ["socket": "\(path)"])
-        }
         let quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
-        let connection = HTTPConnection(router: router, maxBodySize: configuration.maxBodySize, logger: logger)
-        let requestTimeout = TimeAmount(configuration.requestTimeout)
-        let idleTimeout = configuration.idleTimeout.map(TimeAmount.init)
-        let logger = self.logger
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let connection = HTTPConnection(
+            responder: responder, maxBodySize: configuration.maxBodySize, allowedPeers: configuration.allowedPeerUserIDs,
+            logger: logger)
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                 }
             }
-            .bind(unixDomainSocketPath: path) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: true)
-                    let timeouts = RequestTimeoutHandler(
-                        requestTimeout: requestTimeout, idleTimeout: idleTimeout, logger: logger)
-                    try channel.pipeline.syncOperations.addHandler(timeouts)
-                    try channel.pipeline.syncOperations.addHandler(
-                        RequestStartObserver(reportingTo: timeouts), position: .first)
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
-                }
-            }
+        let initializer = childInitializer()
+        if let tcp = configuration.tcpAddress {
+            let channel = try await bootstrap.bind(host: tcp.host, port: tcp.port, childChannelInitializer: initializer)
+            let port = channel.channel.localAddress?.port ?? tcp.port
+            logger.info("\(configuration.name) listening", metadata: ["address": "\(tcp.host):\(port)"])
+            return PluginListener(
+                name: configuration.name, socketPath: "\(tcp.host):\(port)", port: port, channel: channel,
+                quiescing: quiescing, identity: nil, connection: connection, logger: logger)
+        }
+        let path = configuration.socketPath
+        if try SocketFile.prepare(path) {
+            logger.notice("replaced a stale socket file nobody was listening on", metadata: ["socket": "\(path)"])
+        }
+        let channel = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
         // Until the chmod below the socket has the mode the umask gives it (0755 with the usual 022); connecting
         // needs write permission, so even in that window only root can connect.
         let identity = SocketFile.identity(of: path)
@@ -75,19 +76,43 @@ public struct PluginServer: Service {
             throw error
         }
         logger.info(
-            "plugin API listening",
+            "\(configuration.name) listening",
             metadata: ["socket": "\(path)", "permissions": "0\(String(configuration.socketPermissions, radix: 8))"])
         return PluginListener(
-            socketPath: path, channel: channel, quiescing: quiescing, identity: identity, connection: connection,
-            logger: logger)
+            name: configuration.name, socketPath: path, port: nil, channel: channel, quiescing: quiescing,
+            identity: identity, connection: connection, logger: logger)
+    }
+
+    /// What every accepted connection gets: HTTP/1.1 with pipelining, the request and idle timeouts, and the
+    /// peer's user (for ``PluginServerConfiguration/allowedPeerUserIDs``).
+    private func childInitializer() -> @Sendable (any Channel) -> EventLoopFuture<HTTPConnection.Client> {
+        let requestTimeout = TimeAmount(configuration.requestTimeout)
+        let idleTimeout = configuration.idleTimeout.map(TimeAmount.init)
+        let logger = self.logger
+        return { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                    withPipeliningAssistance: true, withErrorHandling: true)
+                let timeouts = RequestTimeoutHandler(requestTimeout: requestTimeout, idleTimeout: idleTimeout, logger: logger)
+                try channel.pipeline.syncOperations.addHandler(timeouts)
+                try channel.pipeline.syncOperations.addHandler(RequestStartObserver(reportingTo: timeouts), position: .first)
+                return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+            }.flatMap { wrapped in
+                PeerCredentials.userID(of: channel).map { HTTPConnection.Client(channel: wrapped, peerUserID: $0) }
+            }
+        }
     }
 }
 
 /// A bound plugin socket, ready to serve. Serve it exactly once.
 public struct PluginListener: Sendable {
-    /// The path the server listens on.
+    /// What the socket serves, for log lines.
+    public let name: String
+    /// The path the server listens on (`host:port` for TCP).
     public let socketPath: String
-    let channel: NIOAsyncChannel<HTTPConnection.Channel, Never>
+    /// The TCP port it listens on (the one the kernel chose for port 0); nil on a Unix socket.
+    public let port: Int?
+    let channel: NIOAsyncChannel<HTTPConnection.Client, Never>
     let quiescing: ServerQuiescingHelper
     let identity: SocketFile.Identity?
     let connection: HTTPConnection
@@ -98,7 +123,7 @@ public struct PluginListener: Sendable {
     public func serve() async throws {
         defer {
             SocketFile.remove(socketPath, ifStill: identity)
-            logger.info("plugin API stopped", metadata: ["socket": "\(socketPath)"])
+            logger.info("\(name) stopped", metadata: ["socket": "\(socketPath)"])
         }
         let connection = self.connection
         let quiescing = self.quiescing

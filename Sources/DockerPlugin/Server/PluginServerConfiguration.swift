@@ -17,14 +17,40 @@ public struct PluginServerConfiguration: Sendable, Equatable {
     /// How long a connection may sit between requests before it is closed; `nil` keeps idle connections open
     /// (dockerd pools keep-alive connections and reconnects transparently).
     public var idleTimeout: Duration?
+    /// The user IDs whose connections are served, checked with `SO_PEERCRED` beside the socket's mode; a
+    /// connection from any other user gets 403 on every request. `nil` serves whoever can connect.
+    public var allowedPeerUserIDs: Set<UInt32>?
+    /// What the socket serves, as log lines name it.
+    public var name: String
+    /// A TCP address to listen on instead of the Unix socket (the metrics listener); nil for the socket.
+    public var tcpAddress: TCPAddress?
+
+    /// A host (an IP address) and a port; port 0 lets the kernel choose.
+    public struct TCPAddress: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
 
     public init(
         socketPath: String = Self.defaultSocketPath,
         socketPermissions: UInt32 = 0o600,
         maxBodySize: Int = 1 << 20,
         requestTimeout: Duration = .seconds(10),
-        idleTimeout: Duration? = .seconds(300)
+        idleTimeout: Duration? = .seconds(300),
+        allowedPeerUserIDs: Set<UInt32>? = nil,
+        name: String = "plugin API",
+        tcpAddress: TCPAddress? = nil
     ) {
+        self.tcpAddress = tcpAddress
+        self.allowedPeerUserIDs = allowedPeerUserIDs
+        self.name = name
         self.socketPath = socketPath
         self.socketPermissions = socketPermissions
         self.maxBodySize = maxBodySize

@@ -10,10 +10,22 @@ extension GossipNode {
     /// Call ``stop()`` afterwards, or stay quiet and come back later with ``join(_:)``: a node that has left
     /// forgets its peers, answers what it is sent (a ping, a push/pull) but takes nothing in, and neither
     /// probes, pushes nor pulls.
-    public func leave(timeout: Duration = .seconds(5)) async {
+    ///
+    /// `reason`, when given, is first gossiped as the tag ``leaveReasonTag`` (an alive at a higher incarnation,
+    /// waited for up to half of `timeout`), so peers show why the node left; the next ``join(_:)`` drops it.
+    public func leave(timeout: Duration = .seconds(5), reason: String? = nil) async {
         guard running, !leaving else { return }
         let deadline = clock.now + timeout
-        let othersAlive = members.values.contains { $0.name != name && $0.state == .alive }
+        var othersAlive = members.values.contains { $0.name != name && $0.state == .alive }
+        if let reason, othersAlive {
+            var tags = SerfTags.decode(meta)
+            tags[Self.leaveReasonTag] = String(reason.prefix(100))
+            if (try? updateTags(tags)) != nil {
+                await waitUntilSent(broadcastID(forKey: name), application: false, before: clock.now + timeout / 2)
+            }
+            guard running, !leaving else { return }
+            othersAlive = members.values.contains { $0.name != name && $0.state == .alive }
+        }
         if configuration.serfCompatible && othersAlive {
             let id = applicationBroadcasts.enqueue(serfLeaveIntent(), key: "serf-intent:\(name)")
             await waitUntilSent(id, application: true, before: min(deadline, clock.now + timeout / 2))
@@ -39,6 +51,8 @@ extension GossipNode {
     func reenterAfterLeave() {
         guard leaving else { return }
         forgetPeers()
+        var tags = SerfTags.decode(meta)
+        if tags.removeValue(forKey: Self.leaveReasonTag) != nil { meta = SerfTags.encode(tags) }
         guard var me = members[name] else { return }
         leaving = false
         broadcasts = BroadcastQueue()
@@ -51,6 +65,9 @@ extension GossipNode {
         broadcasts.enqueue(me.aliveMessage.encoded(), key: name)
         logger.info("coming back after a leave", metadata: ["incarnation": "\(incarnation)"])
     }
+
+    /// The tag a node that leaves with a reason gossips it in.
+    public static let leaveReasonTag = "left-because"
 
     private func forgetPeers() {
         for timer in suspicions.values { timer.task.cancel() }

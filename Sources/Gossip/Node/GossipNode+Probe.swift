@@ -32,7 +32,10 @@ extension GossipNode {
         let reaped = members.values.filter {
             $0.state == .dead && now - $0.stateChange > configuration.gossipToTheDeadTime
         }.map(\.name)
-        for node in reaped { members.removeValue(forKey: node) }
+        for node in reaped {
+            members.removeValue(forKey: node)
+            probeStatistics[node] = nil
+        }
         probeOrder = members.keys.shuffled()
     }
 
@@ -65,6 +68,7 @@ extension GossipNode {
         for await reply in replies {
             switch reply {
             case .ack:
+                probeStatistics[target.name, default: ProbeStatistics()].answered(after: clock.now - started)
                 awareness.apply(-1)
                 return
             case .tcpAck:
@@ -86,6 +90,7 @@ extension GossipNode {
                     return
                 }
                 counters.failedProbes += 1
+                probeStatistics[target.name, default: ProbeStatistics()].missed()
                 awareness.apply(expectedNacks > 0 ? expectedNacks - nacks : 1)
                 logger.debug("probe failed, suspecting", metadata: ["node": "\(target.name)"])
                 handleSuspect(Suspect(incarnation: members[target.name]?.incarnation ?? target.incarnation,

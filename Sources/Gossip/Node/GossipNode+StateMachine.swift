@@ -241,6 +241,7 @@ extension GossipNode {
         let gone = members.values.filter { $0.name != name && ($0.state == .dead || $0.state == .left) }
         guard let oldest = gone.min(by: { $0.stateChange < $1.stateChange }) else { return false }
         members.removeValue(forKey: oldest.name)
+        probeStatistics[oldest.name] = nil
         cancelSuspicion(oldest.name)
         if let index = probeOrder.firstIndex(of: oldest.name) {
             probeOrder.remove(at: index)

@@ -59,6 +59,8 @@ public actor GossipNode {
     /// Probes waiting for an ack or nack, by sequence number.
     var probeWaiters: [UInt32: AsyncStream<ProbeReply>.Continuation] = [:]
     var counters = GossipCounters()
+    /// Round trips and unanswered probes per member (by name), forgotten with the member.
+    var probeStatistics: [String: ProbeStatistics] = [:]
     /// Encryption and limits; the keyring changes with ``installKey(_:)``, ``useKey(_:)`` and ``removeKey(_:)``.
     var wire: WireConfig
     var running = false

@@ -63,6 +63,10 @@ struct IPRoute2Renderer {
             }
             if let newName = changes.name { words += ["name", newName] }
             if let fd = changes.namespaceFD { words += ["netns", namespaceArgument(fd)] }
+            if let forwarding = changes.ipv4Forwarding {
+                let sysctl = sysctlCommand("net.ipv4.conf.\(name(link)).forwarding=\(forwarding ? 1 : 0)")
+                return words.count == 4 ? sysctl : command("ip", words) + "\n" + sysctl
+            }
             return command("ip", words)
 
         case .setBridgePort(let link, let changes):
@@ -117,6 +121,19 @@ struct IPRoute2Renderer {
             }
         }
         return ([prefix] + words).joined(separator: " ")
+    }
+
+    /// `sysctl -qw` in the namespace (sysctl has no namespace option of its own).
+    private func sysctlCommand(_ setting: String) -> String {
+        switch namespace {
+        case .current: return "sysctl -qw \(setting)"
+        case .named(let name): return "ip netns exec \(name) sysctl -qw \(setting)"
+        case .path(let path):
+            if let name = NetworkNamespace(reference: namespace, fd: -1, ownsDescriptor: false).ipNetnsName {
+                return "ip netns exec \(name) sysctl -qw \(setting)"
+            }
+            return "nsenter --net=\(path) sysctl -qw \(setting)"
+        }
     }
 
     private func linkOptions(mtu: UInt32?, mac: MACAddress?) -> [String] {

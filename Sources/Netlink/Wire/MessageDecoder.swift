@@ -50,6 +50,11 @@ enum MessageDecoder {
             }
             changes.name = attributes.string(IFLA_IFNAME)
             changes.namespaceFD = attributes.u32(IFLA_NET_NS_FD).map { Int32(bitPattern: $0) }
+            if let inet = try attributes.nested(IFLA_AF_SPEC)?.nested(Int(AF_INET))?.nested(IFLA_INET_CONF),
+                let forwarding = inet.u32(OperationEncoder.ipv4DevconfForwarding)
+            {
+                changes.ipv4Forwarding = forwarding != 0
+            }
             return .operation(.setLink(.index(header.ifi_index), changes))
 
         case RTM_SETLINK:

@@ -54,6 +54,13 @@ enum OperationEncoder {
                 if let master { message.put(IFLA_MASTER, u32: UInt32(bitPattern: master)) }
                 if let name = changes.name { message.put(IFLA_IFNAME, nulTerminated: name) }
                 if let fd = changes.namespaceFD { message.put(IFLA_NET_NS_FD, u32: UInt32(bitPattern: fd)) }
+                if let forwarding = changes.ipv4Forwarding {
+                    message.nest(IFLA_AF_SPEC) {
+                        message.nest(Int(AF_INET)) {
+                            message.nest(IFLA_INET_CONF) { message.put(Self.ipv4DevconfForwarding, u32: forwarding ? 1 : 0) }
+                        }
+                    }
+                }
             }
 
         case .setBridgePort(let link, let changes):
@@ -263,6 +270,9 @@ enum OperationEncoder {
             }
         }
     }
+
+    /// `IPV4_DEVCONF_FORWARDING` (linux/ip.h), the forwarding entry of `IFLA_INET_CONF`.
+    static let ipv4DevconfForwarding = 1
 
     private static func putVXLAN(_ config: VXLANConfig, lowerIndex: Int32?, into message: MessageWriter) {
         message.put(IFLA_VXLAN_ID, u32: config.vni.value)

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Gossip
 import Logging
 import ServiceLifecycle
@@ -103,8 +104,23 @@ public struct ClusterMaintenance<C: Clock>: Service where C.Duration == Duration
 
     private func followMembership() async {
         for await event in node.events {
+            Counter(label: "weft_gossip_membership_events_total", dimensions: [("event", Self.kind(of: event))]).increment()
+            if event.member.name != node.name {
+                EventJournal.shared.record(
+                    "membership", subject: event.member.name, "\(Self.kind(of: event)) (\(event.member.address))")
+            }
             await cluster.apply(event)
             remember(event)
+        }
+    }
+
+    static func kind(of event: MembershipEvent) -> String {
+        switch event {
+        case .join: "join"
+        case .update: "update"
+        case .suspect: "suspect"
+        case .dead: "dead"
+        case .left: "left"
         }
     }
 

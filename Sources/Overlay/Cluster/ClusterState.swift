@@ -249,6 +249,17 @@ public actor ClusterState: GossipDelegate {
             .map { RemoteEndpoint(address: .v4($0.address.bytes), mac: $0.mac, vtep: $0.vtep) }
     }
 
+    /// When each remote endpoint of a network was last written by its owner, by MAC: its version's clock, which is
+    /// never below the writer's wall clock in milliseconds (skew and Lamport steps make it approximate). For the
+    /// convergence-lag metric.
+    public func endpointWriteTimes(vni: VNI) -> [MACAddress: UInt64] {
+        var times: [MACAddress: UInt64] = [:]
+        for entry in endpoints.entries.values where entry.owner != node {
+            if let endpoint = entry.value, endpoint.vni == vni { times[endpoint.mac] = entry.version.clock }
+        }
+        return times
+    }
+
     /// VTEPs of the other hosts that have the network: where broadcast frames are replicated to.
     public func remoteHosts(vni: VNI) -> Set<IPAddress> {
         Set(networks.live.values.filter { $0.vni == vni && $0.host != node }.map(\.vtep))

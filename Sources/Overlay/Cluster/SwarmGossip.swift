@@ -114,7 +114,7 @@ public actor SwarmGossip: SwarmMembership {
         // Checked again: a network may have arrived while an earlier operation ran.
         guard isIdle, !(await node.hasLeft) else { return }
         logger.notice("leaving weft's gossip: no swarm network on this host", metadata: ["idle": "\(idle)"])
-        await node.leave(timeout: .seconds(3))
+        await node.leave(timeout: .seconds(3), reason: Self.idleReason)
         await cluster.forgetOtherHosts()
         // A restart must not rejoin peers this host left on purpose.
         do {
@@ -123,6 +123,9 @@ public actor SwarmGossip: SwarmMembership {
             logger.warning("cannot forget the peer list", metadata: ["error": "\(error)"])
         }
     }
+
+    /// What peers show for a host that left this way (`weft gossip members`).
+    public static let idleReason = "idle: no weft network or task on this host"
 
     /// No weft network here, and none this host allocated as a manager.
     private var isIdle: Bool {

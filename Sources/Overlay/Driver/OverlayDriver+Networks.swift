@@ -86,4 +86,8 @@ extension OverlayDriver {
     }
 
     public func network(id: String) -> NetworkRecord? { store.current.networks[id] }
+
+    /// CreateNetwork and AllocateNetwork requests that have claimed their VNI and not finished (waiting for the
+    /// cluster's view, or saving): for status, and for tests that race requests.
+    public var networkRequestsInProgress: Int { creating.count + allocating.count }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Netlink
 
@@ -15,6 +16,9 @@ extension OverlayDriver {
     /// Every network, as the periodic pass does: reads each VXLAN device back and corrects whatever drifted (an
     /// entry removed by hand, a missed message, a failed write).
     public func reconcileAllRemote() async {
+        if store.current.networks.isEmpty {
+            lastRepair = RepairSummary(finishedAt: ClusterState.wallClockMilliseconds(), networks: 0, written: 0, removed: 0, failed: 0)
+        }
         await programRemote(Set(store.current.networks.values.map(\.vni)), .repair)
     }
 
@@ -39,6 +43,11 @@ extension OverlayDriver {
             }
         }
         reconcilingRemote = false
+        if var tally = repairTally {
+            tally.finishedAt = ClusterState.wallClockMilliseconds()
+            lastRepair = tally
+            repairTally = nil
+        }
     }
 
     /// Brings one network's VXLAN device to the cluster's view: an FDB and a neighbour entry per remote endpoint,
@@ -67,10 +76,17 @@ extension OverlayDriver {
         }
         // Before the tables are known complete, only add: a restarted weft must not remove what still works.
         let removalsAllowed = await cluster.isSynchronized
+        // A change pass programs what just arrived: how long after its owner wrote it is the convergence lag.
+        let written = pass == .change ? await cluster.endpointWriteTimes(vni: network.vni) : [:]
         // The network may have gone while this pass waited for the cluster.
         guard store.current.networks[network.id] == network else { return }
         let desired = RemoteProgram(remotes: remotes, hosts: hosts)
         let previous = programmedRemote[network.vni]
+        Counter(label: "weft_reconcile_passes_total", dimensions: [("pass", pass.description)]).increment()
+        if pass == .repair {
+            if repairTally == nil { repairTally = RepairSummary(finishedAt: 0, networks: 0, written: 0, removed: 0, failed: 0) }
+            repairTally?.networks += 1
+        }
         do throws(DriverError) {
             let session = try networkNamespace(network)
             let device = LinkReference.index(try kernel("network \(network.shortID)") { () throws(NetlinkError) in
@@ -102,7 +118,11 @@ extension OverlayDriver {
             }
             let outcomes = session.apply(allowed)
             var failures = 0
+            let now = ClusterState.wallClockMilliseconds()
             for (operation, outcome) in zip(allowed, outcomes) {
+                if case .writeFDB(let entry, _) = operation, case .success = outcome, let at = written[entry.mac] {
+                    Timer(label: "weft_convergence_lag_seconds").recordNanoseconds(Int64(clamping: (now &- min(now, at)) &* 1_000_000))
+                }
                 if case .failure(let error) = outcome {
                     failures += 1
                     logger.warning("cannot program a remote entry", metadata: [
@@ -115,12 +135,28 @@ extension OverlayDriver {
             programmedRemote[network.vni] = failures == 0 ? desired : nil
             remoteCorrections += allowed.count
             let removed = allowed.count { if case .deleteFDB = $0 { true } else if case .deleteNeighbour = $0 { true } else { false } }
+            Counter(label: "weft_reconcile_corrections_total", dimensions: [("kind", "written")]).increment(by: allowed.count - removed)
+            Counter(label: "weft_reconcile_corrections_total", dimensions: [("kind", "removed")]).increment(by: removed)
+            if failures > 0 {
+                Counter(label: "weft_kernel_operation_errors_total", dimensions: [("operation", "remote_entry")]).increment(by: failures)
+                EventJournal.shared.record("error", subject: Self.netTag(network), "\(failures) remote entry write(s) failed (\(pass) pass)")
+            }
+            EventJournal.shared.record(
+                "correction", subject: Self.netTag(network),
+                "\(pass) pass: \(allowed.count - removed) entries written, \(removed) removed, \(failures) failed")
+            if pass == .repair {
+                repairTally?.written += allowed.count - removed
+                repairTally?.removed += removed
+                repairTally?.failed += failures
+            }
             logger.info("\(Self.netTag(network)): +\(allowed.count - removed) −\(removed) remote entries", metadata: [
                 "pass": "\(pass)", "failed": "\(failures)", "remote endpoints": "\(remotes.count)", "remote hosts": "\(hosts.count)",
             ])
             announceMoves(in: network, session: session, written: allowed, previous: oldNeighbours)
         } catch {
             programmedRemote[network.vni] = nil
+            Counter(label: "weft_kernel_operation_errors_total", dimensions: [("operation", "remote_pass")]).increment()
+            EventJournal.shared.record("error", subject: Self.netTag(network), "cannot program remote entries: \(error)")
             logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
         }
     }

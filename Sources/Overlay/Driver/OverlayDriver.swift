@@ -19,6 +19,10 @@ public actor OverlayDriver {
     public internal(set) var corrections = 0
     /// FDB and neighbour changes made for remote endpoints since start.
     public internal(set) var remoteCorrections = 0
+    /// What the last repair pass corrected (``reconcileAllRemote()``); nil before the first.
+    public internal(set) var lastRepair: RepairSummary?
+    /// The repair passes' tally while a lane of remote passes runs.
+    var repairTally: RepairSummary?
 
     /// The namespace Docker's side of every endpoint lives in: the process's own, except in tests.
     let hostNamespaceReference: NamespaceReference

@@ -16,6 +16,9 @@ struct VNIReservations {
     /// The claim on `vni`, if a request holds one.
     subscript(vni: VNI) -> Claim? { claims[vni] }
 
+    /// How many requests hold a claim.
+    var count: Int { claims.count }
+
     /// Whether a request for network `id` is in progress.
     func isReserved(network id: String) -> Bool { claims.values.contains { $0.network == id } }
 

@@ -113,9 +113,12 @@ public actor ClusterAddressAllocator: AddressAllocator {
             _ = try change { (state: inout PersistentState) throws(IPAMError) in
                 state.claimedBlocks[pool.subnet.description, default: []].append(block)
             }
+            EventJournal.shared.record(
+                "ipam", subject: "\(pool.subnet)", "claimed block \(block) from \(geometry.range(of: block).lowerBound)")
             logger.info("claimed an address block", metadata: ["subnet": "\(pool.subnet)", "block": "\(block)", "first": "\(geometry.range(of: block).lowerBound)"])
         } else {
             await cluster.unclaim(claim)
+            EventJournal.shared.record("ipam", subject: "\(pool.subnet)", "lost block \(block) to an earlier claim")
             logger.info("lost a block to an earlier claim", metadata: ["subnet": "\(pool.subnet)", "block": "\(block)"])
         }
     }

@@ -52,33 +52,8 @@ extension IPv4Address: LosslessStringConvertible {
     }
 }
 
-extension IPv4Address: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
+extension IPv4Address: TextCodingKeyRepresentable {}
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
-
-extension IPv4Address: CodingKeyRepresentable {
-    /// Lets `[IPv4Address: V]` encode as an object keyed by the dotted-quad string.
-    public var codingKey: any CodingKey {
-        AddressCodingKey(stringValue: description)
-    }
-
-    public init?<T: CodingKey>(codingKey: T) {
-        self.init(codingKey.stringValue)
-    }
-}
 
 /// A plain string coding key, for dictionaries keyed by IPAM value types.
 struct AddressCodingKey: CodingKey {

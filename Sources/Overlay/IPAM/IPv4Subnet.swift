@@ -84,19 +84,4 @@ extension IPv4Subnet: CustomStringConvertible {
     public var description: String { "\(network)/\(prefixLength)" }
 }
 
-extension IPv4Subnet: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
+extension IPv4Subnet: TextCodable {}

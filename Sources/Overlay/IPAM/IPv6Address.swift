@@ -107,28 +107,5 @@ extension IPv6Address: LosslessStringConvertible {
     }
 }
 
-extension IPv6Address: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
+extension IPv6Address: TextCodingKeyRepresentable {}
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
-
-extension IPv6Address: CodingKeyRepresentable {
-    /// Lets `[IPv6Address: V]` encode as an object keyed by the RFC 5952 text.
-    public var codingKey: any CodingKey { AddressCodingKey(stringValue: description) }
-
-    public init?<T: CodingKey>(codingKey: T) {
-        self.init(codingKey.stringValue)
-    }
-}

@@ -68,22 +68,7 @@ extension IPv6Subnet: CustomStringConvertible {
     public var description: String { "\(network)/\(prefixLength)" }
 }
 
-extension IPv6Subnet: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
+extension IPv6Subnet: TextCodable {}
 
 /// A pool's subnet of either family, where records name pools of both (block claims).
 public enum IPSubnet: Hashable, Sendable, CustomStringConvertible {
@@ -103,19 +88,4 @@ public enum IPSubnet: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-extension IPSubnet: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
+extension IPSubnet: TextCodable {}

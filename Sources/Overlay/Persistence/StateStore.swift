@@ -11,6 +11,11 @@ import Synchronization
 /// state: the newest one written, or the one before it. Writing in place costs one data flush and no
 /// directory changes, which keeps a request's durable write well under a millisecond here.
 ///
+/// Once the new slot is flushed, the same state is copied into the other slot, one generation lower so the
+/// flushed slot stays the newest (the copy is not flushed: a copy torn by a crash fails its checksum and is
+/// ignored), so both files describe the current state and an operator reading the directory never finds a
+/// network that is gone.
+///
 /// The slots are JSON so an operator can read them (`weft state` shows the newest). Updates are serialised.
 public final class StateStore: Sendable {
     public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -136,6 +141,9 @@ public final class StateStore: Sendable {
                     let generation = slots.generation + 1
                     try Self.write(next, generation: generation, to: slots.descriptors[slots.nextSlot],
                                    path: Self.slotPath(directory, slots.nextSlot))
+                    let other = 1 - slots.nextSlot
+                    try? Self.write(next, generation: generation - 1, to: slots.descriptors[other],
+                                    path: Self.slotPath(directory, other), flush: false)
                     slots.generation = generation
                     slots.nextSlot = 1 - slots.nextSlot
                 }
@@ -192,7 +200,9 @@ public final class StateStore: Sendable {
         }
     }
 
-    private static func write(_ state: PersistentState, generation: UInt64, to fd: Int32, path: String) throws(StoreError) {
+    private static func write(
+        _ state: PersistentState, generation: UInt64, to fd: Int32, path: String, flush: Bool = true
+    ) throws(StoreError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let document: Data
@@ -209,7 +219,7 @@ public final class StateStore: Sendable {
             }
             return true
         }
-        guard written, ftruncate(fd, off_t(bytes.count)) == 0, fdatasync(fd) == 0 else {
+        guard written, ftruncate(fd, off_t(bytes.count)) == 0, !flush || fdatasync(fd) == 0 else {
             throw .unwritable(path: path, reason: String(cString: strerror(errno)))
         }
     }

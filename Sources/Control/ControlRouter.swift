@@ -1,0 +1,82 @@
+import DockerPlugin
+import FoundationEssentials
+import Overlay
+
+/// weft's control API, served as JSON on the control socket (root only, beside the plugin socket):
+///
+/// - `GET /status`, `GET /status/peers`, `GET /status/networks`, `GET /status/networks/{id, prefix or VNI}`
+/// - `GET /diff`, `GET /diff/{network}`: the kernel compared with what weft wants
+/// - `GET /events?after=N`: the events after sequence number N (`weft events` polls it)
+///
+/// Failures are `{"Err": "..."}` with 400, 404 or 405, as on the plugin socket.
+public struct ControlRouter: HTTPResponder {
+    public let source: StatusSource
+
+    public init(source: StatusSource) {
+        self.source = source
+    }
+
+    /// The paths served, for error messages.
+    public static let paths = ["/status", "/status/peers", "/status/networks", "/status/networks/NETWORK", "/diff", "/diff/NETWORK", "/events?after=N"]
+
+    public func respond(method: String, path: String, body: [UInt8]) async -> PluginResponse {
+        let target = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        let parts = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let known: Bool
+        switch parts.count {
+        case 1: known = parts[0] == "status" || parts[0] == "diff" || parts[0] == "events"
+        case 2: known = parts[0] == "diff" || (parts[0] == "status" && (parts[1] == "peers" || parts[1] == "networks"))
+        case 3: known = parts[0] == "status" && parts[1] == "networks"
+        default: known = false
+        }
+        guard known else {
+            return Self.failure(404, "unknown control path \(path): the control socket serves \(Self.paths.joined(separator: ", "))")
+        }
+        guard method == "GET" || method == "HEAD" else {
+            return Self.failure(405, "\(target) accepts only GET, not \(method)")
+        }
+        guard body.isEmpty else { return Self.failure(400, "\(target) takes no request body (\(body.count) bytes sent)") }
+        do throws(ControlError) {
+            switch (parts[0], parts.count > 1 ? parts[1] : nil, parts.count > 2 ? parts[2] : nil) {
+            case ("status", nil, _): return Self.reply(await source.status())
+            case ("status", "peers", _): return Self.reply(await source.peers())
+            case ("status", "networks", nil): return Self.reply(await source.networks())
+            case ("status", "networks", let selector?): return Self.reply(try await source.network(selector))
+            case ("diff", let selector, _): return Self.reply(try await source.diff(selector))
+            case ("events", _, _):
+                guard let after = Self.after(in: path) else {
+                    return Self.failure(400, "/events takes ?after=N, N the last sequence number seen (0 for all kept)")
+                }
+                let (events, latest) = source.journal.events(after: after)
+                return Self.reply(EventBatch(latest: latest, events: events))
+            default: return Self.failure(404, "unknown control path \(path)")
+            }
+        } catch {
+            switch error {
+            case .unknownNetwork, .ambiguousNetwork: return Self.failure(404, "\(error)")
+            case .kernel: return Self.failure(500, "\(error)")
+            }
+        }
+    }
+
+    /// `N` of `?after=N`; 0 when there is no query.
+    static func after(in path: String) -> UInt64? {
+        guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return 0 }
+        guard query.hasPrefix("after=") else { return nil }
+        return UInt64(query.dropFirst("after=".count))
+    }
+
+    static func reply(_ value: some Encodable) -> PluginResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return PluginResponse(status: 200, body: Array(try encoder.encode(value)), endpoint: nil)
+        } catch {
+            return failure(500, "cannot encode the reply: \(error)")
+        }
+    }
+
+    static func failure(_ status: Int, _ message: String) -> PluginResponse {
+        .failure(status: status, endpoint: nil, message: message)
+    }
+}

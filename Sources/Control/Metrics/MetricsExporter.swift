@@ -1,0 +1,151 @@
+import DockerPlugin
+import Gossip
+import Overlay
+import Prometheus
+
+/// The Prometheus exposition: what the modules recorded through swift-metrics (requests, events, passes,
+/// errors), plus the gauges read from the daemon at each scrape (members by state, endpoints per network,
+/// IPAM) and the gossip node's own counters.
+public actor MetricsExporter {
+    public let registry: PrometheusCollectorRegistry
+    let source: StatusSource
+    /// The gossip counters at the previous scrape, so each scrape adds what happened since.
+    private var lastGossip = GossipCounters()
+    private var lastDroppedBroadcasts = 0
+    /// Per-network gauges, so a network that goes takes its series with it.
+    private var networkGauges: [UInt32: [Gauge]] = [:]
+    private var poolGauges: [String: [Gauge]] = [:]
+    private var peerGauges: [String: [Gauge]] = [:]
+
+    public init(registry: PrometheusCollectorRegistry, source: StatusSource) {
+        self.registry = registry
+        self.source = source
+    }
+
+    /// The text exposition format, read fresh.
+    public func exposition() async -> [UInt8] {
+        await update()
+        return registry.emitToBuffer()
+    }
+
+    func update() async {
+        let status = await source.status()
+        let peers = await source.peers()
+        for state in ["alive", "suspect", "failed", "left"] {
+            gauge("weft_gossip_members", [("state", state)]).set(Double(peers.count { $0.state == state }))
+        }
+        var seenPeers: Set<String> = []
+        for peer in peers where !peer.isSelf {
+            guard let p50 = peer.rttP50Ms, let p99 = peer.rttP99Ms else { continue }
+            seenPeers.insert(peer.name)
+            let gauges = [
+                gauge("weft_gossip_probe_rtt_seconds", [("peer", peer.name), ("percentile", "50")]),
+                gauge("weft_gossip_probe_rtt_seconds", [("peer", peer.name), ("percentile", "99")]),
+                gauge("weft_gossip_probe_loss_ratio", [("peer", peer.name)]),
+            ]
+            gauges[0].set(p50 / 1000)
+            gauges[1].set(p99 / 1000)
+            gauges[2].set(peer.probeLoss ?? 0)
+            peerGauges[peer.name] = gauges
+        }
+        for (name, gauges) in peerGauges where !seenPeers.contains(name) {
+            for gauge in gauges { registry.unregisterGauge(gauge) }
+            peerGauges[name] = nil
+        }
+        gauge("weft_uptime_seconds").set(Double(status.uptimeSeconds))
+        if let gossip = status.gossip {
+            gauge("weft_gossip_keys").set(Double(gossip.keys))
+            gauge("weft_cluster_synchronized").set(gossip.synchronized ? 1.0 : 0.0)
+        }
+        if let node = source.node {
+            let counters = await node.statistics
+            counter("weft_gossip_failed_probes_total").increment(by: Int64(max(0, counters.failedProbes - lastGossip.failedProbes)))
+            counter("weft_gossip_push_pulls_total").increment(by: Int64(max(0, counters.pushPulls - lastGossip.pushPulls)))
+            counter("weft_gossip_packets_total", [("direction", "sent")])
+                .increment(by: Int64(max(0, counters.packetsSent - lastGossip.packetsSent)))
+            counter("weft_gossip_packets_total", [("direction", "received")])
+                .increment(by: Int64(max(0, counters.packetsReceived - lastGossip.packetsReceived)))
+            lastGossip = counters
+            let queued = await node.queuedBroadcasts
+            gauge("weft_gossip_broadcast_queue", [("kind", "membership")]).set(Double(queued.membership))
+            gauge("weft_gossip_broadcast_queue", [("kind", "application")]).set(Double(queued.application))
+            counter("weft_gossip_dropped_broadcasts_total")
+                .increment(by: Int64(max(0, counters.droppedBroadcasts - lastDroppedBroadcasts)))
+            lastDroppedBroadcasts = counters.droppedBroadcasts
+        }
+
+        let networks = await source.networks()
+        gauge("weft_networks").set(Double(networks.count))
+        var seenNetworks: Set<UInt32> = []
+        for network in networks {
+            seenNetworks.insert(network.vni)
+            let vni = "\(network.vni)"
+            let local = gauge("weft_network_endpoints", [("vni", vni), ("location", "local")])
+            let remote = gauge("weft_network_endpoints", [("vni", vni), ("location", "remote")])
+            local.set(Double(network.localEndpoints.count))
+            remote.set(Double(network.remoteEndpoints.count))
+            networkGauges[network.vni] = [local, remote]
+        }
+        for (vni, gauges) in networkGauges where !seenNetworks.contains(vni) {
+            for gauge in gauges { registry.unregisterGauge(gauge) }
+            networkGauges[vni] = nil
+        }
+
+        var seenPools: Set<String> = []
+        for pool in status.ipam {
+            seenPools.insert(pool.subnet)
+            var gauges = [
+                gauge("weft_ipam_addresses", [("pool", pool.subnet), ("state", "in_use")]),
+                gauge("weft_ipam_addresses", [("pool", pool.subnet), ("state", "free")]),
+            ]
+            gauges[0].set(Double(pool.inUse))
+            gauges[1].set(Double(pool.free))
+            if let owned = pool.blocksOwned {
+                let ownedGauge = gauge("weft_ipam_blocks_owned", [("pool", pool.subnet)])
+                ownedGauge.set(Double(owned))
+                let unreachable = gauge("weft_ipam_blocks_unreachable", [("pool", pool.subnet)])
+                unreachable.set(Double(pool.blocksHeldByUnreachable ?? 0))
+                gauges += [ownedGauge, unreachable]
+            }
+            poolGauges[pool.subnet] = gauges
+        }
+        for (subnet, gauges) in poolGauges where !seenPools.contains(subnet) {
+            for gauge in gauges { registry.unregisterGauge(gauge) }
+            poolGauges[subnet] = nil
+        }
+    }
+
+    private func gauge(_ name: String, _ labels: [(String, String)] = []) -> Gauge {
+        labels.isEmpty
+            ? registry.makeGauge(descriptor: MetricCatalog.descriptor(name))
+            : registry.makeGauge(descriptor: MetricCatalog.descriptor(name), labels: labels)
+    }
+
+    private func counter(_ name: String, _ labels: [(String, String)] = []) -> Counter {
+        labels.isEmpty
+            ? registry.makeCounter(descriptor: MetricCatalog.descriptor(name))
+            : registry.makeCounter(descriptor: MetricCatalog.descriptor(name), labels: labels)
+    }
+}
+
+/// `GET /metrics` on the metrics listener: the exposition; anything else a 404 that says where to look.
+public struct MetricsRouter: HTTPResponder {
+    public let exporter: MetricsExporter
+
+    public init(exporter: MetricsExporter) {
+        self.exporter = exporter
+    }
+
+    public func respond(method: String, path: String, body: [UInt8]) async -> PluginResponse {
+        let target = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        guard target == "/metrics" else {
+            return .failure(status: 404, endpoint: nil, message: "weft serves its metrics at /metrics, not \(target)")
+        }
+        guard method == "GET" || method == "HEAD" else {
+            return .failure(status: 405, endpoint: nil, message: "/metrics accepts only GET, not \(method)")
+        }
+        var response = PluginResponse(status: 200, body: await exporter.exposition(), endpoint: nil)
+        response.mediaType = "text/plain; version=0.0.4; charset=utf-8"
+        return response
+    }
+}

@@ -1,0 +1,68 @@
+import Control
+import CoreMetrics
+import DockerPlugin
+import Foundation
+import Gossip
+import Prometheus
+import Testing
+import TestSupport
+
+/// The exposition of an in-memory cluster's host: the gauges read at each scrape (members by state, endpoints
+/// per network, IPAM), what modules record through swift-metrics (a request-duration histogram), and
+/// Prometheus's own linter on the text.
+@Suite(.serialized)
+struct MetricsExpositionTests {
+    static let promtoolInstalled = FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool")
+
+    @Test("members by state follow the cluster (2 alive, then 1 alive and 1 failed); remote endpoints per network; promtool accepts the text",
+          .enabled(if: promtoolInstalled, "needs promtool (Debian's prometheus package)"))
+    func expositionFollowsTheCluster() async throws {
+        try await StatusModelTests.withCluster { a, b, network in
+            let registry = PrometheusCollectorRegistry()
+            let exporter = MetricsExporter(registry: registry, source: a.source)
+            let factory = WeftMetricsFactory(registry: registry)
+            factory.makeTimer(label: "weft_plugin_request_duration_seconds", dimensions: [("route", "NetworkDriver.Join")])
+                .recordNanoseconds(3_000_000)
+            factory.makeCounter(label: "weft_plugin_requests_total", dimensions: [("route", "NetworkDriver.Join"), ("outcome", "ok")])
+                .increment(by: 1)
+
+            var text = String(decoding: await exporter.exposition(), as: UTF8.self)
+            #expect(text.contains(#"weft_gossip_members{state="alive"} 2"#), "\(text)")
+            #expect(text.contains(#"weft_gossip_members{state="failed"} 0"#), "\(text)")
+            #expect(text.contains(#"weft_network_endpoints{vni="42",location="remote"} 1"#), "\(text)")
+            #expect(text.contains("# HELP weft_gossip_members "), "\(text)")
+            #expect(text.contains(#"weft_gossip_broadcast_queue{kind="application"} "#), "\(text)")
+            let probed = await eventually(within: .seconds(5)) {
+                String(decoding: await exporter.exposition(), as: UTF8.self).contains(#"weft_gossip_probe_rtt_seconds{peer="b",percentile="99"}"#)
+            }
+            #expect(probed != nil, "no probe round trip for B in the exposition")
+            #expect(text.contains(#"weft_plugin_request_duration_seconds_bucket{route="NetworkDriver.Join",le="0.005"} 1"#), "\(text)")
+            text = String(decoding: await exporter.exposition(), as: UTF8.self)
+            let exposition = text
+            let lint = try await onThread { try Shell.outcome(["promtool", "check", "metrics"], input: exposition) }
+            #expect(lint.succeeded, "promtool: \(lint.standardOutput) \(lint.standardError)\n\(text)")
+
+            network.setIsolated(b.address, true)
+            let failed = await eventually(within: .seconds(15)) {
+                String(decoding: await exporter.exposition(), as: UTF8.self).contains(#"weft_gossip_members{state="failed"} 1"#)
+            }
+            #expect(failed != nil, "B never counted failed")
+            let after = String(decoding: await exporter.exposition(), as: UTF8.self)
+            #expect(after.contains(#"weft_gossip_members{state="alive"} 1"#), "\(after)")
+            #expect(after.contains(#"weft_network_endpoints{vni="42",location="remote"} 0"#), "\(after)")
+        }
+    }
+
+    @Test("the metrics router serves /metrics in Prometheus's text format and names the path for anything else")
+    func router() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let router = MetricsRouter(exporter: MetricsExporter(registry: registry, source: ControlSocketTests.standaloneSource()))
+        let reply = await router.respond(method: "GET", path: "/metrics", body: [])
+        #expect(reply.status == 200)
+        #expect(reply.mediaType.hasPrefix("text/plain; version=0.0.4"))
+        #expect(String(decoding: reply.body, as: UTF8.self).contains("weft_networks 0"))
+        let other = await router.respond(method: "GET", path: "/", body: [])
+        #expect(other.status == 404)
+        #expect(other.error == "weft serves its metrics at /metrics, not /")
+    }
+}

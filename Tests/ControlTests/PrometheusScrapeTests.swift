@@ -1,0 +1,149 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// A real Prometheus (Debian's package) scraping two real weft daemons: both in dry-run mode on loopback (no
+/// kernel change, no namespace), gossiping with each other; Prometheus on loopback with its own data directory.
+/// Everything the test starts is stopped, and its directory removed, also on failure.
+@Suite(
+    .serialized,
+    .enabled(if: ChildProcess.weftIsBuilt && FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus"),
+             "needs the weft executable (swift build) and prometheus (Debian's package)"))
+struct PrometheusScrapeTests {
+    @Test("Prometheus scrapes two gossiping weft daemons and finds weft_gossip_members{state=\"alive\"} == 2 on both",
+          .timeLimit(.minutes(2)))
+    func scrapeTwoDaemons() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-prom-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var children: [ChildProcess] = []
+        defer {
+            for child in children { child.stop() }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let gossipPorts = try [freePort(), freePort()]
+        let metricsPorts = try [freePort(), freePort()]
+        for index in 0..<2 {
+            let home = "\(directory)/h\(index)"
+            children.append(try ChildProcess(
+                ChildProcess.weftExecutable,
+                [
+                    "daemon", "--dry-run", "--advertise-address", "127.0.0.1", "--node-name", "h\(index)",
+                    "--gossip-port", "\(gossipPorts[index])", "--join", "127.0.0.1:\(gossipPorts[1 - index])",
+                    "--insecure-gossip", "--socket", "\(home)/p.sock", "--control-socket", "\(home)/c.sock",
+                    "--state-dir", "\(home)/state", "--runtime-dir", "\(home)/run",
+                    "--metrics-address", "127.0.0.1:\(metricsPorts[index])",
+                ],
+                log: "\(directory)/weft-h\(index).log"))
+        }
+        let prometheusPort = try freePort()
+        let targets = metricsPorts.map { "'127.0.0.1:\($0)'" }.joined(separator: ", ")
+        try """
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: weft
+                static_configs:
+                  - targets: [\(targets)]
+            """.write(toFile: "\(directory)/prometheus.yml", atomically: true, encoding: .utf8)
+        children.append(try ChildProcess(
+            "/usr/bin/prometheus",
+            [
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+                "--web.listen-address=127.0.0.1:\(prometheusPort)",
+            ],
+            log: "\(directory)/prometheus.log"))
+
+        let query = "http://127.0.0.1:\(prometheusPort)/api/v1/query?query=weft_gossip_members%7Bstate%3D%22alive%22%7D"
+        var last = ""
+        let found = await eventually(within: .seconds(90), every: .milliseconds(500)) {
+            guard let outcome = try? await onThread({ try Shell.outcome(["curl", "-sS", "--max-time", "2", query]) }) else { return false }
+            last = outcome.standardOutput
+            guard let reply = try? JSONDecoder().decode(QueryReply.self, from: Data(last.utf8)) else { return false }
+            let values = Dictionary(reply.data.result.map { ($0.metric["instance"] ?? "", $0.value.last?.text ?? "") }) { first, _ in first }
+            return metricsPorts.allSatisfy { values["127.0.0.1:\($0)"] == "2" }
+        }
+        #expect(found != nil, "last answer: \(last)\nweft h0: \(children[0].log)\nprometheus: \(children[2].log.suffix(2000))")
+        if let found { print("Prometheus saw weft_gossip_members{state=\"alive\"} == 2 on both daemons after \(found)") }
+    }
+
+    struct QueryReply: Decodable {
+        struct Data: Decodable {
+            let result: [Series]
+        }
+
+        struct Series: Decodable {
+            let metric: [String: String]
+            let value: [StringOrNumber]
+        }
+
+        let data: Data
+    }
+
+    /// Prometheus's `[timestamp, "value"]`: a number then a string.
+    struct StringOrNumber: Decodable, Equatable {
+        let text: String
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self.text = text
+            } else {
+                self.text = String(try container.decode(Double.self))
+            }
+        }
+    }
+}
+
+/// A port on 127.0.0.1 nobody listens on now (the kernel's choice for port 0).
+func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw TestFailure("socket: errno \(errno)") }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+    guard bound == 0 else { throw TestFailure("bind: errno \(errno)") }
+    let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+    guard named == 0 else { throw TestFailure("getsockname: errno \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A child process (started through ProcessLauncher) whose output goes to a log file; stopped with SIGTERM, then
+/// SIGKILL if it lingers.
+final class ChildProcess: @unchecked Sendable {
+    static var weftExecutable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("weft").path
+    }
+
+    static var weftIsBuilt: Bool { FileManager.default.isExecutableFile(atPath: weftExecutable) }
+
+    private let process = Process()
+    private let logPath: String
+
+    init(_ executable: String, _ arguments: [String], log: String) throws {
+        logPath = log
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try ProcessLauncher.start(process)
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
