@@ -37,6 +37,7 @@ extension OverlayDriver {
         }
         guard !encrypted.isEmpty else {
             encryptedReachable = [:]
+            encryptionExcluded = [:]
             if wireGuardPeers != nil {
                 wireGuard.filter.remove()
                 wireGuard.device.tearDown(session: session)

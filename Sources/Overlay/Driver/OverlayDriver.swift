@@ -47,8 +47,8 @@ public actor OverlayDriver {
     var wireGuardPeers: [WireGuardPeer]?
     /// Per encrypted network: each reachable host's advertise address → its tunnel address (``EncryptedPeerPlan``).
     var encryptedReachable: [VNI: [IPAddress: IPAddress]] = [:]
-    /// Hosts without FDB entries on encrypted networks, and why, as last logged.
-    var encryptionExcluded: [String: String] = [:]
+    /// Hosts without FDB entries on encrypted networks, and why, as last logged (for the status).
+    public internal(set) var encryptionExcluded: [String: String] = [:]
     var handshakeRecheck: Task<Void, Never>?
     /// Rechecks in a row that found a peer not yet handshaken (they back off).
     var handshakeWaits = 0
