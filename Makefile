@@ -9,7 +9,7 @@ RELEASE    := .build/release
 # strips the plugin's binary; iperf3 for the datapath benchmark (copied into a test image); docker-compose brings up
 # examples/compose in its test; nftables: weft's service VIPs (nft, also copied into the managed plugin). The end-to-end tests
 # also use iptables' ebtables-nft to cut a simulated host off the underlay.
-APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils iperf3 docker-compose wireguard-go wireguard-tools nftables prometheus
+APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils iperf3 docker-compose wireguard-go wireguard-tools nftables prometheus tcpdump
 
 .PHONY: deps build release run test bench demo fuzz plugin plugin-dir clean
 

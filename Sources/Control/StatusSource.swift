@@ -59,6 +59,9 @@ public struct StatusSource: Sendable {
         for pool in ipam where (pool.blocksHeldByUnreachable ?? 0) > 0 {
             problems.append("pool \(pool.subnet): \(pool.blocksHeldByUnreachable ?? 0) address block(s) held by unreachable hosts")
         }
+        for (host, reason) in await driver.encryptionExcluded.sorted(by: { $0.key < $1.key }) {
+            problems.append("encrypted networks: no FDB entry toward \(host): \(reason)")
+        }
         var repair: RepairStatus?
         if let last = await driver.lastRepair {
             let now = ClusterState.wallClockMilliseconds()

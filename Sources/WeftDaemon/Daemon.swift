@@ -44,7 +44,7 @@ public struct Daemon: Sendable {
         let identity = try NodeIdentity.loadOrCreate(directory: config.stateDirectory)
         let pins = try PinnedIdentities(directory: config.stateDirectory)
         let cluster = ClusterState(node: name, identity: identity, pins: pins, logger: logger)
-        try reportEncryption(config)
+        let (encryption, wireGuard) = try setUpEncryption(config)
         let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: config.gossipPort)
         // A dry run gossips only when asked to join: it must not announce a host that programs nothing.
         let gossiping = !config.dryRun || !config.seeds.isEmpty
@@ -72,7 +72,8 @@ public struct Daemon: Sendable {
         }
 
         let driver = OverlayDriver(
-            host: host, backend: backend, store: store, logger: logger, cluster: gossiping ? cluster : nil)
+            host: host, backend: backend, store: store, logger: logger, cluster: gossiping ? cluster : nil,
+            encryption: encryption, wireGuard: wireGuard)
         try await driver.start()
         logger.info(
             "weft started",
@@ -139,8 +140,15 @@ public struct Daemon: Sendable {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            reloading.cancel()
+            await driver.stopEncryption()
+            throw error
+        }
         reloading.cancel()
+        await driver.stopEncryption()
         if let node {
             await node.leave(timeout: .seconds(3), reason: "weft stopped")
             await node.stop()

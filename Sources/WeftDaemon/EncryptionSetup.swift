@@ -3,16 +3,30 @@ import Overlay
 
 extension Daemon {
     /// This host's WireGuard key pair (made on first start, 0600 in the state directory) and the backend
-    /// `--wireguard` selects, reported at start. Encrypted networks stay refused until weft's WireGuard datapath
-    /// exists (``EncryptionSupport/notBuilt``): nothing here sends a packet.
-    func reportEncryption(_ config: DaemonConfiguration) throws {
+    /// `--wireguard` selects, reported at start. With the userspace backend, the datapath the driver uses for
+    /// encrypted networks (its interface is made only when one exists); without one, encrypted networks are
+    /// refused with the reason.
+    func setUpEncryption(_ config: DaemonConfiguration) throws -> (EncryptionSupport, EncryptedDatapath?) {
         let keys = try WireGuardKeyPair.loadOrCreate(directory: config.stateDirectory)
-        let selection = WireGuardSelection.choose(
-            config.dryRun ? .dryRun : config.wireGuard, capabilities: .detect())
+        let capabilities = WireGuardSelection.Capabilities.detect()
+        let selection = WireGuardSelection.choose(config.dryRun ? .dryRun : config.wireGuard, capabilities: capabilities)
         var metadata: Logger.Metadata = [
             "requested": "\(config.wireGuard)", "backend": "\(selection)", "public-key": "\(keys.publicKey)",
         ]
-        if case .unavailable(let reason) = EncryptionSupport.notBuilt { metadata["encrypted-networks"] = "refused: \(reason)" }
+        let support: EncryptionSupport
+        var datapath: EncryptedDatapath?
+        switch selection {
+        case .chosen(.userspace, _):
+            let tool = capabilities.userspaceTool ?? "/usr/bin/wireguard-go"
+            datapath = EncryptedDatapath(device: UserspaceWireGuardDevice(command: [tool]), keys: keys)
+            support = .available
+        case .chosen(let kind, _):
+            support = .unavailable(reason: "the \(kind) WireGuard backend cannot carry encrypted networks yet")
+        case .unavailable(let reason):
+            support = .unavailable(reason: reason)
+        }
+        if case .unavailable(let reason) = support { metadata["encrypted-networks"] = "refused: \(reason)" }
         logger.notice("WireGuard", metadata: metadata)
+        return (support, datapath)
     }
 }

@@ -12,7 +12,7 @@ extension OverlayDriver {
         let ends = store.current.endpoints(of: network.id).map { KernelLayout.bridgeEnd(endpoint: $0.id) }
         return DesiredNetwork(
             layout: layout(for: network), mtu: network.mtu,
-            vxlan: VXLANConfig(vni: network.vni, port: host.vxlanPort, local: host.advertiseAddress),
+            vxlan: VXLANConfig(vni: network.vni, port: host.vxlanPort, local: vxlanLocal(network)),
             bridgeEnds: Set(ends))
     }
 

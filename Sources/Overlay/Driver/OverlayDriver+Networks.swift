@@ -19,7 +19,8 @@ extension OverlayDriver {
         let record = NetworkRecord(
             id: request.id, vni: NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
             subnet: pool.subnet, gateway: pool.gateway, mtu: NetworkPolicy.mtu(options: request.options, host: host),
-            isInternal: request.isInternal, subnet6: pool6?.subnet, gateway6: pool6?.gateway)
+            isInternal: request.isInternal, subnet6: pool6?.subnet, gateway6: pool6?.gateway,
+            encrypted: request.options.encrypted)
         var savedHere = false
         if let existing = store.current.networks[record.id] {
             guard existing == record else {
@@ -58,6 +59,8 @@ extension OverlayDriver {
         if let cluster {
             await cluster.announce(announcement(of: record))
             await programRemote([record.vni], .repair)
+        } else if record.isEncrypted {
+            await refreshEncryption()
         }
     }
 
@@ -76,7 +79,9 @@ extension OverlayDriver {
         }
         removeNamespace(of: record)
         programmedRemote[record.vni] = nil
+        encryptedReachable[record.vni] = nil
         await cluster?.withdraw(network: record.vni)
+        if record.isEncrypted { await refreshEncryption() }
         logger.info("network removed", metadata: ["network": "\(record.shortID)", "vni": "\(record.vni)"])
     }
 

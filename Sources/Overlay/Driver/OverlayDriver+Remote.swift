@@ -27,6 +27,12 @@ extension OverlayDriver {
         for vni in vnis { pendingRemote[vni] = max(pendingRemote[vni] ?? pass, pass) }
         guard !reconcilingRemote else { return }
         reconcilingRemote = true
+        let reachableBefore = encryptedReachable
+        await refreshEncryption()
+        // A host that became reachable (or stopped being) on one encrypted network may share others with this host.
+        for vni in Set(reachableBefore.keys).union(encryptedReachable.keys) where reachableBefore[vni] != encryptedReachable[vni] {
+            pendingRemote[vni] = max(pendingRemote[vni] ?? .change, .change)
+        }
         while !pendingRemote.isEmpty {
             let batch = pendingRemote
             pendingRemote = [:]
@@ -55,12 +61,18 @@ extension OverlayDriver {
         let family = host.advertiseAddress.isIPv4
         let everyRemote = await cluster.remoteEndpoints(vni: network.vni)
         let everyHost = await cluster.remoteHosts(vni: network.vni).union(everyRemote.map(\.vtep))
-        let remotes = everyRemote.filter { $0.vtep.isIPv4 == family }
-        let hosts = everyHost.filter { $0.isIPv4 == family }
+        var remotes = everyRemote.filter { $0.vtep.isIPv4 == family }
+        var hosts = everyHost.filter { $0.isIPv4 == family }
         if pass == .repair, hosts.count < everyHost.count {
             logger.warning("hosts on another underlay address family are not reachable on this network", metadata: [
                 "network": "\(network.shortID)", "local VTEP": "\(host.advertiseAddress)",
                 "unreachable": "\(everyHost.subtracting(hosts).sorted().map(\.description).joined(separator: " "))"])
+        }
+        if network.isEncrypted {
+            // Fail closed: only toward hosts whose WireGuard peer is configured and handshaken, at their tunnel address.
+            let tunnels = encryptedReachable[network.vni] ?? [:]
+            remotes = remotes.compactMap { remote in tunnels[remote.vtep].map { RemoteEndpoint(address: remote.address, mac: remote.mac, vtep: $0) } }
+            hosts = Set(hosts.compactMap { tunnels[$0] })
         }
         // Before the tables are known complete, only add: a restarted weft must not remove what still works.
         let removalsAllowed = await cluster.isSynchronized
@@ -195,7 +207,7 @@ extension OverlayDriver {
 
     func announcement(of network: NetworkRecord) -> NetworkAnnouncement {
         NetworkAnnouncement(vni: network.vni, subnet: network.subnet, host: cluster?.node ?? "", vtep: host.advertiseAddress,
-                            subnet6: network.subnet6)
+                            subnet6: network.subnet6, wireGuard: wireGuardAnnouncement(of: network))
     }
 
     func announcement(of endpoint: EndpointRecord, in network: NetworkRecord) -> EndpointAnnouncement {

@@ -41,13 +41,26 @@ public actor OverlayDriver {
     var programmedRemote: [VNI: RemoteProgram] = [:]
     /// Whether encrypted networks can be created here.
     public let encryption: EncryptionSupport
+    /// The WireGuard interface and keys of encrypted networks; nil where encryption is unavailable.
+    let wireGuard: EncryptedDatapath?
+    /// The peers last written to the WireGuard interface; nil while the interface is not up.
+    var wireGuardPeers: [WireGuardPeer]?
+    /// Per encrypted network: each reachable host's advertise address → its tunnel address (``EncryptedPeerPlan``).
+    var encryptedReachable: [VNI: [IPAddress: IPAddress]] = [:]
+    /// Hosts without FDB entries on encrypted networks, and why, as last logged (for the status).
+    public internal(set) var encryptionExcluded: [String: String] = [:]
+    var handshakeRecheck: Task<Void, Never>?
+    /// Rechecks in a row that found a peer not yet handshaken (they back off).
+    var handshakeWaits = 0
 
+    /// - Parameter wireGuard: given where a WireGuard backend is available; encrypted networks are then accepted.
     public init(
         host: HostSettings, backend: any NetlinkBackend, store: StateStore, logger: Logger,
         hostNamespace: NamespaceReference = .current, cluster: ClusterState? = nil,
-        encryption: EncryptionSupport = .notBuilt
+        encryption: EncryptionSupport = .notBuilt, wireGuard: EncryptedDatapath? = nil
     ) {
-        self.encryption = encryption
+        self.encryption = wireGuard == nil ? encryption : .available
+        self.wireGuard = wireGuard
         self.host = host
         self.backend = backend
         self.store = store
@@ -62,6 +75,7 @@ public actor OverlayDriver {
     /// tearing nothing down that is right) and removes weft objects that belong to no saved network or endpoint.
     public func start() async throws(DriverError) {
         let state = store.current
+        await refreshEncryption()
         for record in state.networks.values.sorted(by: { $0.vni < $1.vni }) {
             do throws(DriverError) {
                 try reconcile(record, reason: .start)

@@ -21,6 +21,21 @@ public struct UserspaceWireGuard: WireGuardBackend {
         guard code == 0 else { throw .refused(errno: code) }
     }
 
+    /// Updates the running device's peers in place (``WireGuardUAPI/updateRequest(peers:present:keepaliveSeconds:)``).
+    public func update(peers: [WireGuardPeer], present: [WireGuardKey], keepaliveSeconds: UInt16,
+                       interface: String) throws(WireGuardError) {
+        let request = WireGuardUAPI.updateRequest(peers: peers, present: present, keepaliveSeconds: keepaliveSeconds)
+        let code = try WireGuardUAPI.errno(of: try exchange(request, path: socketPath(interface: interface)))
+        guard code == 0 else { throw .refused(errno: code) }
+    }
+
+    /// Sets the key, and the port when given, leaving the peers as they are.
+    public func setIdentity(keys: WireGuardKeyPair, listenPort: UInt16?, interface: String) throws(WireGuardError) {
+        let request = WireGuardUAPI.identityRequest(keys: keys, listenPort: listenPort)
+        let code = try WireGuardUAPI.errno(of: try exchange(request, path: socketPath(interface: interface)))
+        guard code == 0 else { throw .refused(errno: code) }
+    }
+
     public func status(interface: String) throws(WireGuardError) -> WireGuardStatus {
         try WireGuardUAPI.parseStatus(try exchange(WireGuardUAPI.getRequest, path: socketPath(interface: interface)))
     }

@@ -25,6 +25,34 @@ public enum WireGuardUAPI {
         return lines.joined(separator: "\n") + "\n\n"
     }
 
+    /// The `set=1` request that brings a running device's peers to `peers` without disturbing the sessions of
+    /// those it keeps: each wanted peer updated in place (endpoint, allowed IPs, keepalive), each peer in
+    /// `present` and not wanted removed. Key and port stay as set when the device came up.
+    public static func updateRequest(peers: [WireGuardPeer], present: [WireGuardKey], keepaliveSeconds: UInt16) -> String {
+        var lines = ["set=1"]
+        for peer in peers {
+            lines.append("public_key=\(peer.publicKey.hex)")
+            lines.append("endpoint=\(peer.endpoint)")
+            lines.append("persistent_keepalive_interval=\(keepaliveSeconds)")
+            lines.append("replace_allowed_ips=true")
+            lines += peer.allowedIPs.map { "allowed_ip=\($0)" }
+        }
+        let wanted = Set(peers.map(\.publicKey))
+        for key in present where !wanted.contains(key) {
+            lines.append("public_key=\(key.hex)")
+            lines.append("remove=true")
+        }
+        return lines.joined(separator: "\n") + "\n\n"
+    }
+
+    /// The `set=1` request that sets only the key, and the port when given: an adopted device keeps its peers
+    /// and their sessions (the same key again changes nothing in wireguard-go).
+    public static func identityRequest(keys: WireGuardKeyPair, listenPort: UInt16?) -> String {
+        var lines = ["set=1", "private_key=\(keys.privateKey.hex)"]
+        if let listenPort { lines.append("listen_port=\(listenPort)") }
+        return lines.joined(separator: "\n") + "\n\n"
+    }
+
     /// The request for the device's state.
     public static let getRequest = "get=1\n\n"
 

@@ -13,9 +13,13 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     public var subnet6: IPv6Subnet?
     /// The IPv6 gateway address Docker's IPAM reserved, the same on every host.
     public var gateway6: IPv6Address?
+    /// `true` for an encrypted network (`-o encrypted`): its VXLAN runs between WireGuard tunnel addresses.
+    /// Absent in plain records (and in those saved before encryption existed).
+    public var encrypted: Bool?
 
     public init(id: String, vni: VNI, subnet: IPv4Subnet, gateway: IPv4Address?, mtu: UInt32, isInternal: Bool,
-                subnet6: IPv6Subnet? = nil, gateway6: IPv6Address? = nil) {
+                subnet6: IPv6Subnet? = nil, gateway6: IPv6Address? = nil, encrypted: Bool = false) {
+        self.encrypted = encrypted ? true : nil
         self.subnet6 = subnet6
         self.gateway6 = gateway6
         self.id = id
@@ -28,6 +32,8 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
 
     /// Docker's short form of the ID, as `docker network ls` shows it.
     public var shortID: String { String(id.prefix(12)) }
+
+    public var isEncrypted: Bool { encrypted == true }
 }
 
 /// An endpoint (a container's attachment to a network) on this host.

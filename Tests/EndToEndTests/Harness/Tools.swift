@@ -29,6 +29,8 @@ enum Tools {
     static let ebtables = path("ebtables-nft")
     /// iptables (nft backend): a firewall rule inside one host's network namespace.
     static let iptables = path("iptables")
+    /// tcpdump: what crosses the underlay bridge (encrypted networks show no VXLAN).
+    static let tcpdump = path("tcpdump")
     /// iproute2's `ss`: the sockets a host has open.
     static let ss = path("ss")
     /// Debian's docker.io CLI, always by full path.
