@@ -81,12 +81,10 @@ struct EncryptedNetworkTests {
             // Capture the underlay while a marker crosses each network (listeners in e2 and p2 keep the TCP
             // connection open, so the marker is sent in a data packet).
             for name in ["e2", "p2"] { try await cluster["h2"].docker("exec", "-d", name, "sh", "-c", "nc -l -p 9999 > /tmp/received") }
-            async let capture = Command.output(cluster.underlayCommand([
-                Tools.sh, "-c", "timeout 8 \(Tools.tcpdump) -i br0 -nn -l -A -s 0 udp 2>/dev/null; true"]), timeout: .seconds(20))
-            try await Task.sleep(for: .seconds(2))  // tcpdump attaches; nothing is asserted on this wait
+            let capture = try await UnderlayCapture.start(cluster, seconds: 8, ascii: true)
             let sentEncrypted = try await cluster["h1"].dockerResult(["exec", "e1", "timeout", "2", "sh", "-c", "echo WEFTMARKER-ENC | nc 10.70.0.12 9999"])
             let sentPlain = try await cluster["h1"].dockerResult(["exec", "p1", "timeout", "2", "sh", "-c", "echo WEFTMARKER-PLAIN | nc 10.71.0.12 9999"])
-            let captured = try await capture
+            let captured = try await capture.output()
             // The markers arrived: the capture window covered real traffic on both networks.
             for (name, marker) in [("e2", "WEFTMARKER-ENC"), ("p2", "WEFTMARKER-PLAIN")] {
                 try await Poll.until("\(name) to receive \(marker)", timeout: .seconds(10), interval: .milliseconds(200)) {
@@ -140,8 +138,7 @@ struct EncryptedNetworkTests {
             let e2 = try await OverlayContainer.start(on: h2, name: "e2", network: "enc", address: "10.70.0.12")
             try await OverlayContainer.waitForMatrix([e1, e2])
 
-            async let capture = Command.output(cluster.underlayCommand([
-                Tools.sh, "-c", "timeout 20 \(Tools.tcpdump) -i br0 -nn -l -s 0 udp 2>/dev/null; true"]), timeout: .seconds(40))
+            let capture = try await UnderlayCapture.start(cluster, seconds: 20)
             let ping = try await RunningPing.start(from: e1, to: e2.address)
             let weft = try #require(h2.process(label: "weft"))
             let logBefore = weft.log()
@@ -165,7 +162,7 @@ struct EncryptedNetworkTests {
             #expect(summary.lost <= 1, "e1 → e2 lost \(summary.lost) pings while weft restarted on h2")
             #expect(summary.transmitted >= 5)
 
-            let captured = try await capture
+            let captured = try await capture.output()
             #expect(!captured.contains("vni \(Self.encryptedVNI)"), "the encrypted network's VXLAN crossed the underlay")
             #expect(!captured.contains("10.70.0."), "a packet of the encrypted network crossed the underlay in clear")
             #expect(captured.contains(".51820: UDP"), "no WireGuard packet on the underlay")

@@ -323,3 +323,25 @@ extension TestHost {
         return result.output.split(separator: "\n").filter { $0.contains(" alive") }.count
     }
 }
+
+/// tcpdump on the underlay bridge for a bounded time: started, and waited for until it listens, so that what a
+/// test sends afterwards is in the capture.
+struct UnderlayCapture: Sendable {
+    private let task: Task<String, any Error>
+
+    /// Captures `filter` on `br0` for `seconds` (`ascii`: payloads printed, for markers).
+    static func start(_ cluster: Cluster, seconds: Int, filter: String = "udp", ascii: Bool = false) async throws -> UnderlayCapture {
+        let status = cluster.directory.appendingPathComponent("tcpdump-\(UUID().uuidString).log")
+        let command = "timeout \(seconds) \(Tools.tcpdump) -i br0 -nn -l \(ascii ? "-A " : "")-s 0 \(filter) 2>\(status.path); true"
+        let task = Task {
+            try await Command.output(cluster.underlayCommand([Tools.sh, "-c", command]), timeout: .seconds(seconds + 20))
+        }
+        try await Poll.until("tcpdump on the underlay to listen", timeout: .seconds(10), interval: .milliseconds(50)) {
+            ((try? String(contentsOf: status, encoding: .utf8)) ?? "").contains("listening on")
+        }
+        return UnderlayCapture(task: task)
+    }
+
+    /// What tcpdump printed, once its time is up.
+    func output() async throws -> String { try await task.value }
+}
