@@ -24,9 +24,25 @@ struct StateJournalTests {
                               mac: MACAddress(bytes: [0x02, 0x42, 0x0a, 0x01, high, low])!, macChosenByWeft: true)
     }
 
+    /// The journal's entries for the newest slot: its lines up to the zero fill that carry the newest slot's
+    /// generation as `base` (lines of older slots stay in the file until overwritten, and loading skips them).
     func lines(_ path: String) -> [Substring] {
-        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+        let directory = (path as NSString).deletingLastPathComponent
+        let generation = (0..<2).compactMap { slot -> Int? in
+            guard let text = try? String(contentsOfFile: directory + "/state-\(slot).json", encoding: .utf8),
+                let range = text.range(of: "\"generation\" : ") else { return nil }
+            return Int(text[range.upperBound...].prefix { $0.isNumber })
+        }.max() ?? 0
+        let bytes = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+        let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        return Array(text.split(separator: "\n").prefix { line in
+            guard let range = line.range(of: "\"base\":") else { return false }
+            return Int(line[range.upperBound...].prefix { $0.isNumber }) == generation
+        })
     }
+
+    /// The bytes of the journal's entries (what one update appended, when it is the only one).
+    func entryBytes(_ path: String) -> Int { lines(path).reduce(0) { $0 + $1.utf8.count + 1 } }
 
     @Test("endpoint changes go to the journal, not the slots, and a reopened store replays them")
     func endpointChangesAreJournalled() throws {
@@ -48,7 +64,7 @@ struct StateJournalTests {
         let reopened = try StateStore(directory: directory)
         #expect(Set(reopened.current.endpoints.keys) == expected)
         #expect(reopened.current.endpoints[Self.endpoint(4).id] == Self.endpoint(4))
-        // Opening folded the journal into a slot.
+        // Opening folded the journal into a slot: its entries name an older generation now.
         #expect(lines(directory + "/journal.log").isEmpty)
     }
 
@@ -94,8 +110,9 @@ struct StateJournalTests {
         }
         let journal = directory + "/journal.log"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: journal))
-        let lastLine = bytes.dropLast().lastIndex(of: 10)!
-        try bytes.prefix(lastLine + 1 + (bytes.count - lastLine) / 2).write(to: URL(fileURLWithPath: journal))
+        let end = entryBytes(journal)
+        let lastLine = bytes.prefix(end - 1).lastIndex(of: 10)!
+        try bytes.prefix(lastLine + 1 + (end - lastLine) / 2).write(to: URL(fileURLWithPath: journal))
         do {
             let reopened = try StateStore(directory: directory)
             #expect(Set(reopened.current.endpoints.keys) == Set([1, 2].map { Self.endpoint($0).id }))
@@ -167,7 +184,7 @@ struct StateJournalTests {
                 for number in 1...existing { state.endpoints[Self.endpoint(number).id] = Self.endpoint(number) }
             }
             try store.update { $0.endpoints[Self.endpoint(5000).id] = Self.endpoint(5000) }
-            sizes.append(try Data(contentsOf: URL(fileURLWithPath: directory + "/journal.log")).count)
+            sizes.append(entryBytes(directory + "/journal.log"))
         }
         #expect(sizes[0] > 0 && sizes[0] == sizes[1], "journal bytes for one endpoint: \(sizes)")
     }

@@ -28,6 +28,10 @@ import Synchronization
 public final class StateStore: Sendable {
     /// How many journal entries the store appends before it writes a whole slot and empties the journal.
     public static let defaultJournalLimit = 256
+    /// The journal file is kept at least this long, zero-filled past its entries, so an append overwrites
+    /// allocated bytes and its flush is a data flush only (growing the file made each flush a metadata commit
+    /// too: 3 ms instead of well under one here).
+    static let journalPreallocation = 256 * 1024
 
     public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case unreadable(path: String, reason: String)
@@ -69,6 +73,8 @@ public final class StateStore: Sendable {
         /// Entries in the journal since the newest slot, and their bytes (where the next entry is written).
         var journalEntries: Int
         var journalBytes: Int
+        /// The journal file's length: entries plus zero fill.
+        var journalCapacity: Int
 
         deinit {
             for fd in descriptors where fd >= 0 { close(fd) }
@@ -160,10 +166,15 @@ public final class StateStore: Sendable {
             }
         }
         var opened = Slots(state: state, generation: start.generation, nextSlot: 1 - start.slot, descriptors: descriptors,
-                           journal: journal, journalEntries: replay.applied, journalBytes: replay.bytes)
-        if !readOnly, !replay.isWhole || replay.applied > 0 {
-            // A torn last entry, or entries of an older slot: start from a whole slot and an empty journal.
-            try Self.writeSnapshot(state, directory: directory, into: &opened)
+                           journal: journal, journalEntries: replay.applied, journalBytes: replay.bytes,
+                           journalCapacity: journal >= 0 ? Self.fileSize(journal) : 0)
+        if !readOnly {
+            try Self.reserveJournal(Self.journalPreallocation, path: journalPath, in: &opened)
+            // Replayed entries, a torn last entry or entries of an older slot: start from a whole slot and an
+            // empty journal.
+            if replay.applied > 0 || !replay.isWhole {
+                try Self.writeSnapshot(state, directory: directory, into: &opened)
+            }
         }
         slots = Mutex(opened)
     }
@@ -174,7 +185,8 @@ public final class StateStore: Sendable {
         lock = nil
         readOnly = false
         journalLimit = 0
-        slots = Mutex(Slots(state: initial, generation: 0, nextSlot: 0, descriptors: [], journal: -1, journalEntries: 0, journalBytes: 0))
+        slots = Mutex(Slots(state: initial, generation: 0, nextSlot: 0, descriptors: [], journal: -1, journalEntries: 0,
+                            journalBytes: 0, journalCapacity: 0))
     }
 
     public var current: PersistentState { slots.withLock { $0.state } }
@@ -221,11 +233,25 @@ public final class StateStore: Sendable {
         try? write(state, generation: generation - 1, to: slots.descriptors[other], path: slotPath(directory, other), flush: false)
         slots.generation = generation
         slots.nextSlot = other
-        // Entries left behind if this fails name the older generation, so loading skips them, and the next
-        // entries overwrite them from the start.
-        _ = ftruncate(slots.journal, 0)
+        // The journal's entries name the older generation now, so loading skips them; the next entries
+        // overwrite them from the start (the file keeps its length, see `journalPreallocation`).
         slots.journalEntries = 0
         slots.journalBytes = 0
+    }
+
+    /// Makes the journal file at least `length` bytes long by appending zeros, flushed.
+    private static func reserveJournal(_ length: Int, path: String, in slots: inout Slots) throws(StoreError) {
+        guard slots.journalCapacity < length else { return }
+        let fill = [UInt8](repeating: 0, count: length - slots.journalCapacity)
+        guard pwriteAll(fill, to: slots.journal, at: slots.journalCapacity), fdatasync(slots.journal) == 0 else {
+            throw .unwritable(path: path, reason: String(cString: strerror(errno)))
+        }
+        slots.journalCapacity = length
+    }
+
+    private static func fileSize(_ fd: Int32) -> Int {
+        var status = stat()
+        return fstat(fd, &status) == 0 ? Int(status.st_size) : 0
     }
 
     /// One journal line: the generation it applies to, its place in the journal, and the change.
@@ -244,10 +270,15 @@ public final class StateStore: Sendable {
         } catch {
             throw .unwritable(path: path, reason: "\(error)")
         }
-        let line = Array((String(checksum(document), radix: 16) + " ").utf8) + Array(document) + [10]
+        let hex = String(checksum(document), radix: 16)
+        let line = Array((String(repeating: "0", count: 16 - hex.count) + hex + " ").utf8) + Array(document) + [10]
+        if slots.journalBytes + line.count > slots.journalCapacity {
+            try reserveJournal(slots.journalBytes + line.count + journalPreallocation, path: path, in: &slots)
+        }
         guard pwriteAll(line, to: slots.journal, at: slots.journalBytes), fdatasync(slots.journal) == 0 else {
             let reason = String(cString: strerror(errno))
-            _ = ftruncate(slots.journal, off_t(slots.journalBytes))
+            // Whatever reached the file is cut off by a zero, so loading stops before it.
+            _ = pwriteAll([0], to: slots.journal, at: slots.journalBytes)
             throw .unwritable(path: path, reason: reason)
         }
         slots.journalEntries += 1
@@ -258,7 +289,7 @@ public final class StateStore: Sendable {
         /// Entries applied, and the bytes they take from the start of the file.
         var applied: Int
         var bytes: Int
-        /// Whether every byte of the file was a valid entry for this generation.
+        /// Whether the file held nothing after the entries but zero fill.
         var isWhole: Bool
     }
 
@@ -274,7 +305,7 @@ public final class StateStore: Sendable {
                 let entry = try? JSONDecoder().decode(JournalEntry.self, from: Data(bytes[(space + 1)..<end])),
                 entry.base == base, entry.sequence == replay.applied + 1
             else {
-                replay.isWhole = false
+                replay.isWhole = bytes[start...].allSatisfy { $0 == 0 }
                 break
             }
             entry.delta.apply(to: &state)
