@@ -65,6 +65,8 @@ public actor MetricsExporter {
                 .increment(by: Int64(max(0, counters.packetsSent - lastGossip.packetsSent)))
             counter("weft_gossip_packets_total", [("direction", "received")])
                 .increment(by: Int64(max(0, counters.packetsReceived - lastGossip.packetsReceived)))
+            countTraffic(counters.sent, since: lastGossip.sent, direction: "sent")
+            countTraffic(counters.received, since: lastGossip.received, direction: "received")
             lastGossip = counters
             let queued = await node.queuedBroadcasts
             gauge("weft_gossip_broadcast_queue", [("kind", "membership")]).set(Double(queued.membership))
@@ -112,6 +114,44 @@ public actor MetricsExporter {
         for (subnet, gauges) in poolGauges where !seenPools.contains(subnet) {
             for gauge in gauges { registry.unregisterGauge(gauge) }
             poolGauges[subnet] = nil
+        }
+    }
+
+    /// Adds the gossip traffic of one direction since the previous scrape: messages and bytes by type (a series
+    /// appears with the first message of its type), bytes on the wire by transport.
+    private func countTraffic(_ now: MessageTraffic, since last: MessageTraffic, direction: String) {
+        for type in MessageType.allCases {
+            guard let messages = now.messages[type] else { continue }
+            let labels = [("direction", direction), ("type", Self.label(type))]
+            counter("weft_gossip_messages_total", labels)
+                .increment(by: Int64(max(0, messages - last.messages[type, default: 0])))
+            counter("weft_gossip_message_bytes_total", labels)
+                .increment(by: Int64(max(0, now.bytes[type, default: 0] - last.bytes[type, default: 0])))
+        }
+        counter("weft_gossip_bytes_total", [("direction", direction), ("transport", "udp")])
+            .increment(by: Int64(max(0, now.datagramBytes - last.datagramBytes)))
+        counter("weft_gossip_bytes_total", [("direction", direction), ("transport", "tcp")])
+            .increment(by: Int64(max(0, now.streamBytes - last.streamBytes)))
+    }
+
+    /// A message type as a Prometheus label value.
+    static func label(_ type: MessageType) -> String {
+        switch type {
+        case .ping: "ping"
+        case .indirectPing: "indirect_ping"
+        case .ack: "ack"
+        case .suspect: "suspect"
+        case .alive: "alive"
+        case .dead: "dead"
+        case .pushPull: "push_pull"
+        case .compound: "compound"
+        case .user: "user"
+        case .compress: "compress"
+        case .encrypt: "encrypt"
+        case .nack: "nack"
+        case .hasCRC: "crc"
+        case .error: "error"
+        case .hasLabel: "label"
         }
     }
 
