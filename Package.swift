@@ -54,6 +54,7 @@ let package = Package(
                 "Control", "Overlay", "Gossip", "Netlink", "DockerPlugin", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift),
         // The daemon assembled from its configuration: the services `weft daemon` runs.

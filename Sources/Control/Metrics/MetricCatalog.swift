@@ -30,6 +30,9 @@ public enum MetricCatalog {
         "weft_ipam_blocks_owned": "IPAM address blocks of a pool claimed by this host.",
         "weft_ipam_blocks_unreachable": "IPAM address blocks of a pool held by failed or suspect hosts.",
         "weft_uptime_seconds": "Seconds since the daemon started.",
+        "weft_event_watchers": "Clients following the event journal (weft events) now.",
+        "weft_event_watchers_refused_total": "Event watchers refused because the most allowed already followed.",
+        "weft_event_watchers_cut_off_total": "Event watchers cut off because they fell too many events behind (they read too slowly).",
     ]
 
     /// The help for `name`; a name not in the catalog still gets one (Prometheus's linter wants every metric helped).
