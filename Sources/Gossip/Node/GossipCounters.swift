@@ -49,6 +49,11 @@ public struct GossipCounters: Sendable, Hashable {
     /// Datagrams that could not be sent (the error was counted, the datagram dropped, the socket kept).
     public var failedSends = 0
 
+    /// Messages and bytes sent, by message type (``MessageTraffic``).
+    public var sent = MessageTraffic()
+    /// Messages and bytes received and decoded, by message type.
+    public var received = MessageTraffic()
+
     /// All zero.
     public init() {}
 }
