@@ -2,6 +2,7 @@ import Foundation
 import Gossip
 import Logging
 import Testing
+import TestSupport
 
 /// A cluster gossips over one address family: a seed of the other family is refused at once, with an error
 /// naming both addresses, instead of timing out; seeds of the node's own family are still joined.
@@ -58,6 +59,23 @@ struct AddressFamilyJoinTests {
             #expect(answered == 1)
             #expect(await node4.member(named: "four-b")?.state == .alive)
         }
+    }
+
+    @Test("weft daemon with an IPv4 advertise address and an IPv6 --join does not start, naming both",
+          .enabled(if: WeftProcess.isBuilt, "needs the weft executable (swift build)"))
+    func daemonRefusesAtStart() throws {
+        let directory = NSTemporaryDirectory() + "weft-family-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A dry run reads the kernel's addresses but changes nothing; the refusal comes before any socket is bound.
+        let outcome = try Shell.outcome([
+            WeftProcess.executable.path, "daemon", "--dry-run", "--advertise-address", "127.0.0.1", "--join", "[::1]:28299",
+            "--state-dir", directory + "/state", "--runtime-dir", directory + "/run", "--socket", directory + "/weft.sock",
+            "--metrics-address", "none", "--insecure-gossip",
+        ])
+        #expect(!outcome.succeeded)
+        #expect(outcome.standardError.contains(
+            "seed [0:0:0:0:0:0:0:1]:28299 is IPv6 but this host gossips from 127.0.0.1:7946 (IPv4)"), "\(outcome.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/weft.sock"))
     }
 
     @Test("the family check: same family or a wildcard local address passes, the other family names both")
