@@ -7,6 +7,7 @@ import Overlay
 /// - `GET /status`, `GET /status/peers`, `GET /status/networks`, `GET /status/networks/{id, prefix or VNI}`
 /// - `GET /diff`, `GET /diff/{network}`: the kernel compared with what weft wants
 /// - `GET /events?after=N`: the events after sequence number N (`weft events` polls it)
+/// - `POST /encryption/rotate`: a new WireGuard key for this host, made before the old one breaks
 ///
 /// Failures are `{"Err": "..."}` with 400, 404 or 405, as on the plugin socket.
 public struct ControlRouter: HTTPResponder {
@@ -17,11 +18,19 @@ public struct ControlRouter: HTTPResponder {
     }
 
     /// The paths served, for error messages.
-    public static let paths = ["/status", "/status/peers", "/status/networks", "/status/networks/NETWORK", "/diff", "/diff/NETWORK", "/events?after=N"]
+    public static let paths = ["/status", "/status/peers", "/status/networks", "/status/networks/NETWORK", "/diff", "/diff/NETWORK", "/events?after=N", "/encryption/rotate"]
 
     public func respond(method: String, path: String, body: [UInt8]) async -> PluginResponse {
         let target = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
         let parts = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if parts == ["encryption", "rotate"] {
+            guard method == "POST" else { return Self.failure(405, "\(target) accepts only POST, not \(method)") }
+            guard body.isEmpty else { return Self.failure(400, "\(target) takes no request body (\(body.count) bytes sent)") }
+            do { return Self.reply(try await source.driver.rotateWireGuardKey()) } catch {
+                if case .unavailable = error { return Self.failure(409, "\(error)") }
+                return Self.failure(500, "\(error)")
+            }
+        }
         let known: Bool
         switch parts.count {
         case 1: known = parts[0] == "status" || parts[0] == "diff" || parts[0] == "events"

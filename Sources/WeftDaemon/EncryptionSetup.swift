@@ -18,7 +18,8 @@ extension Daemon {
         switch selection {
         case .chosen(.userspace, _):
             let tool = capabilities.userspaceTool ?? "/usr/bin/wireguard-go"
-            datapath = EncryptedDatapath(device: UserspaceWireGuardDevice(command: [tool]), keys: keys)
+            datapath = EncryptedDatapath(
+                device: UserspaceWireGuardDevice(command: [tool]), keys: keys, keyDirectory: config.stateDirectory)
             support = .available
         case .chosen(let kind, _):
             support = .unavailable(reason: "the \(kind) WireGuard backend cannot carry encrypted networks yet")
