@@ -1,7 +1,7 @@
 /// What the driver needs to carry encrypted networks: this host's WireGuard interface and key pair. Present
 /// only where a WireGuard backend is available; without it encrypted networks are refused.
 public struct EncryptedDatapath: Sendable {
-    public let device: UserspaceWireGuardDevice
+    public let device: any WireGuardInterface
     public let filter: PlaintextVXLANFilter
     public let keys: WireGuardKeyPair
     public let listenPort: UInt16
@@ -16,7 +16,7 @@ public struct EncryptedDatapath: Sendable {
     /// (``EncryptedPeerPlan``): three of WireGuard's 5 s handshake retries.
     public let rotationGrace: Duration
 
-    public init(device: UserspaceWireGuardDevice, filter: PlaintextVXLANFilter = PlaintextVXLANFilter(), keys: WireGuardKeyPair,
+    public init(device: any WireGuardInterface, filter: PlaintextVXLANFilter = PlaintextVXLANFilter(), keys: WireGuardKeyPair,
                 listenPort: UInt16 = WireGuardConfiguration.defaultPort, keepaliveSeconds: UInt16 = 25,
                 handshakeRecheck: Duration = .milliseconds(500), keyDirectory: String? = nil,
                 rotationGrace: Duration = .seconds(15)) {
