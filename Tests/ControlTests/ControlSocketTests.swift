@@ -127,3 +127,13 @@ struct EncryptionRotateRouteTests {
         #expect(body.status == 400)
     }
 }
+
+/// `weft status` names the WireGuard of encrypted networks, or why there is none.
+struct WireGuardStatusLineTests {
+    @Test("a host without a WireGuard datapath says encrypted networks are refused, and why")
+    func noWireGuard() async {
+        let status = await ControlSocketTests.standaloneSource().status()
+        #expect(status.wireGuard?.hasPrefix("none: encrypted networks are refused (this weft cannot encrypt yet") == true, "\(status.wireGuard ?? "nil")")
+        #expect(StatusText.summary(status).contains("\nwireguard:  none: encrypted networks are refused"))
+    }
+}

@@ -6,6 +6,7 @@ import Netlink
 import Overlay
 import Synchronization
 import Testing
+import TestSupport
 
 /// WireGuard's pieces below the datapath: this host's key pair on disk, the configuration as wireguard-go's
 /// UAPI request and as the dry run's `wg set` lines, and the public key and endpoint in the signed gossip.
@@ -224,21 +225,46 @@ extension IPv4Address {
 struct WireGuardSelectionTests {
     typealias Capabilities = WireGuardSelection.Capabilities
 
-    @Test("auto takes wireguard-go here (no kernel backend yet); kernel and a missing tool are refused with the reason")
+    static let noFamily = WireGuardFamily.Resolution.unavailable(
+        reason: "the generic netlink family \"wireguard\" does not resolve (ENOENT): this kernel has no WireGuard module (modprobe wireguard)")
+
+    @Test("auto takes wireguard-go here, saying why not the kernel; kernel and a missing tool are refused with the reason")
     func choices() {
-        let thisMachine = Capabilities(kernelModule: false, userspaceTool: "/usr/bin/wireguard-go", tunDevice: true)
-        #expect(WireGuardSelection.choose(.auto, capabilities: thisMachine)
-            == .chosen(.userspace, note: "the kernel has no WireGuard module: wireguard-go"))
+        let thisMachine = Capabilities(kernel: Self.noFamily, userspaceTool: "/usr/bin/wireguard-go", tunDevice: true)
+        #expect(WireGuardSelection.choose(.auto, capabilities: thisMachine) == .chosen(.userspace, note:
+            "the generic netlink family \"wireguard\" does not resolve (ENOENT): this kernel has no WireGuard module (modprobe wireguard): wireguard-go"))
         #expect(WireGuardSelection.choose(.userspace, capabilities: thisMachine) == .chosen(.userspace, note: "wireguard-go, as requested"))
-        #expect(WireGuardSelection.choose(.kernel, capabilities: thisMachine)
-            == .unavailable(reason: "--wireguard kernel: this kernel has no WireGuard module (modprobe wireguard)"))
-        let bare = Capabilities(kernelModule: false, userspaceTool: nil, tunDevice: true)
+        #expect(WireGuardSelection.choose(.kernel, capabilities: thisMachine) == .unavailable(reason:
+            "--wireguard kernel: the generic netlink family \"wireguard\" does not resolve (ENOENT): this kernel has no WireGuard module (modprobe wireguard)"))
+        let bare = Capabilities(kernel: Self.noFamily, userspaceTool: nil, tunDevice: true)
         #expect(WireGuardSelection.choose(.userspace, capabilities: bare)
             == .unavailable(reason: "--wireguard userspace: wireguard-go is not installed (apt-get install wireguard-go)"))
-        let noTun = Capabilities(kernelModule: true, userspaceTool: "/usr/bin/wireguard-go", tunDevice: false)
+        let noTun = Capabilities(kernel: .resolved(id: 27), userspaceTool: "/usr/bin/wireguard-go", tunDevice: false)
         #expect("\(WireGuardSelection.choose(.auto, capabilities: noTun))"
-            == "none: the kernel has WireGuard but weft's kernel backend is not built yet, and /dev/net/tun is missing or not writable")
+            == "none: the kernel has WireGuard (generic netlink family id 27), but weft's kernel WireGuard datapath is not built yet (its set-device messages are; reading peers' handshakes over WG_CMD_GET_DEVICE is not), and /dev/net/tun is missing or not writable")
         #expect(WireGuardSelection.Capabilities.detect().userspaceTool != nil, "wireguard-go is in APT_PACKAGES")
+    }
+
+    @Test("the real kernel, asked from a test namespace: the family resolves only where WireGuard is; auto falls back to wireguard-go saying why; kernel is refused naming the cause",
+          .enabled(if: Privileges.canRunKernelTests, "needs root for a network namespace"))
+    func kernelProbe() throws {
+        let hasModule = access("/sys/module/wireguard", F_OK) == 0
+        try TestNamespaces.with("wgfamily") { namespaces in
+            let capabilities = WireGuardSelection.Capabilities.detect(namespace: namespaces[0])
+            if hasModule {
+                guard case .resolved(let id) = capabilities.kernel else {
+                    Issue.record("this kernel has WireGuard but the family did not resolve: \(capabilities.kernel)")
+                    return
+                }
+                #expect(id >= 16, "generic netlink ids start above GENL_ID_CTRL")
+            } else {
+                #expect(capabilities.kernel == Self.noFamily)
+                #expect(WireGuardSelection.choose(.auto, capabilities: capabilities)
+                    == .chosen(.userspace, note: "\(Self.noFamily): wireguard-go"))
+                #expect(WireGuardSelection.choose(.kernel, capabilities: capabilities)
+                    == .unavailable(reason: "--wireguard kernel: \(Self.noFamily)"))
+            }
+        }
     }
 }
 

@@ -24,6 +24,16 @@ extension OverlayDriver {
     /// This host's WireGuard key pair now: the one loaded at start until a rotation replaces it.
     public var wireGuardKeys: WireGuardKeyPair? { keyRotation.keys ?? wireGuard?.keys }
 
+    /// Which WireGuard carries encrypted networks and why (``EncryptedDatapath/backend``) and this host's public
+    /// key, or why encrypted networks are refused here.
+    public var wireGuardBackend: String {
+        guard let wireGuard, let keys = wireGuardKeys else {
+            if case .unavailable(let reason) = encryption { return "none: encrypted networks are refused (\(reason))" }
+            return "none"
+        }
+        return "\(wireGuard.backend); public key \(keys.publicKey)"
+    }
+
     /// Brings the WireGuard interface and its peers to the saved encrypted networks and the cluster's records,
     /// and recomputes which hosts each encrypted network may reach. The interface is made when the first
     /// encrypted network exists and removed with the last. Peers not yet handshaken are checked again shortly.

@@ -15,11 +15,13 @@ public struct EncryptedDatapath: Sendable {
     /// How long a host that rotated its key keeps its FDB entries while its new peer's handshake is pending
     /// (``EncryptedPeerPlan``): three of WireGuard's 5 s handshake retries.
     public let rotationGrace: Duration
+    /// Which backend this is and why it was chosen, for the status (``WireGuardSelection``).
+    public let backend: String
 
     public init(device: any WireGuardInterface, filter: PlaintextVXLANFilter = PlaintextVXLANFilter(), keys: WireGuardKeyPair,
                 listenPort: UInt16 = WireGuardConfiguration.defaultPort, keepaliveSeconds: UInt16 = 25,
                 handshakeRecheck: Duration = .milliseconds(500), keyDirectory: String? = nil,
-                rotationGrace: Duration = .seconds(15)) {
+                rotationGrace: Duration = .seconds(15), backend: String = "userspace") {
         self.device = device
         self.filter = filter
         self.keys = keys
@@ -28,5 +30,6 @@ public struct EncryptedDatapath: Sendable {
         self.handshakeRecheck = handshakeRecheck
         self.keyDirectory = keyDirectory
         self.rotationGrace = rotationGrace
+        self.backend = backend
     }
 }
