@@ -69,3 +69,39 @@ struct DryRunWireGuardDeviceTests {
         ])
     }
 }
+
+/// A WireGuard interface that comes up and then refuses a new key (a wedged or dead wireguard-go).
+final class KeyRefusingDevice: WireGuardInterface {
+    let name = "weft-wg"
+    func bringUp(_ configuration: WireGuardConfiguration, tunnel: IPv4Address, mtu: UInt32,
+                 session: NetlinkSession) throws(WireGuardDeviceError) -> UserspaceWireGuardDevice.Origin { .started }
+    func status() throws(WireGuardError) -> WireGuardStatus { WireGuardStatus() }
+    func update(peers: [WireGuardPeer], keepaliveSeconds: UInt16) throws(WireGuardError) {}
+    func setIdentity(_ keys: WireGuardKeyPair) throws(WireGuardError) {
+        throw .socket(path: "/var/run/wireguard/weft-wg.sock", action: "connect", errno: ECONNREFUSED)
+    }
+    func tearDown(session: NetlinkSession) {}
+}
+
+struct KeyRotationFailureTests {
+    @Test("an interface that refuses the new key: the rotation fails naming the cause, the key file and the announced key stay the old ones")
+    func refusedKeyRestored() async throws {
+        let directory = try NodeIdentityFileTests.temporaryDirectory()
+        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
+        let keys = try WireGuardKeyPair.loadOrCreate(directory: directory)
+        let harness = DriverHarness()
+        let driver = OverlayDriver(
+            host: DriverHarness.host, backend: harness.backend, store: harness.store, logger: Logger(label: "test"),
+            wireGuard: EncryptedDatapath(device: KeyRefusingDevice(), filter: PlaintextVXLANFilter(printing: { _ in }), keys: keys,
+                                         keyDirectory: directory))
+        try await driver.start()
+        try await driver.createNetwork(DriverHarness.network(options: ["encrypted": "", "weft.vni": "4242"]))
+        await #expect {
+            try await driver.rotateWireGuardKey()
+        } throws: { error in
+            "\(error)".contains("the interface refused the new key (the old one stays)") && "\(error)".contains("connect")
+        }
+        #expect(try WireGuardKeyPair.loadOrCreate(directory: directory).publicKey == keys.publicKey, "the key file lost the key peers know")
+        #expect(await driver.wireGuardKeys?.publicKey == keys.publicKey)
+    }
+}
