@@ -19,6 +19,8 @@ enum KeyRotationSchedule {
                 let result = try await driver.rotateWireGuardKey()
                 logger.notice("WireGuard key rotated on schedule", metadata: [
                     "every": "\(interval)", "public-key": "\(result.publicKey)", "networks": "\(result.announcedNetworks)"])
+                // Never sooner than one interval after a rotation, even where the key is not saved (a dry run).
+                do { try await Task.sleep(for: interval) } catch { return }
             } catch {
                 logger.error("WireGuard key rotation on schedule failed", metadata: ["error": "\(error)", "retry-in": "\(retry)"])
                 do { try await Task.sleep(for: retry) } catch { return }
