@@ -11,6 +11,8 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
     public var networks: NetworksSummary
     public var ipam: [PoolStatus]
     public var lastRepair: RepairStatus?
+    /// The WireGuard of encrypted networks: the backend and why, or why there is none.
+    public var wireGuard: String? = nil
     /// Each problem in one line; empty when all is well.
     public var problems: [String]
 

@@ -76,7 +76,7 @@ public struct StatusSource: Sendable {
             networks: NetworksSummary(
                 count: networks.count, localEndpoints: networks.reduce(0) { $0 + $1.localEndpoints.count },
                 remoteEndpoints: networks.reduce(0) { $0 + $1.remoteEndpoints.count }),
-            ipam: ipam, lastRepair: repair, problems: problems)
+            ipam: ipam, lastRepair: repair, wireGuard: await driver.wireGuardBackend, problems: problems)
     }
 
     // MARK: weft status peers

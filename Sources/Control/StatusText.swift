@@ -21,6 +21,7 @@ public enum StatusText {
             if let held = pool.blocksHeldByUnreachable, held > 0 { text += ", \(held) held by unreachable hosts" }
             lines.append(text)
         }
+        if let wireGuard = status.wireGuard { lines.append("wireguard:  \(wireGuard)") }
         if let repair = status.lastRepair {
             lines.append(
                 "repair:     \(duration(repair.secondsAgo)) ago over \(repair.networks) network\(repair.networks == 1 ? "" : "s"): "

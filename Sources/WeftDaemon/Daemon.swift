@@ -141,6 +141,10 @@ public struct Daemon: Sendable {
                 await KeyReload.reload(node: node, from: keySetup.keyFile, logger: logger)
             }
         }
+        let rotating = Task { [logger] in
+            guard wireGuard != nil, let interval = config.encryptionKeyRotation else { return }
+            await KeyRotationSchedule.run(driver: driver, every: interval, keyDirectory: config.stateDirectory, logger: logger)
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -148,10 +152,12 @@ public struct Daemon: Sendable {
             try await group.run()
         } catch {
             reloading.cancel()
+            rotating.cancel()
             await driver.stopEncryption()
             throw error
         }
         reloading.cancel()
+        rotating.cancel()
         await driver.stopEncryption()
         if let node {
             await node.leave(timeout: .seconds(3), reason: "weft stopped")

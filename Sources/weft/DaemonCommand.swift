@@ -84,6 +84,10 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("wireguard"), help: "The WireGuard of encrypted networks: auto (the kernel's when weft can use it, else wireguard-go), userspace (wireguard-go) or kernel.")
     var wireGuard: String?
+
+    @Option(help: "How old this host's WireGuard key may get before weft rotates it (make-before-break; also on demand: weft encryption rotate): seconds, or 90m, 24h, 7d; 0 never (default 24h).")
+    var encryptionKeyRotation: String?
+
     @Option(help: "Docker's API socket, read (GET /networks/<id>?verbose=true only) to serve swarm services' VIPs on weft networks; none serves none (default: none; the managed plugin mounts it at /run/docker.sock).")
     var dockerSocket: String?
 
@@ -111,6 +115,7 @@ struct DaemonCommand: AsyncParsableCommand {
         flags.scope = scope
         flags.swarmIdleLeave = swarmIdleLeave
         flags.wireGuard = wireGuard
+        flags.encryptionKeyRotation = encryptionKeyRotation
         flags.dockerSocket = dockerSocket
         let configuration: DaemonConfiguration
         do {

@@ -113,3 +113,27 @@ struct DaemonConfigurationTests {
         #expect(configuration.seeds.count == 2 && configuration.keyFile == "/var/lib/weft/gossip.key")
     }
 }
+
+/// `--encryption-key-rotation`: a duration like the other settings, 24 h unless given, 0 for never.
+struct KeyRotationSettingTests {
+    @Test("24h by default; seconds or s/m/h/d; 0 never; anything else refused naming the flag")
+    func parsing() throws {
+        #expect(try DaemonConfigurationTests.resolve().encryptionKeyRotation == .seconds(86_400))
+        var flags = DaemonConfiguration.Flags()
+        for (text, expected) in [("90", Duration.seconds(90)), ("90s", .seconds(90)), ("15m", .seconds(900)), ("12h", .seconds(43_200)), ("7d", .seconds(604_800))] {
+            flags.encryptionKeyRotation = text
+            #expect(try DaemonConfigurationTests.resolve(flags).encryptionKeyRotation == expected, "\(text)")
+        }
+        #expect(try DaemonConfigurationTests.resolve(environment: ["WEFT_ENCRYPTION_KEY_ROTATION": "0"]).encryptionKeyRotation == nil)
+        for bad in ["", "h", "-1h", "1.5h", "24 h", "1w", "99999999999d"] {
+            flags.encryptionKeyRotation = bad
+            #expect(throws: DaemonConfigurationError.self, "\(bad)") { try DaemonConfigurationTests.resolve(flags) }
+        }
+        flags.encryptionKeyRotation = "soon"
+        #expect(throws: DaemonConfigurationError.invalid(
+            setting: "--encryption-key-rotation (WEFT_ENCRYPTION_KEY_ROTATION)", value: "soon",
+            allowed: "a duration (seconds, or with s, m, h or d: 24h), at least 1 s, or 0 for never")) {
+            try DaemonConfigurationTests.resolve(flags)
+        }
+    }
+}

@@ -52,6 +52,8 @@ public actor OverlayDriver {
     var handshakeRecheck: Task<Void, Never>?
     /// Rechecks in a row that found a peer not yet handshaken (they back off).
     var handshakeWaits = 0
+    /// This host's rotated key and other hosts' rotations in progress.
+    var keyRotation = WireGuardKeyRotation()
 
     /// - Parameter wireGuard: given where a WireGuard backend is available; encrypted networks are then accepted.
     public init(

@@ -104,6 +104,8 @@ struct PingSummary: Sendable, CustomStringConvertible {
     let transmitted: Int
     let received: Int
     var lost: Int { transmitted - received }
+    /// The slowest answer's round trip (`round-trip min/avg/max = a/b/c ms`), nil when none came back.
+    let maxMilliseconds: Double?
 
     init(_ result: CommandResult) throws {
         let text = result.stdout
@@ -114,9 +116,20 @@ struct PingSummary: Sendable, CustomStringConvertible {
         guard numbers.count >= 2 else { throw HarnessError("cannot read the ping summary `\(line)`") }
         transmitted = numbers[0]
         received = numbers[1]
+        maxMilliseconds = Self.slowest(in: text)
     }
 
     var description: String { "\(received)/\(transmitted) answered" }
+
+    /// `c` of `round-trip min/avg/max = a/b/c ms` (busybox) or `rtt min/avg/max/mdev = a/b/c/d ms` (iputils).
+    static func slowest(in text: String) -> Double? {
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("min/avg/max") }),
+            let values = line.split(separator: "=").last
+        else { return nil }
+        let fields = values.split(separator: "/")
+        guard fields.count >= 3 else { return nil }
+        return Double(fields[2].filter { $0.isNumber || $0 == "." })
+    }
 }
 
 /// What a host's kernel holds for other hosts' endpoints: the permanent FDB entries with a remote destination
