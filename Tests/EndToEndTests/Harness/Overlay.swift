@@ -103,10 +103,20 @@ struct RunningPing: Sendable {
 struct PingSummary: Sendable, CustomStringConvertible {
     let transmitted: Int
     let received: Int
+    /// Replies marked `DUP!` (a frame delivered twice).
+    let duplicates: Int
+    /// The longest run of requests without a reply between two answered ones (an outage, in requests).
+    let longestGap: Int
     var lost: Int { transmitted - received }
 
     init(_ result: CommandResult) throws {
         let text = result.stdout
+        duplicates = text.components(separatedBy: "DUP!").count - 1
+        let answered = text.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: "seq=") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        longestGap = zip(answered, answered.dropFirst()).map { $1 - $0 - 1 }.max() ?? 0
         guard let line = text.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) else {
             throw HarnessError("no ping summary in \(result)")
         }
