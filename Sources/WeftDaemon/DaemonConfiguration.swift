@@ -87,6 +87,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var relay: String?
         public var relayPort: String?
         public var relayHoldDown: String?
+        public var pathSelection: String?
 
         public init() {}
     }
@@ -97,7 +98,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "WEFT_VXLAN_PORT", "WEFT_DEFAULT_RANGE", "WEFT_LOG_LEVEL", "WEFT_LOG_OUTPUT", "WEFT_DRY_RUN", "WEFT_JOIN",
         "WEFT_GOSSIP_PORT", "WEFT_KEY_FILE", "WEFT_GOSSIP_KEY", "WEFT_INSECURE_GOSSIP", "WEFT_NODE_NAME",
         "WEFT_FAILURE_DETECTION", "WEFT_FAILED_HOST_GRACE", "WEFT_SCOPE", "WEFT_SWARM_IDLE_LEAVE",
-        "WEFT_WIREGUARD", "WEFT_DOCKER_SOCKET", "WEFT_RELAY", "WEFT_RELAY_PORT", "WEFT_RELAY_HOLD_DOWN",
+        "WEFT_WIREGUARD", "WEFT_DOCKER_SOCKET", "WEFT_RELAY", "WEFT_RELAY_PORT", "WEFT_RELAY_HOLD_DOWN", "WEFT_PATH_SELECTION",
     ]
 
     /// Resolves the configuration from the command line, the environment and the defaults.
@@ -189,7 +190,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw .invalid(setting: "--relay-hold-down (WEFT_RELAY_HOLD_DOWN)", value: text, allowed: "a number of seconds up to 3600")
                 }
                 return seconds
-            } ?? 5)
+            } ?? 5,
+            selection: try settings.choice(
+                flags.pathSelection, "--path-selection", "WEFT_PATH_SELECTION", default: .off, from: PathConfiguration.Selection.allCases))
         if configuration.paths.relayPort == configuration.vxlanPort || configuration.paths.relayPort == gossipPort {
             throw .invalid(setting: "--relay-port (WEFT_RELAY_PORT)", value: "\(configuration.paths.relayPort)",
                            allowed: "a port other than the VXLAN and gossip ports")

@@ -11,14 +11,24 @@ public struct PathConfiguration: Sendable, Equatable {
         case off
     }
 
+    /// `--path-selection`: which paths a relay may replace.
+    public enum Selection: String, Sendable, Equatable, CaseIterable {
+        /// Only failed direct paths.
+        case off
+        /// Also direct paths much slower than the best relay path (``PathSelector/LatencyPolicy``).
+        case latency
+    }
+
     public var relay: Relay
     public var relayPort: UInt16
     /// Seconds.
     public var holdDown: Double
+    public var selection: Selection
 
-    public init(relay: Relay = .auto, relayPort: UInt16 = RelayRoutes.defaultPort, holdDown: Double = 5) {
+    public init(relay: Relay = .auto, relayPort: UInt16 = RelayRoutes.defaultPort, holdDown: Double = 5, selection: Selection = .off) {
         self.relay = relay
         self.relayPort = relayPort
         self.holdDown = holdDown
+        self.selection = selection
     }
 }

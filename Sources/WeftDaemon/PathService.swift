@@ -15,6 +15,8 @@ actor PathService {
         /// Relaying on (`--relay auto`) or off (probes still run, every peer is direct).
         var relay = true
         var holdDown: Double = 5
+        /// Latency path selection (`--path-selection latency`).
+        var latency = false
         var probeInterval: Duration = .milliseconds(300)
         /// An advert goes out at least this often, so that late joiners and relays learn it.
         var advertEvery: Double = 2
@@ -39,7 +41,7 @@ actor PathService {
         self.local = local
         self.settings = settings
         self.logger = logger
-        self.selector = PathSelector(holdDown: settings.holdDown)
+        self.selector = PathSelector(holdDown: settings.holdDown, latency: settings.latency ? PathSelector.LatencyPolicy() : nil)
         self.socket = try RelaySocket(local: local, port: settings.relayPort, vxlanPort: settings.vxlanPort)
     }
 
@@ -56,15 +58,20 @@ actor PathService {
     func run() async {
         socket.start()
         logger.info("resilient paths running", metadata: [
-            "relay": "\(settings.relay ? "auto" : "off")", "relay port": "\(settings.relayPort)", "hold-down": "\(settings.holdDown) s"])
+            "relay": "\(settings.relay ? "auto" : "off")", "relay port": "\(settings.relayPort)", "hold-down": "\(settings.holdDown) s",
+            "path selection": "\(settings.latency ? "latency" : "off")"])
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [socket] in
-                for await (peer, at) in socket.answers { await self.answered(peer, at: at) }
+            // A relayed host's advert changes what this host forwards for it: at once, not at the next tick.
+            group.addTask { [cluster, socket, local] in
+                for await _ in cluster.pathAdvertChanges { socket.update(await cluster.relayTable(local: local)) }
             }
             group.addTask {
+                let clock = ContinuousClock()
+                var deadline = clock.now
                 while !Task.isCancelled {
                     await self.tick()
-                    try? await Task.sleep(for: self.settings.probeInterval)
+                    deadline = max(deadline.advanced(by: self.settings.probeInterval), clock.now.advanced(by: .milliseconds(50)))
+                    try? await Task.sleep(until: deadline, clock: clock)
                 }
             }
             await group.next()
@@ -80,11 +87,6 @@ actor PathService {
         await driver.report([:])
     }
 
-    private func answered(_ peer: IPAddress, at instant: ContinuousClock.Instant) {
-        if paths.answered(by: peer, at: seconds(instant)) {
-            logger.info("data path up", metadata: ["peer": "\(peer)"])
-        }
-    }
 
     private func tick() async {
         let members = await cluster.memberVTEPs()
@@ -99,6 +101,10 @@ actor PathService {
             } catch {
                 logger.warning("cannot set up the path probes", metadata: ["error": "\(error)"])
             }
+        }
+        // Answers first, each against the probe it answers (they arrive before the next probe leaves).
+        for (peer, instant) in socket.takeAnswers() where paths.answered(by: peer, at: seconds(instant)) {
+            logger.info("data path up", metadata: ["peer": "\(peer)", "name": "\(names[peer] ?? "?")"])
         }
         for peer in peers.sorted() {
             guard let request = PathProbe.request(from: local, to: peer) else { continue }
@@ -189,6 +195,7 @@ extension Daemon {
         settings.vxlanPort = host.vxlanPort
         settings.relay = paths.relay == .auto
         settings.holdDown = paths.holdDown
+        settings.latency = paths.selection == .latency
         do {
             return try PathService(cluster: cluster, driver: driver, local: host.advertiseAddress, settings: settings, logger: logger)
         } catch {

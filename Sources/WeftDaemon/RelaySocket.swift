@@ -22,16 +22,17 @@ final class RelaySocket: Sendable {
         var table: RelayTable
         var limit: RelayRateLimit
         var counts = Counts()
+        /// The latest probe answer from each peer since the last ``takeAnswers()`` (at most ``maxAnswers``).
+        var answers: [IPAddress: ContinuousClock.Instant] = [:]
     }
+
+    static let maxAnswers = 4096
 
     let local: IPAddress
     let vxlanPort: UInt16
     private let fd: CInt
     private let state: Mutex<State>
     private let closed = Atomic<Bool>(false)
-    private let answerSink: AsyncStream<(IPAddress, ContinuousClock.Instant)>.Continuation
-    /// Probe answers as they arrive: the peer and when.
-    let answers: AsyncStream<(IPAddress, ContinuousClock.Instant)>
 
     enum SocketError: Error, CustomStringConvertible {
         case notIPv4(IPAddress)
@@ -67,7 +68,6 @@ final class RelaySocket: Sendable {
         self.local = local
         self.vxlanPort = vxlanPort
         self.state = Mutex(State(table: RelayTable(local: local), limit: RelayRateLimit(rate: rate, burst: burst)))
-        (answers, answerSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(4096))
     }
 
     /// Starts the reading thread.
@@ -81,11 +81,18 @@ final class RelaySocket: Sendable {
     func stop() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         shutdown(fd, CInt(SHUT_RDWR))
-        answerSink.finish()
     }
 
     func update(_ table: RelayTable) {
         state.withLock { $0.table = table }
+    }
+
+    /// The probe answers that arrived since the last call: each peer's latest, and when it arrived.
+    func takeAnswers() -> [IPAddress: ContinuousClock.Instant] {
+        state.withLock { state in
+            defer { state.answers = [:] }
+            return state.answers
+        }
     }
 
     func takeCounts() -> Counts {
@@ -142,8 +149,10 @@ final class RelaySocket: Sendable {
                 for target in targets where send(packet, to: target, port: vxlanPort) { sent += 1 }
                 state.withLock { $0.counts.forwarded += sent }
             case .probeAnswer(let peer):
-                state.withLock { $0.counts.probeAnswers += 1 }
-                answerSink.yield((peer, arrived))
+                state.withLock { state in
+                    state.counts.probeAnswers += 1
+                    if state.answers.count < Self.maxAnswers || state.answers[peer] != nil { state.answers[peer] = arrived }
+                }
             case .drop(let reason):
                 state.withLock { $0.counts.dropped[reason, default: 0] += 1 }
             }

@@ -96,6 +96,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Seconds a healed direct path must stay up before traffic leaves the relay for it (default 5).")
     var relayHoldDown: String?
 
+    @Option(help: "Which direct paths a relay may replace: off (only failed ones; default) or latency (also those whose round trip exceeds the best relay path's by half plus 10 ms; back below a fifth plus 5 ms).")
+    var pathSelection: String?
+
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
         flags.socket = socket
@@ -124,6 +127,7 @@ struct DaemonCommand: AsyncParsableCommand {
         flags.relay = relay
         flags.relayPort = relayPort
         flags.relayHoldDown = relayHoldDown
+        flags.pathSelection = pathSelection
         let configuration: DaemonConfiguration
         do {
             configuration = try DaemonConfiguration.resolve(

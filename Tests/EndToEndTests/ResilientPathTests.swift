@@ -48,6 +48,16 @@ struct ResilientPathTests {
         return try await host.run([Tools.sh, "-c", script]).check().stdout.split(separator: "\n").map(String.init)
     }
 
+    /// What the relay saw and what the hosts hold, printed when a relayed path does not work.
+    static func diagnose(_ cluster: Cluster) async throws {
+        for host in cluster.hosts {
+            let relay = try await Self.metrics(on: host).split(separator: "\n").filter { $0.hasPrefix("weft_relay") || $0.hasPrefix("weft_peer") }
+            print("e2e paths: \(host.name) metrics:\n\(relay.joined(separator: "\n"))")
+            print("e2e paths: \(host.name) FDB:\n\(try await Self.fdbLines(on: host).joined(separator: "\n"))")
+            print("e2e paths: \(host.name) peers: \(try await host.run([PackagePaths.weftBinary, "status", "peers"]).check().stdout)")
+        }
+    }
+
     /// ebtables rules on the underlay bridge dropping UDP between two hosts, both directions (optionally only
     /// toward one destination port): a broken path in the network, not on a host.
     static func udpCut(_ a: TestHost, _ b: TestHost, port: Int? = nil) -> [[String]] {
@@ -98,8 +108,10 @@ struct ResilientPathTests {
                 return true
             }
             let recovery = try #require(firstRelayed)
-            print("e2e paths: c1→c3 answered through h2 \(recovery) after the cut (RON: ~20 s)")
-            #expect(recovery <= .seconds(3), "recovery took \(recovery)")
+            // The exact figure is the continuous ping's outage (below); this one adds a `docker exec` and up to
+            // the 1 s a ping launched just before the switch waits.
+            print("e2e paths: c1→c3 answered through h2 \(recovery) after the cut, polled (RON: ~20 s)")
+            #expect(recovery <= .seconds(5), "recovery took \(recovery)")
             #expect(try await c1.reaches(c2), "h1↔h2 broke")
             #expect(try await c2.reaches(c3), "h2↔h3 broke")
             let h3Fdb = try await Self.fdbLines(on: h3)
@@ -130,10 +142,15 @@ struct ResilientPathTests {
             // 3. Only VXLAN's port blocked between h1 and h3 (gossip goes on): relayed too.
             let vxlanCut = Self.udpCut(h1, h3, port: 4789)
             try await Self.apply(vxlanCut, "-A", in: cluster)
-            try await Poll.until("c1→c3 relayed with only 4789 blocked", timeout: .seconds(10), interval: .milliseconds(100)) {
-                let fdb = try await Self.fdbLines(on: h1)
-                guard fdb.contains(where: { $0.lowercased().hasPrefix(c3MAC) && $0.contains(relayedEntry) }) else { return false }
-                return try await c1.ping(c3.address, wait: 1).succeeded
+            do {
+                try await Poll.until("c1→c3 relayed with only 4789 blocked", timeout: .seconds(10), interval: .milliseconds(100)) {
+                    let fdb = try await Self.fdbLines(on: h1)
+                    guard fdb.contains(where: { $0.lowercased().hasPrefix(c3MAC) && $0.contains(relayedEntry) }) else { return false }
+                    return try await c1.ping(c3.address, wait: 1).succeeded
+                }
+            } catch {
+                try await Self.diagnose(cluster)
+                throw error
             }
             try await Self.apply(vxlanCut, "-D", in: cluster)
             try await Poll.until("back to direct after the 4789 block", timeout: .seconds(Self.holdDown + 2), interval: .milliseconds(100)) {
@@ -155,6 +172,19 @@ struct ResilientPathTests {
             try await Poll.until("h3's data path up again", timeout: .seconds(5), interval: .milliseconds(100)) {
                 try await Self.peers(on: h1).first { $0.name == h3.underlayAddress }?.dataPath == "up"
             }
+
+            // 5. weft stops on h1 while it relays: its relayed entries go back to direct and its probe namespace goes.
+            try await Self.apply(cut, "-A", in: cluster)
+            try await Poll.until("h1 relaying again", timeout: .seconds(10), interval: .milliseconds(100)) {
+                try await Self.fdbLines(on: h1).contains { $0.contains(relayedEntry) }
+            }
+            let weft = try #require(h1.process(label: "weft"))
+            #expect(await weft.stop() == .exited(0))
+            let left = try await Self.fdbLines(on: h1)
+            #expect(!left.contains { $0.contains("port 4790") }, "relayed entries left after exit: \(left)")
+            #expect(left.contains { $0.lowercased().hasPrefix(c3MAC) && $0.contains("dst \(h3.underlayAddress)") }, "\(left)")
+            #expect(!(try await h1.weftNamespaces()).contains("paths"), "the probe namespace is left after exit")
+            try await Self.apply(cut, "-D", in: cluster)
         }
     }
 }

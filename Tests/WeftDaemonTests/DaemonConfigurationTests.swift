@@ -53,10 +53,11 @@ struct DaemonConfigurationTests {
         #expect(configuration.failureDetection == .fast && configuration.scope == .global && configuration.logOutput == .stdout)
         #expect(configuration.keyFile == "/etc/weft/key" && configuration.insecureGossip)
         #expect(configuration.swarmIdleLeave == .milliseconds(2500))
-        #expect(configuration.paths == PathConfiguration(relay: .auto, relayPort: 4791, holdDown: 5))
+        #expect(configuration.paths == PathConfiguration(relay: .auto, relayPort: 4791, holdDown: 5, selection: .off))
         flags.relay = "off"
         flags.relayHoldDown = "2.5"
-        #expect(try Self.resolve(flags, environment: ["WEFT_RELAY_PORT": "5000"]).paths == PathConfiguration(relay: .off, relayPort: 5000, holdDown: 2.5))
+        #expect(try Self.resolve(flags, environment: ["WEFT_RELAY_PORT": "5000", "WEFT_PATH_SELECTION": "latency"]).paths
+            == PathConfiguration(relay: .off, relayPort: 5000, holdDown: 2.5, selection: .latency))
         #expect(throws: DaemonConfigurationError.self) { try Self.resolve(flags, environment: ["WEFT_RELAY_PORT": "4789"]) }
         #expect(throws: DaemonConfigurationError.self) { try Self.resolve(environment: ["WEFT_RELAY": "sometimes"]) }
         let fromEnvironment = try Self.resolve(environment: environment)

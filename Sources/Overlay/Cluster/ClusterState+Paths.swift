@@ -34,8 +34,10 @@ extension ClusterState {
             }
             return .done
         }
-        if let held = pathAdverts[advert.owner], held.advert.sequence >= advert.sequence { return .done }
+        let held = pathAdverts[advert.owner]
+        if let held, held.advert.sequence >= advert.sequence { return .done }
         pathAdverts[advert.owner] = (advert, now)
+        if held?.advert.relays != advert.relays { pathAdvertSink.yield() }
         return .rebroadcast(key: "paths/\(advert.owner)")
     }
 

@@ -30,6 +30,9 @@ public actor ClusterState: GossipDelegate {
     var members: [String: ClusterMember] = [:]
     /// Each host's latest path advert and when it arrived (``ClusterState+Paths.swift``).
     var pathAdverts: [String: (advert: PathAdvert, received: Double)] = [:]
+    /// Signals each other host's advert whose relays changed (coalesced).
+    public nonisolated let pathAdvertChanges: AsyncStream<Void>
+    let pathAdvertSink: AsyncStream<Void>.Continuation
     var pending: PendingRecords
     /// The highest version seen from others of each of this host's keys (table and key), until the next
     /// ``reassertOwnRecords()``.
@@ -74,6 +77,7 @@ public actor ClusterState: GossipDelegate {
         pending = PendingRecords(capacity: limits.maxPending)
         refusalLog = RateLimitedLog(interval: limits.logInterval)
         (changes, changeSink) = AsyncStream.makeStream(of: Set<VNI>.self, bufferingPolicy: .bufferingNewest(1024))
+        (pathAdvertChanges, pathAdvertSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         start = clock.now
     }
 

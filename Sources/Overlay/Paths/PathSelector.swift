@@ -38,11 +38,27 @@ public struct PathChange: Sendable, Equatable {
 /// both up and whose RTT sum is smallest; it comes back to direct once its direct path has been up for
 /// ``holdDown`` seconds. Time is given by the caller (a virtual clock in tests).
 public struct PathSelector: Sendable {
+    /// Latency path selection (`--path-selection latency`): a peer whose direct path is up but much slower than
+    /// the best relay path goes through the relay, with hysteresis both ways. RTTs in seconds.
+    public struct LatencyPolicy: Sendable, Equatable {
+        /// To the relay when direct RTT > relay RTT × `switchFactor` + `switchMargin`...
+        public var switchFactor = 1.5
+        public var switchMargin = 0.010
+        /// ...and back once direct RTT ≤ relay RTT × `stayFactor` + `stayMargin` (and the hold-down has passed).
+        public var stayFactor = 1.2
+        public var stayMargin = 0.005
+
+        public init() {}
+    }
+
     public var holdDown: Double
+    /// nil: relays only replace failed direct paths.
+    public var latency: LatencyPolicy?
     public private(set) var choices: [IPAddress: PathChoice] = [:]
 
-    public init(holdDown: Double) {
+    public init(holdDown: Double, latency: LatencyPolicy? = nil) {
         self.holdDown = holdDown
+        self.latency = latency
     }
 
     /// Re-decides every peer in `own`; peers gone from it are forgotten. `views` holds each other host's view of
@@ -80,16 +96,25 @@ public struct PathSelector: Sendable {
         let directChoice = { (reason: String) in PathChoice(relay: nil, since: now, reason: reason) }
         guard relayAllowed else { return current?.relay == nil ? (current ?? directChoice("direct")) : directChoice("relaying is off") }
         if let relay = current?.relay, let current {
+            let cost = Self.usable(relay, for: peer, own: own, views: views)
             if direct.isUp, now - direct.since >= holdDown {
+                if let latency, let cost, let rtt = direct.rtt, rtt > cost * latency.stayFactor + latency.stayMargin { return current }
                 return directChoice("direct path up for \(Self.seconds(now - direct.since))")
             }
-            if Self.usable(relay, for: peer, own: own, views: views) != nil { return current }
+            if cost != nil { return current }
             if let best = best(for: peer, own: own, views: views) {
                 return PathChoice(relay: best, since: now, reason: "relay \(relay) lost its path")
             }
             return directChoice("relay \(relay) lost its path and no other relay reaches the peer")
         }
-        guard !direct.isUp else { return current ?? directChoice("direct") }
+        guard !direct.isUp else {
+            if let latency, let rtt = direct.rtt, let best = best(for: peer, own: own, views: views),
+                let cost = Self.usable(best, for: peer, own: own, views: views), rtt > cost * latency.switchFactor + latency.switchMargin
+            {
+                return PathChoice(relay: best, since: now, reason: "direct RTT \(Self.milliseconds(rtt)), via the relay \(Self.milliseconds(cost))")
+            }
+            return current ?? directChoice("direct")
+        }
         if let best = best(for: peer, own: own, views: views) {
             return PathChoice(relay: best, since: now, reason: "direct path down (\(direct.misses) probes lost)")
         }
@@ -112,6 +137,11 @@ public struct PathSelector: Sendable {
     ) -> Double? {
         guard let first = own[relay], first.isUp, first.rtt != nil, let second = views[relay]?[peer], second.isUp else { return nil }
         return (first.rtt ?? 1) + (second.rtt ?? 1)
+    }
+
+    static func milliseconds(_ value: Double) -> String {
+        let tenths = Int((value * 10_000).rounded())
+        return "\(tenths / 10).\(tenths % 10) ms"
     }
 
     static func seconds(_ value: Double) -> String {

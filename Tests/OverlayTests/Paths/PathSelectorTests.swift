@@ -137,4 +137,40 @@ struct PathSelectorTests {
         #expect(selector.relays[c] == nil)
         #expect(selector.choices[c]?.reason.contains("relay reaches the peer") == true)
     }
+
+    @Test func latencySelectionMovesASlowPathToTheRelayWithHysteresisAndOffStaysDirect() {
+        var clock = Clock()
+        var latency = PathSelector(holdDown: 2, latency: PathSelector.LatencyPolicy())
+        var off = PathSelector(holdDown: 2)
+        let peerViews = views([(b, [c: true])], rtt: 0.001)
+        var changes: [PathChange] = []
+        // C's direct path is 100 ms; B is 1 ms away and 1 ms from C.
+        for _ in 0..<20 {
+            clock.step([b, c], answering: [b, c], rtt: [b: 0.001, c: 0.100])
+            changes += latency.update(now: clock.now, own: clock.paths.paths, views: peerViews, relayAllowed: true)
+            _ = off.update(now: clock.now, own: clock.paths.paths, views: peerViews, relayAllowed: true)
+        }
+        #expect(latency.relays == [c: b])
+        #expect(changes.count == 1)
+        #expect(latency.choices[c]?.reason.hasPrefix("direct RTT") == true)
+        #expect(off.relays.isEmpty)
+        // A direct RTT inside the band (not 1.5× + 10 ms worse, but above 1.2× + 5 ms): stays relayed.
+        for _ in 0..<30 {
+            clock.step([b, c], answering: [b, c], rtt: [b: 0.001, c: 0.009])
+            #expect(latency.update(now: clock.now, own: clock.paths.paths, views: peerViews, relayAllowed: true).isEmpty)
+        }
+        #expect(latency.relays == [c: b])
+        // Fast again: back to direct.
+        var back = false
+        for _ in 0..<30 where !back {
+            clock.step([b, c], answering: [b, c], rtt: [b: 0.001, c: 0.001])
+            back = latency.update(now: clock.now, own: clock.paths.paths, views: peerViews, relayAllowed: true).contains { $0.to.relay == nil }
+        }
+        #expect(back)
+        // And the band does not bring it to the relay.
+        for _ in 0..<30 {
+            clock.step([b, c], answering: [b, c], rtt: [b: 0.001, c: 0.009])
+            #expect(latency.update(now: clock.now, own: clock.paths.paths, views: peerViews, relayAllowed: true).isEmpty)
+        }
+    }
 }
