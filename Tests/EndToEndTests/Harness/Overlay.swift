@@ -105,8 +105,10 @@ struct PingSummary: Sendable, CustomStringConvertible {
     let received: Int
     /// Replies marked `DUP!` (a frame delivered twice).
     let duplicates: Int
-    /// The longest run of requests without a reply between two answered ones (an outage, in requests).
-    let longestGap: Int
+    /// Every run of requests without a reply between two answered ones (an outage, in requests), in order.
+    let gaps: [Int]
+    /// The longest of ``gaps``, 0 when there is none.
+    var longestGap: Int { gaps.max() ?? 0 }
     var lost: Int { transmitted - received }
 
     init(_ result: CommandResult) throws {
@@ -116,7 +118,7 @@ struct PingSummary: Sendable, CustomStringConvertible {
             guard let range = line.range(of: "seq=") else { return nil }
             return Int(line[range.upperBound...].prefix { $0.isNumber })
         }
-        longestGap = zip(answered, answered.dropFirst()).map { $1 - $0 - 1 }.max() ?? 0
+        gaps = zip(answered, answered.dropFirst()).map { $1 - $0 - 1 }.filter { $0 > 0 }
         guard let line = text.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) else {
             throw HarnessError("no ping summary in \(result)")
         }
