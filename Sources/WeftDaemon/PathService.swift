@@ -162,13 +162,7 @@ actor PathService {
         for (reason, count) in counts.dropped {
             Counter(label: "weft_relay_packets_total", dimensions: [("result", reason.rawValue)]).increment(by: count)
         }
-        relayed += counts.forwarded
-        for (reason, count) in counts.dropped { dropped[reason, default: 0] += count }
     }
-
-    /// Packets relayed for others since start, and dropped by reason (for the status).
-    private(set) var relayed = 0
-    private(set) var dropped: [RelayDrop: Int] = [:]
 }
 
 /// Runs the path service in the daemon's service group; on shutdown it returns every peer to direct.

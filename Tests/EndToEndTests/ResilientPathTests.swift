@@ -187,4 +187,58 @@ struct ResilientPathTests {
             try await Self.apply(cut, "-D", in: cluster)
         }
     }
+
+    @Test("4 hosts: h1↔h4 cut relays through h2 or h3; that relay cut off too: the pair moves to the other one; healed: direct, nothing relayed left")
+    func relayThatFails() async throws {
+        try await Cluster.with(hosts: 4, beforeDockerd: { host in
+            _ = try await host.startWeft(
+                arguments: ["--log-level", "debug", "--relay-hold-down", "\(Self.holdDown)"] + Cluster.joinArguments(for: host, hostCount: 4))
+        }) { cluster in
+            let (h1, h4) = (cluster["h1"], cluster["h4"])
+            try await OverlayFailureTests.network(on: cluster.hosts, subnet: "10.66.0.0/24")
+            var containers: [OverlayContainer] = []
+            for host in cluster.hosts {
+                containers.append(try await .start(on: host, name: "c\(host.index)", network: "net1", address: "10.66.0.\(10 * host.index + 1)"))
+            }
+            let (c1, c4) = (containers[0], containers[3])
+            try await OverlayContainer.waitForMatrix([c1, c4])
+            for host in [h1, h4] {
+                try await Poll.until("\(host.name)'s data paths up", timeout: .seconds(20), interval: .milliseconds(200)) {
+                    try await Self.peers(on: host).filter { !$0.isSelf }.allSatisfy { $0.dataPath == "up" }
+                }
+            }
+            let c4MAC = try await c4.mac(on: "net1").lowercased()
+            /// The relay h1 sends c4's frames to, if any.
+            func relay() async throws -> TestHost? {
+                let line = try await Self.fdbLines(on: h1).first { $0.lowercased().hasPrefix(c4MAC) && $0.contains("port 4790") }
+                return cluster.hosts.first { host in line?.contains("dst \(host.underlayAddress) ") == true }
+            }
+            let cut = Self.udpCut(h1, h4)
+            try await Self.apply(cut, "-A", in: cluster)
+            var first: TestHost?
+            try await Poll.until("c1→c4 through a relay", timeout: .seconds(10), interval: .milliseconds(100)) {
+                first = try await relay()
+                guard first != nil else { return false }
+                return try await c1.ping(c4.address, wait: 1).succeeded
+            }
+            let failing = try #require(first)
+            #expect(["h2", "h3"].contains(failing.name))
+            let other = cluster[failing.name == "h2" ? "h3" : "h2"]
+            print("e2e paths: h1↔h4 relayed through \(failing.name); cutting it off the underlay")
+            let clock = ContinuousClock()
+            let cutAt = clock.now
+            try await cluster.cutOff(failing)
+            try await Poll.until("c1→c4 through \(other.name) once \(failing.name) is gone", timeout: .seconds(10), interval: .milliseconds(100)) {
+                guard try await relay()?.name == other.name else { return false }
+                return try await c1.ping(c4.address, wait: 1).succeeded
+            }
+            print("e2e paths: c1→c4 answered through \(other.name) \(clock.now - cutAt) after \(failing.name) was cut off")
+            try await cluster.reconnect(failing)
+            try await Self.apply(cut, "-D", in: cluster)
+            try await Poll.until("h1 and h4 back on their direct path", timeout: .seconds(Self.holdDown + 5), interval: .milliseconds(100)) {
+                !(try await Self.fdbLines(on: h1) + Self.fdbLines(on: h4)).contains { $0.contains("port 4790") }
+            }
+            #expect(try await c1.reaches(c4))
+        }
+    }
 }
