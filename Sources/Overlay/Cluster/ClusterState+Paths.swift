@@ -66,11 +66,15 @@ extension ClusterState {
             if !relayed.isEmpty { table.clients[vtep] = relayed }
         }
         guard !table.clients.isEmpty else { return table }
-        for entry in endpoints.live.values where !endpoints.suspendedOwners.contains(entry.host) {
+        // Encrypted networks are never relayed: a packet on their VNIs has nowhere to go.
+        let encrypted = Set(networks.live.values.filter { $0.wireGuard != nil }.map(\.vni))
+        for entry in endpoints.live.values where !encrypted.contains(entry.vni) {
             table.owners[entry.vni, default: [:]][entry.mac] = entry.vtep
             table.members[entry.vni, default: []].insert(entry.vtep)
         }
-        for network in networks.live.values { table.members[network.vni, default: []].insert(network.vtep) }
+        for network in networks.live.values where !encrypted.contains(network.vni) {
+            table.members[network.vni, default: []].insert(network.vtep)
+        }
         return table
     }
 }
