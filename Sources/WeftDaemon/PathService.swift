@@ -136,7 +136,7 @@ actor PathService {
         let upDown = view.mapValues(\.isUp)
         if lastAdvert == nil || lastAdvert?.view != upDown || lastAdvert?.relays != relays || current - (lastAdvert?.at ?? 0) >= settings.advertEvery {
             let sequence = UInt64(ClusterState.wallClockMilliseconds())
-            await cluster.publish(PathAdvert(owner: "", vtep: local, sequence: sequence, view: view, relays: relays))
+            await cluster.publish(PathAdvert(owner: "", vtep: local, sequence: sequence, view: PathAdvert.trimmed(view), relays: relays))
             lastAdvert = (current, upDown, relays)
         }
         socket.update(await cluster.relayTable(local: local))

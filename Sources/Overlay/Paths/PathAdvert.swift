@@ -42,12 +42,27 @@ public struct PathAdvert: Sendable, Equatable {
         [Self.magic] + MessagePack.encode(.array([body, .raw(signature)]))
     }
 
+    /// The view and the relays as packed 8-byte records (IPv4 only, as the probe): a peer, up or down, its RTT in
+    /// microseconds (24 bits, 0 unmeasured); a peer and its relay. About 150 peers fit in one gossip packet.
     private var body: MessagePackValue {
-        let views: [MessagePackValue] = view.sorted { $0.key < $1.key }.map { peer, path in
-            .array([.string(peer.description), .bool(path.isUp), .uint(path.rtt.map { UInt64(max(0, min($0, 3600)) * 1e6) } ?? 0)])
+        var views: [UInt8] = []
+        for (peer, path) in view.sorted(by: { $0.key < $1.key }) where peer.isIPv4 {
+            let micros = path.rtt.map { UInt32(max(1, min($0 * 1e6, Double(0xFF_FFFF)))) } ?? 0
+            views += peer.bytes + [path.isUp ? 1 : 0, UInt8(truncatingIfNeeded: micros >> 16), UInt8(truncatingIfNeeded: micros >> 8), UInt8(truncatingIfNeeded: micros)]
         }
-        let relayed: [MessagePackValue] = relays.sorted { $0.key < $1.key }.map { .array([.string($0.key.description), .string($0.value.description)]) }
-        return .array([.string(owner), .string(vtep.description), .uint(sequence), .array(views), .array(relayed)])
+        var relayed: [UInt8] = []
+        for (peer, relay) in relays.sorted(by: { $0.key < $1.key }) where peer.isIPv4 && relay.isIPv4 { relayed += peer.bytes + relay.bytes }
+        return .array([.string(owner), .string(vtep.description), .uint(sequence), .raw(views), .raw(relayed)])
+    }
+
+    /// The view that fits one advert: every peer that is down, then those up by increasing RTT, `limit` in all.
+    public static func trimmed(_ view: [IPAddress: PeerPathView], limit: Int = 140) -> [IPAddress: PeerPathView] {
+        guard view.count > limit else { return view }
+        let ordered = view.sorted { lhs, rhs in
+            if lhs.value.isUp != rhs.value.isUp { return !lhs.value.isUp }
+            return (lhs.value.rtt ?? .infinity, lhs.key) < (rhs.value.rtt ?? .infinity, rhs.key)
+        }
+        return Dictionary(uniqueKeysWithValues: ordered.prefix(limit).map { ($0.key, $0.value) })
     }
 
     public static func decode(_ bytes: [UInt8]) throws(DecodingFailure) -> PathAdvert {
@@ -58,24 +73,20 @@ public struct PathAdvert: Sendable, Equatable {
         guard case .array(let outer) = value, outer.count == 2, case .array(let fields) = outer[0], fields.count == 5,
             case .raw(let signature) = outer[1], let owner = text(fields[0]),
             let vtep = text(fields[1]).flatMap(IPAddress.init), let sequence = unsigned(fields[2]),
-            case .array(let viewItems) = fields[3], case .array(let relayItems) = fields[4]
+            case .raw(let views) = fields[3], case .raw(let relayed) = fields[4]
         else { throw DecodingFailure(reason: "unexpected shape") }
-        guard viewItems.count <= maxEntries, relayItems.count <= maxEntries else {
-            throw DecodingFailure(reason: "\(viewItems.count) view and \(relayItems.count) relay entries, more than \(maxEntries)")
+        guard views.count % 8 == 0, relayed.count % 8 == 0 else { throw DecodingFailure(reason: "a partial entry") }
+        guard views.count / 8 <= maxEntries, relayed.count / 8 <= maxEntries else {
+            throw DecodingFailure(reason: "\(views.count / 8) view and \(relayed.count / 8) relay entries, more than \(maxEntries)")
         }
         var view: [IPAddress: PeerPathView] = [:]
-        for item in viewItems {
-            guard case .array(let parts) = item, parts.count == 3, let peer = text(parts[0]).flatMap(IPAddress.init),
-                case .bool(let up) = parts[1], let micros = unsigned(parts[2])
-            else { throw DecodingFailure(reason: "a malformed view entry") }
-            view[peer] = PeerPathView(isUp: up, rtt: micros == 0 ? nil : Double(min(micros, 3_600_000_000)) / 1e6)
+        for start in stride(from: 0, to: views.count, by: 8) {
+            let micros = UInt32(views[start + 5]) << 16 | UInt32(views[start + 6]) << 8 | UInt32(views[start + 7])
+            view[.v4(Array(views[start..<start + 4]))] = PeerPathView(isUp: views[start + 4] != 0, rtt: micros == 0 ? nil : Double(micros) / 1e6)
         }
         var relays: [IPAddress: IPAddress] = [:]
-        for item in relayItems {
-            guard case .array(let parts) = item, parts.count == 2, let peer = text(parts[0]).flatMap(IPAddress.init),
-                let relay = text(parts[1]).flatMap(IPAddress.init)
-            else { throw DecodingFailure(reason: "a malformed relay entry") }
-            relays[peer] = relay
+        for start in stride(from: 0, to: relayed.count, by: 8) {
+            relays[.v4(Array(relayed[start..<start + 4]))] = .v4(Array(relayed[start + 4..<start + 8]))
         }
         var advert = PathAdvert(owner: owner, vtep: vtep, sequence: sequence, view: view, relays: relays)
         advert.signature = signature

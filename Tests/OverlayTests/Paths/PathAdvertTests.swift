@@ -16,6 +16,19 @@ struct PathAdvertTests {
         #expect(decoded == advert)
     }
 
+    @Test func anAdvertOfManyPeersFitsOneGossipPacket() {
+        var view: [IPAddress: PeerPathView] = [:]
+        for index in 0..<500 {
+            view[IPAddress.v4([10, 0, UInt8(index >> 8), UInt8(index & 0xFF)])] = PeerPathView(isUp: index != 7, rtt: Double(index) / 1e4)
+        }
+        let trimmed = PathAdvert.trimmed(view)
+        #expect(trimmed.count == 140)
+        #expect(trimmed[IPAddress.v4([10, 0, 0, 7])]?.isUp == false, "a down peer is always kept")
+        var advert = PathAdvert(owner: "192.0.2.11", vtep: a, sequence: .max, view: trimmed, relays: [b: c])
+        advert.signature = [UInt8](repeating: 7, count: 64)
+        #expect(advert.encoded().count < 1_300)
+    }
+
     @Test func hostileAdvertsAreRefusedWhole() {
         #expect(throws: PathAdvert.DecodingFailure.self) { try PathAdvert.decode([PathAdvert.magic, 0xc1]) }
         #expect(throws: PathAdvert.DecodingFailure.self) { try PathAdvert.decode([0xF7]) }
