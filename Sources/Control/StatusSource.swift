@@ -51,6 +51,10 @@ public struct StatusSource: Sendable {
                 problems.append(
                     "peer \(peer.name) (\(peer.address)) \(peer.state == "failed" ? "unreachable" : "suspect") for \(peer.sinceSeconds) s\(entries) (\(peer.reason ?? peer.state))")
             }
+            for peer in others where peer.state == "alive" && peer.dataPath == "down" {
+                let path = peer.path.map { $0 == "direct" ? "no relay reaches it" : "reached \($0)" } ?? "no path"
+                problems.append("peer \(peer.name): its VXLAN port does not answer the data-path probe: \(path) (\(peer.pathReason ?? "-"))")
+            }
             if !synchronized {
                 problems.append("the cluster's tables have not arrived yet (no push/pull with a peer): remote entries are added, none removed")
             }
@@ -115,7 +119,9 @@ public struct StatusSource: Sendable {
             if let vtep = member.tags["vtep"].flatMap(IPAddress.init), let path = paths[vtep] {
                 peer.dataPath = path.dataPathUp ? "up" : "down"
                 peer.dataPathRttMs = path.dataPathRtt.map { $0 * 1000 }
-                peer.path = path.relay.map { "via \(path.relayName ?? "\($0)") (\($0))" } ?? "direct"
+                peer.path = path.relay.map { relay in
+                    path.relayName.map { $0 == "\(relay)" ? "via \(relay)" : "via \($0) (\(relay))" } ?? "via \(relay)"
+                } ?? "direct"
                 peer.pathSinceSeconds = Self.seconds(now - path.since)
                 peer.pathReason = path.reason
             }

@@ -45,7 +45,7 @@ public enum StatusText {
                 let rtt = [peer.rttLastMs, peer.rttP50Ms, peer.rttP99Ms].map { $0.map(milliseconds) ?? "-" }.joined(separator: "/")
                 return [peer.name + (peer.isSelf ? " (self)" : ""), peer.address, peer.state, duration(peer.sinceSeconds),
                         peer.isSelf ? "-" : rtt, peer.probeLoss.map(percent) ?? "-", "\(peer.endpoints)", peer.protocolVersions,
-                        peer.dataPath.map { state in state + (peer.dataPathRttMs.map { " " + milliseconds($0) + " ms" } ?? "") } ?? "-",
+                        peer.dataPath.map { state in state == "up" ? state + (peer.dataPathRttMs.map { " " + milliseconds($0) + " ms" } ?? "") : state } ?? "-",
                         peer.path.map { path in path + (peer.pathSinceSeconds.map { " for " + duration($0) } ?? "") } ?? "-",
                         reasons(peer)]
             })

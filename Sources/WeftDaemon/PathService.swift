@@ -104,13 +104,13 @@ actor PathService {
         }
         // Answers first, each against the probe it answers (they arrive before the next probe leaves).
         for (peer, instant) in socket.takeAnswers() where paths.answered(by: peer, at: seconds(instant)) {
-            logger.info("data path up", metadata: ["peer": "\(peer)", "name": "\(names[peer] ?? "?")"])
+            logger.info("data path up", metadata: ["peer": "\(Self.label(peer, names))"])
         }
         for peer in peers.sorted() {
             guard let request = PathProbe.request(from: local, to: peer) else { continue }
             if paths.sent(to: peer, at: current) {
-                logger.warning("data path down", metadata: ["peer": "\(peer)", "name": "\(names[peer] ?? "?")",
-                                                          "lost probes": "\(paths.paths[peer]?.misses ?? 0)"])
+                logger.warning("data path down", metadata: [
+                    "peer": "\(Self.label(peer, names))", "lost probes": "\(paths.paths[peer]?.misses ?? 0)"])
                 Counter(label: "weft_path_datapath_down_total").increment()
             }
             socket.send(request, to: peer, port: settings.vxlanPort)
@@ -122,10 +122,10 @@ actor PathService {
         let changes = selector.update(now: current, own: paths.paths, views: views, relayAllowed: settings.relay)
         for change in changes {
             since[change.peer] = .now
-            let to = change.to.relay.map { "via \(names[$0] ?? "\($0)") (\($0))" } ?? "direct"
-            let from = change.from.map { "via \(names[$0] ?? "\($0)") (\($0))" } ?? "direct"
+            let to = change.to.relay.map { "via \(Self.label($0, names))" } ?? "direct"
+            let from = change.from.map { "via \(Self.label($0, names))" } ?? "direct"
             logger.notice("path changed", metadata: [
-                "peer": "\(names[change.peer] ?? "?") (\(change.peer))", "from": "\(from)", "to": "\(to)", "why": "\(change.to.reason)"])
+                "peer": "\(Self.label(change.peer, names))", "from": "\(from)", "to": "\(to)", "why": "\(change.to.reason)"])
             Counter(label: "weft_path_changes_total", dimensions: [("to", change.to.relay == nil ? "direct" : "relay")]).increment()
             EventJournal.shared.record("path", subject: names[change.peer] ?? "\(change.peer)", "\(from) → \(to): \(change.to.reason)")
         }
@@ -141,6 +141,12 @@ actor PathService {
         }
         socket.update(await cluster.relayTable(local: local))
         await report(names: names)
+    }
+
+    /// A host as log lines name it: its gossip name, with its VTEP when that is not the name.
+    static func label(_ vtep: IPAddress, _ names: [IPAddress: String]) -> String {
+        guard let name = names[vtep], name != "\(vtep)" else { return "\(vtep)" }
+        return "\(name) (\(vtep))"
     }
 
     private func report(names: [IPAddress: String]) async {

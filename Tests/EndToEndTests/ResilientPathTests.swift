@@ -100,12 +100,17 @@ struct ResilientPathTests {
             let cutAt = clock.now
             try await Self.apply(cut, "-A", in: cluster)
             var firstRelayed: Duration?
-            try await Poll.until("c1 to reach c3 through h2 after the cut", timeout: .seconds(15), interval: .milliseconds(50)) {
-                let fdb = try await Self.fdbLines(on: h1)
-                guard fdb.contains(where: { $0.lowercased().hasPrefix(c3MAC) && $0.contains(relayedEntry) }) else { return false }
-                guard try await c1.ping(c3.address, wait: 1).succeeded else { return false }
-                firstRelayed = clock.now - cutAt
-                return true
+            do {
+                try await Poll.until("c1 to reach c3 through h2 after the cut", timeout: .seconds(15), interval: .milliseconds(50)) {
+                    let fdb = try await Self.fdbLines(on: h1)
+                    guard fdb.contains(where: { $0.lowercased().hasPrefix(c3MAC) && $0.contains(relayedEntry) }) else { return false }
+                    guard try await c1.ping(c3.address, wait: 1).succeeded else { return false }
+                    firstRelayed = clock.now - cutAt
+                    return true
+                }
+            } catch {
+                try await Self.diagnose(cluster)
+                throw error
             }
             let recovery = try #require(firstRelayed)
             // The exact figure is the continuous ping's outage (below); this one adds a `docker exec` and up to
@@ -122,6 +127,10 @@ struct ResilientPathTests {
             let h1Peers = try await Self.peers(on: h1)
             let viaH2 = h1Peers.first { $0.name == h3.underlayAddress }
             #expect(viaH2?.path?.hasPrefix("via \(h2.underlayAddress)") == true && viaH2?.dataPath == "down", "\(String(describing: viaH2))")
+            let status = try await h1.run([PackagePaths.weftBinary, "status"]).check().stdout
+            #expect(status.contains("peer \(h3.underlayAddress): its VXLAN port does not answer the data-path probe: reached via \(h2.underlayAddress) "), "\(status)")
+            let table = try await h1.run([PackagePaths.weftBinary, "status", "peers"]).check().stdout
+            print("e2e paths: h1's weft status peers while relayed:\n\(table)")
 
             // 2. Healed: back to the direct path within the hold-down plus 2 s, nothing relayed left.
             let healAt = clock.now

@@ -25,8 +25,10 @@ extension ClusterState {
             logger.debug("dropped a path advert", metadata: ["error": "\(error)"])
             return .done
         }
-        guard advert.owner != node, let member = members[advert.owner], let key = member.publicKey, member.vtep == advert.vtep,
-            NodeIdentity.isValid(signature: advert.signature, of: advert.signedBytes, publicKey: key)
+        // This host's own advert, gossiped back to it.
+        if advert.owner == node { return .done }
+        guard let member = members[advert.owner], let key = member.publicKey, member.vtep == advert.vtep,
+            NodeIdentity.isValid(signature: advert.signature, of: advert.verifiedBytes, publicKey: key)
         else {
             rejections[.pathAdvert, default: 0] += 1
             if refusalLog.allows(ClusterRejection.pathAdvert.rawValue) {

@@ -30,16 +30,31 @@ public struct PathAdvert: Sendable, Equatable {
         self.relays = relays
     }
 
+    /// Equal fields and signature, however each was received.
+    public static func == (lhs: PathAdvert, rhs: PathAdvert) -> Bool {
+        (lhs.owner, lhs.vtep, lhs.sequence, lhs.signature) == (rhs.owner, rhs.vtep, rhs.sequence, rhs.signature)
+            && lhs.view == rhs.view && lhs.relays == rhs.relays
+    }
+
     public struct DecodingFailure: Error, Sendable, Equatable, CustomStringConvertible {
         public let reason: String
         public var description: String { "undecodable path advert: \(reason)" }
     }
 
-    /// What the owner signs: a domain tag and every field.
-    public var signedBytes: [UInt8] { MessagePack.encode(.array([.string("weft-paths-1"), body])) }
+    /// What the owner signs: a domain tag and the encoded fields, exactly as they travel (so no value is
+    /// re-encoded before it is checked).
+    public var signedBytes: [UInt8] { Self.signedBytes(body: MessagePack.encode(body)) }
+
+    static func signedBytes(body: [UInt8]) -> [UInt8] { Array("weft-paths-1".utf8) + body }
+
+    /// The encoded fields as received, which ``signedBytes`` covers; empty for an advert made here.
+    private var receivedBody: [UInt8] = []
+
+    /// The bytes the signature must verify: the body as received, or as this host encodes it.
+    public var verifiedBytes: [UInt8] { receivedBody.isEmpty ? signedBytes : Self.signedBytes(body: receivedBody) }
 
     public func encoded() -> [UInt8] {
-        [Self.magic] + MessagePack.encode(.array([body, .raw(signature)]))
+        [Self.magic] + MessagePack.encode(.array([.raw(MessagePack.encode(body)), .raw(signature)]))
     }
 
     /// The view and the relays as packed 8-byte records (IPv4 only, as the probe): a peer, up or down, its RTT in
@@ -70,11 +85,15 @@ public struct PathAdvert: Sendable, Equatable {
         guard bytes.count <= 64 * 1024 else { throw DecodingFailure(reason: "\(bytes.count) bytes") }
         let value: MessagePackValue
         do { value = try MessagePack.decode(Array(bytes.dropFirst())) } catch { throw DecodingFailure(reason: "\(error)") }
-        guard case .array(let outer) = value, outer.count == 2, case .array(let fields) = outer[0], fields.count == 5,
-            case .raw(let signature) = outer[1], let owner = text(fields[0]),
+        guard case .array(let outer) = value, outer.count == 2, case .raw(let bodyBytes) = outer[0],
+            case .raw(let signature) = outer[1]
+        else { throw DecodingFailure(reason: "unexpected shape") }
+        let bodyValue: MessagePackValue
+        do { bodyValue = try MessagePack.decode(bodyBytes) } catch { throw DecodingFailure(reason: "\(error)") }
+        guard case .array(let fields) = bodyValue, fields.count == 5, let owner = text(fields[0]),
             let vtep = text(fields[1]).flatMap(IPAddress.init), let sequence = unsigned(fields[2]),
             case .raw(let views) = fields[3], case .raw(let relayed) = fields[4]
-        else { throw DecodingFailure(reason: "unexpected shape") }
+        else { throw DecodingFailure(reason: "unexpected fields") }
         guard views.count % 8 == 0, relayed.count % 8 == 0 else { throw DecodingFailure(reason: "a partial entry") }
         guard views.count / 8 <= maxEntries, relayed.count / 8 <= maxEntries else {
             throw DecodingFailure(reason: "\(views.count / 8) view and \(relayed.count / 8) relay entries, more than \(maxEntries)")
@@ -90,6 +109,7 @@ public struct PathAdvert: Sendable, Equatable {
         }
         var advert = PathAdvert(owner: owner, vtep: vtep, sequence: sequence, view: view, relays: relays)
         advert.signature = signature
+        advert.receivedBody = bodyBytes
         return advert
     }
 

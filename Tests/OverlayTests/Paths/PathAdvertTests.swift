@@ -31,6 +31,7 @@ struct PathAdvertTests {
 
     @Test func hostileAdvertsAreRefusedWhole() {
         #expect(throws: PathAdvert.DecodingFailure.self) { try PathAdvert.decode([PathAdvert.magic, 0xc1]) }
+        #expect(throws: PathAdvert.DecodingFailure.self) { try PathAdvert.decode([PathAdvert.magic, 0x92, 0xa1, 0xc1, 0xa0]) }
         #expect(throws: PathAdvert.DecodingFailure.self) { try PathAdvert.decode([0xF7]) }
         #expect(throws: PathAdvert.DecodingFailure.self) { try PathAdvert.decode([PathAdvert.magic] + [UInt8](repeating: 0x90, count: 70_000)) }
         var view: [IPAddress: PeerPathView] = [:]
