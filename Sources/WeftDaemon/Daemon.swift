@@ -133,6 +133,9 @@ public struct Daemon: Sendable {
                 gossipPort: config.gossipPort, ownAddress: gossipAddress, timing: timing, clock: ContinuousClock(),
                 logger: logger)))
         }
+        if let paths = pathService(cluster: gossiping && !config.dryRun ? cluster : nil, driver: driver, host: host) {
+            services.append(.init(service: PathServiceRunner(service: paths)))
+        }
         let vips = serviceVIPServer(store: store, host: host, backend: backend)
         if let vips { services.append(.init(service: ServiceVIPService(server: vips))) }
         let reloading = Task { [logger] in

@@ -91,6 +91,18 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Docker's API socket, read (GET /networks/<id>?verbose=true only) to serve swarm services' VIPs on weft networks; none serves none (default: none; the managed plugin mounts it at /run/docker.sock).")
     var dockerSocket: String?
 
+    @Option(help: "Resilient paths: auto (when the direct path to a host fails, reach it through the third host with the best round trips) or off (default auto).")
+    var relay: String?
+
+    @Option(help: "The UDP port on which weft relays VXLAN packets for other hosts and reads its data-path probe answers (default: the VXLAN port + 1, 4790).")
+    var relayPort: String?
+
+    @Option(help: "Seconds a healed direct path must stay up before traffic leaves the relay for it (default 5).")
+    var relayHoldDown: String?
+
+    @Option(help: "Which direct paths a relay may replace: off (only failed ones; default) or latency (also those whose round trip exceeds the best relay path's by half plus 10 ms; back below a fifth plus 5 ms).")
+    var pathSelection: String?
+
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
         flags.socket = socket
@@ -117,6 +129,10 @@ struct DaemonCommand: AsyncParsableCommand {
         flags.wireGuard = wireGuard
         flags.encryptionKeyRotation = encryptionKeyRotation
         flags.dockerSocket = dockerSocket
+        flags.relay = relay
+        flags.relayPort = relayPort
+        flags.relayHoldDown = relayHoldDown
+        flags.pathSelection = pathSelection
         let configuration: DaemonConfiguration
         do {
             configuration = try DaemonConfiguration.resolve(

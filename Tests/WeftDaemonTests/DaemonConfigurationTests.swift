@@ -53,6 +53,13 @@ struct DaemonConfigurationTests {
         #expect(configuration.failureDetection == .fast && configuration.scope == .global && configuration.logOutput == .stdout)
         #expect(configuration.keyFile == "/etc/weft/key" && configuration.insecureGossip)
         #expect(configuration.swarmIdleLeave == .milliseconds(2500))
+        #expect(configuration.paths == PathConfiguration(relay: .auto, relayPort: 4791, holdDown: 5, selection: .off))
+        flags.relay = "off"
+        flags.relayHoldDown = "2.5"
+        #expect(try Self.resolve(flags, environment: ["WEFT_RELAY_PORT": "5000", "WEFT_PATH_SELECTION": "latency"]).paths
+            == PathConfiguration(relay: .off, relayPort: 5000, holdDown: 2.5, selection: .latency))
+        #expect(throws: DaemonConfigurationError.self) { try Self.resolve(flags, environment: ["WEFT_RELAY_PORT": "4789"]) }
+        #expect(throws: DaemonConfigurationError.self) { try Self.resolve(environment: ["WEFT_RELAY": "sometimes"]) }
         let fromEnvironment = try Self.resolve(environment: environment)
         #expect(fromEnvironment.seeds == [GossipAddress(ip: [192, 0, 2, 9], port: 7100), GossipAddress(ip: [192, 0, 2, 8], port: 9000)])
     }

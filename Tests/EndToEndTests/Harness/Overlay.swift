@@ -103,12 +103,24 @@ struct RunningPing: Sendable {
 struct PingSummary: Sendable, CustomStringConvertible {
     let transmitted: Int
     let received: Int
+    /// Replies marked `DUP!` (a frame delivered twice).
+    let duplicates: Int
+    /// Every run of requests without a reply between two answered ones (an outage, in requests), in order.
+    let gaps: [Int]
+    /// The longest of ``gaps``, 0 when there is none.
+    var longestGap: Int { gaps.max() ?? 0 }
     var lost: Int { transmitted - received }
     /// The slowest answer's round trip (`round-trip min/avg/max = a/b/c ms`), nil when none came back.
     let maxMilliseconds: Double?
 
     init(_ result: CommandResult) throws {
         let text = result.stdout
+        duplicates = text.components(separatedBy: "DUP!").count - 1
+        let answered = text.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: "seq=") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        gaps = zip(answered, answered.dropFirst()).map { $1 - $0 - 1 }.filter { $0 > 0 }
         guard let line = text.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) else {
             throw HarnessError("no ping summary in \(result)")
         }
