@@ -1,8 +1,5 @@
 /// An IPv6 address, held as its 128-bit value (the first group in the top bits).
 ///
-/// weft's IPAM and domain records use ``IPv4Address`` and this type; `Netlink.IPAddress` stays the kernel's
-/// byte form (issue 11, one IP type across modules, is left for a change of its own: it touches every module).
-///
 /// Parsing accepts the RFC 4291 text forms (hex groups, one `::`, a trailing dotted quad) and refuses zone IDs
 /// (`%eth0`): an address in a pool has no zone. Printing is RFC 5952: lower case, no leading zeros, the longest
 /// run of two or more zero groups (the first of equal runs) as `::`, IPv4-mapped addresses with a dotted quad.

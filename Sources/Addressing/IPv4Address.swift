@@ -54,21 +54,6 @@ extension IPv4Address: LosslessStringConvertible {
 
 extension IPv4Address: TextCodingKeyRepresentable {}
 
-
-/// A plain string coding key, for dictionaries keyed by IPAM value types.
-struct AddressCodingKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-
-    init(stringValue: String) {
-        self.stringValue = stringValue
-    }
-
-    init?(intValue: Int) {
-        nil
-    }
-}
-
 extension IPv4Address {
     /// The four bytes in network order.
     public var bytes: [UInt8] { [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)] }
