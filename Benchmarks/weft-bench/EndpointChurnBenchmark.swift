@@ -73,7 +73,7 @@ struct EndpointChurnBenchmark {
         let here = ClusterState(node: "a", identity: identities.here, logger: quiet)
         let other = ClusterState(node: "b", identity: identities.other, logger: quiet)
         func member(_ name: String, _ address: [UInt8], _ identity: NodeIdentity) -> Member {
-            let tags = ["role": "weft", "vtep": IPAddress.v4(address).description].merging(identity.tags) { $1 }
+            let tags = ["role": "weft", "vtep": IPAddress(bytes: address)!.description].merging(identity.tags) { $1 }
             return Member(name: name, address: GossipAddress(ip: address, port: 7946), meta: SerfTags.encode(tags),
                           incarnation: 1, state: .alive, versions: [])
         }

@@ -118,7 +118,7 @@ private func check(_ state: ClusterState) async {
     let local = Set(endpoints.entries.values.filter { $0.owner == "a" }.compactMap { $0.value?.address })
     let remote = await state.remoteEndpoints(vni: vni)
     precondition(remote.count <= clusterLimits.maxEndpointsPerNetwork, "remote endpoints past the cap")
-    precondition(!remote.contains { endpoint in local.contains { .v4($0.bytes) == endpoint.address } },
+    precondition(!remote.contains { endpoint in local.contains { .v4($0) == endpoint.address } },
                  "a remote endpoint at an address this host holds")
 }
 

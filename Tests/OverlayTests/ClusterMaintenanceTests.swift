@@ -54,7 +54,7 @@ struct ClusterMaintenanceTests {
         /// B's endpoint as A's kernel holds it: (neighbour entry, FDB entry toward B's VTEP).
         func remoteEntries() throws -> (neighbour: Bool, fdb: Bool) {
             let session = try harness.session(vni: ClusterMaintenanceTests.vni.value)
-            let neighbour = try session.neighbours().contains { $0.address == .v4(remoteAddress.bytes) && $0.mac == remoteMAC }
+            let neighbour = try session.neighbours().contains { $0.address == .v4(remoteAddress) && $0.mac == remoteMAC }
             let fdb = try session.forwardingDatabase().contains { $0.mac == remoteMAC && $0.destination == IPAddress("10.0.0.2") }
             return (neighbour, fdb)
         }
