@@ -34,7 +34,7 @@ private let own = NodeIdentity()
 private func member(_ entry: (name: String, vtep: String, identity: NodeIdentity)) -> Member {
     let vtep = IPAddress(entry.vtep)!
     let tags = ["role": "weft", "vtep": entry.vtep].merging(entry.identity.tags) { $1 }
-    return Member(name: entry.name, address: GossipAddress(ip: vtep.bytes, port: 7946), meta: SerfTags.encode(tags),
+    return Member(name: entry.name, address: GossipAddress(ip: vtep, port: 7946), meta: SerfTags.encode(tags),
                   incarnation: 1, state: .alive, versions: [])
 }
 

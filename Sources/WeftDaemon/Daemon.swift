@@ -45,7 +45,7 @@ public struct Daemon: Sendable {
         let pins = try PinnedIdentities(directory: config.stateDirectory)
         let cluster = ClusterState(node: name, identity: identity, pins: pins, logger: logger)
         let (encryption, wireGuard) = try setUpEncryption(config)
-        let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: config.gossipPort)
+        let gossipAddress = GossipAddress(ip: underlay.address, port: config.gossipPort)
         // A dry run gossips only when asked to join: it must not announce a host that programs nothing.
         let gossiping = !config.dryRun || !config.seeds.isEmpty
         var node: GossipNode?
