@@ -129,6 +129,31 @@ extension ScaledTimeGossipTests {
             await attacker.shutdown()
         }
 
+        @Test("an alive or indirect probe whose address is not 4 or 16 bytes is dropped and counted; a valid one is taken")
+        func invalidAddressLengths() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await NodeBehaviourTests.makeNodes(1, network: network)
+            let attacker = network.attach(Self.attackerAddress)
+            let vsn: [UInt8] = [1, 5, 2, 2, 5, 5]
+            for bytes in [[], [10, 9, 9], [UInt8](repeating: 1, count: 5), [UInt8](repeating: 1, count: 17)] {
+                let alive = Alive(incarnation: 1, node: "bad\(bytes.count)", addr: bytes, port: 7946, meta: nil, vsn: vsn)
+                try await Self.send(alive.encoded(), from: attacker, to: 0)
+            }
+            let probe = IndirectPing(
+                seqNo: 1, target: [10, 9], port: 7946, node: "n0", nack: true, sourceAddr: Self.attackerAddress.ip.bytes,
+                sourcePort: Self.attackerAddress.port, sourceNode: "x")
+            try await Self.send(probe.encoded(), from: attacker, to: 0)
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].statistics.invalidAddresses == 5 } != nil)
+            let good = Alive(
+                incarnation: 1, node: "v6", addr: try #require(IPAddress("fd00::9")).bytes, port: 7946, meta: nil, vsn: vsn)
+            try await Self.send(good.encoded(), from: attacker, to: 0)
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].member(named: "v6") != nil } != nil)
+            #expect(await nodes[0].member(named: "v6")?.address == GossipAddress(ip: .v6(try #require(IPv6Address("fd00::9"))), port: 7946))
+            #expect(await nodes[0].member(named: "bad3") == nil)
+            for node in nodes { await node.stop() }
+            await attacker.shutdown()
+        }
+
         @Test("a push/pull cannot mark a third node left or dead; the node stays alive")
         func pushPullCannotEvict() async throws {
             let network = SimulatedNetwork()
