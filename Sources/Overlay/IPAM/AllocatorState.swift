@@ -25,7 +25,7 @@ public struct PoolState: Sendable, Equatable, Codable {
     public var gateway: IPv4Address { IPv4Address(subnet.network.value + 1) }
 
     /// Where automatic allocation draws from: the usable addresses (no network or broadcast address), inside the
-    /// `--ip-range` when there is one; empty when nothing is left.
+    /// `--ip-range` when there is one; nil when the two do not meet or the subnet has no usable address.
     var automaticRange: ClosedRange<IPv4Address>? {
         guard let usable = subnet.usableRange else { return nil }
         guard let range else { return usable }
