@@ -58,6 +58,7 @@ let package = Package(
                 "Control", "Overlay", "Gossip", "Netlink", "DockerPlugin", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift),
         // The daemon assembled from its configuration: the services `weft daemon` runs.
@@ -104,7 +105,13 @@ let package = Package(
             name: "weft-inject", dependencies: ["Gossip", "Overlay", "Netlink"], path: "Tests/Injector",
             swiftSettings: strictSwift),
         // Helpers the kernel and end-to-end tests share: running iproute2 as an oracle, throwaway namespaces.
-        .target(name: "TestSupport", dependencies: ["Netlink"], path: "Tests/TestSupport", swiftSettings: strictSwift),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Netlink", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport", swiftSettings: strictSwift),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestSupport"], swiftSettings: strictSwift),
         // The domain: networks, endpoints, VNI and MTU policy, IPAM, the reconciler, persistence.
         // Knows nothing of HTTP or Docker's JSON (its own state file is JSON, for operators to read).

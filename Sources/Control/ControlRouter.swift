@@ -6,18 +6,24 @@ import Overlay
 ///
 /// - `GET /status`, `GET /status/peers`, `GET /status/networks`, `GET /status/networks/{id, prefix or VNI}`
 /// - `GET /diff`, `GET /diff/{network}`: the kernel compared with what weft wants
-/// - `GET /events?after=N`: the events after sequence number N (`weft events` polls it)
+/// - `GET /events?after=N`: the events after sequence number N, as one batch
+/// - `GET /events?follow[&after=N]`: the events as JSON lines as they happen (`weft events`), streamed until the
+///   client leaves; bounded by ``EventWatchers``
 ///
 /// Failures are `{"Err": "..."}` with 400, 404 or 405, as on the plugin socket.
 public struct ControlRouter: HTTPResponder {
     public let source: StatusSource
+    /// Who follows the event journal live.
+    public let watchers: EventWatchers
 
-    public init(source: StatusSource) {
+    /// - Parameter watchers: the bounds on `GET /events?follow`; by default 8 watchers, 256 events behind.
+    public init(source: StatusSource, watchers: EventWatchers? = nil) {
         self.source = source
+        self.watchers = watchers ?? EventWatchers(journal: source.journal)
     }
 
     /// The paths served, for error messages.
-    public static let paths = ["/status", "/status/peers", "/status/networks", "/status/networks/NETWORK", "/diff", "/diff/NETWORK", "/events?after=N"]
+    public static let paths = ["/status", "/status/peers", "/status/networks", "/status/networks/NETWORK", "/diff", "/diff/NETWORK", "/events?after=N", "/events?follow"]
 
     public func respond(method: String, path: String, body: [UInt8]) async -> PluginResponse {
         let target = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
@@ -44,11 +50,22 @@ public struct ControlRouter: HTTPResponder {
             case ("status", "networks", let selector?): return Self.reply(try await source.network(selector))
             case ("diff", let selector, _): return Self.reply(try await source.diff(selector))
             case ("events", _, _):
-                guard let after = Self.after(in: path) else {
-                    return Self.failure(400, "/events takes ?after=N, N the last sequence number seen (0 for all kept)")
+                guard let query = EventsQuery(path: path) else {
+                    return Self.failure(
+                        400, "/events takes ?after=N (N the last sequence number seen, 0 for all kept) and/or ?follow")
                 }
-                let (events, latest) = source.journal.events(after: after)
-                return Self.reply(EventBatch(latest: latest, events: events))
+                guard query.follow else {
+                    let (events, latest) = source.journal.events(after: query.after ?? 0)
+                    return Self.reply(EventBatch(latest: latest, events: events))
+                }
+                guard let stream = watchers.follow(after: query.after) else {
+                    return Self.failure(
+                        503, "too many event watchers: \(watchers.maxWatchers) already follow this daemon's events")
+                }
+                var response = PluginResponse(status: 200, body: [], endpoint: nil)
+                response.mediaType = "application/x-ndjson"
+                response.stream = stream
+                return response
             default: return Self.failure(404, "unknown control path \(path)")
             }
         } catch {
@@ -59,11 +76,24 @@ public struct ControlRouter: HTTPResponder {
         }
     }
 
-    /// `N` of `?after=N`; 0 when there is no query.
-    static func after(in path: String) -> UInt64? {
-        guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return 0 }
-        guard query.hasPrefix("after=") else { return nil }
-        return UInt64(query.dropFirst("after=".count))
+    /// The query of `/events`: `after=N` and `follow`, in any order; nil for anything else.
+    struct EventsQuery {
+        var after: UInt64?
+        var follow = false
+
+        init?(path: String) {
+            guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return }
+            for item in query.split(separator: "&") {
+                let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                switch (pair[0], pair.count > 1 ? pair[1] : nil) {
+                case ("after", let value?):
+                    guard let number = UInt64(value) else { return nil }
+                    after = number
+                case ("follow", nil), ("follow", "1"), ("follow", "true"): follow = true
+                default: return nil
+                }
+            }
+        }
     }
 
     static func reply(_ value: some Encodable) -> PluginResponse {

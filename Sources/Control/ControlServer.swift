@@ -15,6 +15,7 @@ public enum ControlServer {
             configuration: PluginServerConfiguration(
                 socketPath: socketPath, socketPermissions: 0o600, maxBodySize: 4096, requestTimeout: .seconds(10),
                 idleTimeout: .seconds(60), allowedPeerUserIDs: allowedUserIDs, name: "control API"),
-            responder: ControlRouter(source: source), logger: logger)
+            responder: ControlRouter(source: source, watchers: EventWatchers(journal: source.journal, logger: logger)),
+            logger: logger)
     }
 }

@@ -46,6 +46,10 @@ public struct Daemon: Sendable {
         let cluster = ClusterState(node: name, identity: identity, pins: pins, logger: logger)
         let (encryption, wireGuard) = try setUpEncryption(config)
         let gossipAddress = GossipAddress(ip: underlay.address, port: config.gossipPort)
+        // One underlay family per cluster: a seed of the other family could never answer, so say why at once.
+        if let mismatch = config.seeds.lazy.compactMap({ GossipError.otherAddressFamily(seed: $0, local: gossipAddress) }).first {
+            throw mismatch
+        }
         // A dry run gossips only when asked to join: it must not announce a host that programs nothing.
         let gossiping = !config.dryRun || !config.seeds.isEmpty
         var node: GossipNode?
@@ -103,7 +107,7 @@ public struct Daemon: Sendable {
         let router = PluginRouter(
             network: OverlayNetworkBackend(
                 driver: driver, scope: config.scope, membership: swarm,
-                gossipSeed: gossiping ? "\(underlay.address):\(config.gossipPort)" : nil,
+                gossipSeed: gossiping ? "\(gossipAddress)" : nil,
                 advertiseAddressConfigured: config.advertiseAddress != nil || config.underlayInterface != nil),
             ipam: AllocatorIpamBackend(allocator: allocator),
             control: node.map { GossipControl(node: $0, defaultPort: config.gossipPort, keyFile: keySetup?.keyFile) })

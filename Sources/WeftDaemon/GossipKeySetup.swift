@@ -86,7 +86,7 @@ struct GossipKeySetup {
             logger.warning("gossip is NOT encrypted (--insecure-gossip): anyone who can reach the gossip port can read the cluster's tables and forge membership; give every host a key file instead")
         case .generated(let path):
             logger.notice(
-                "this host starts a new cluster with a new gossip key; to add a host, copy \(path) to its state directory (mode 0600; `weft key show` prints the key) and start it with --join \(advertise):\(gossipPort)",
+                "this host starts a new cluster with a new gossip key; to add a host, copy \(path) to its state directory (mode 0600; `weft key show` prints the key) and start it with --join \(advertise.contains(":") ? "[\(advertise)]" : advertise):\(gossipPort)",
                 metadata: ["key": "\(GossipKey.fingerprint(keys[0]))"])
         default:
             logger.info(

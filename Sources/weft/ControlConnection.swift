@@ -26,8 +26,7 @@ struct ControlConnection {
             throw Failure(description: "the weft daemon at \(socketPath) did not answer \(path): \(error)")
         }
         guard reply.status == 200 else {
-            let message = (try? JSONDecoder().decode(ErrorText.self, from: Data(reply.body.utf8)))?.Err ?? reply.body
-            throw Failure(description: "the weft daemon refused \(path) (HTTP \(reply.status)): \(message)")
+            throw Failure(description: "the weft daemon refused \(path) (HTTP \(reply.status)): \(Self.errorText(reply.body))")
         }
         return reply.body
     }
@@ -40,6 +39,11 @@ struct ControlConnection {
         do { return try JSONDecoder().decode(type, from: Data(body.utf8)) } catch {
             throw Failure(description: "the weft daemon's reply to \(path) does not decode (\(error)): a different weft version?")
         }
+    }
+
+    /// The `Err` of an error reply, or the body as it is.
+    static func errorText(_ body: String) -> String {
+        (try? JSONDecoder().decode(ErrorText.self, from: Data(body.utf8)))?.Err ?? body
     }
 
     private struct ErrorText: Decodable {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Control
+import DockerPlugin
 import FoundationEssentials
 import Glibc
 import Overlay
@@ -18,22 +19,37 @@ struct EventsCommand: AsyncParsableCommand {
     var controlSocket: String?
 
     func run() async throws {
-        let connection = ControlConnection(
-            socketPath: controlSocket ?? ProcessEnvironment.read()["WEFT_CONTROL_SOCKET"] ?? ControlServer.defaultSocketPath)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var cursor: UInt64 = all ? 0 : try connection.get("/events?after=\(UInt64.max)", as: EventBatch.self).latest
-        while !Task.isCancelled {
-            let batch = try connection.get("/events?after=\(cursor)", as: EventBatch.self)
-            for event in batch.events {
-                // Straight to the descriptor, unbuffered: a reader behind a pipe sees each event as it comes.
-                let line = Array(try encoder.encode(event)) + [0x0A]
-                _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-                cursor = max(cursor, event.sequence)
-            }
-            // A daemon that restarted numbers from 1 again: follow it.
-            if batch.latest < cursor { cursor = 0 }
-            try await Task.sleep(for: .milliseconds(500))
+        let socketPath = controlSocket ?? ProcessEnvironment.read()["WEFT_CONTROL_SOCKET"] ?? ControlServer.defaultSocketPath
+        let client: PluginClient
+        do {
+            client = try PluginClient(path: socketPath)
+        } catch {
+            throw ControlConnection.Failure(
+                description: "cannot reach the weft daemon at \(socketPath) (root only; --control-socket): \(error)")
         }
+        let path = all ? "/events?follow&after=0" : "/events?follow"
+        var notice: String?
+        let reply: (status: Int, body: String)
+        do {
+            reply = try client.follow(path) { line in
+                guard !line.isEmpty else { return true }  // the daemon's heartbeat
+                if let ended = try? JSONDecoder().decode(EventStreamNotice.self, from: Data(line.utf8)) {
+                    notice = ended.error
+                    return false
+                }
+                // Straight to the descriptor, unbuffered: a reader behind a pipe sees each event as it comes.
+                let bytes = Array(line.utf8) + [0x0A]
+                _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+                return true
+            }
+        } catch {
+            throw ControlConnection.Failure(description: "the weft daemon at \(socketPath) stopped sending events: \(error)")
+        }
+        if let notice { throw ControlConnection.Failure(description: "the weft daemon ended the event stream: \(notice)") }
+        guard reply.status == 200 else {
+            throw ControlConnection.Failure(
+                description: "the weft daemon refused \(path) (HTTP \(reply.status)): \(ControlConnection.errorText(reply.body))")
+        }
+        throw ControlConnection.Failure(description: "the weft daemon at \(socketPath) ended the event stream (stopping?)")
     }
 }

@@ -8,9 +8,6 @@ import Netlink
 import Overlay
 import TestSupport
 
-/// A logger that drops everything.
-let silentLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-
 let networkNamespaceDirectory = "/run/weft-control-test/netns"
 
 /// A host of an in-memory cluster: its gossip node on the simulated network, its cluster tables, and (for the
@@ -71,27 +68,6 @@ func subnet(_ text: String) -> IPv4Subnet {
     (try? IPv4Subnet(parsing: text))!
 }
 
-/// A fresh directory under /tmp with a short name (sun_path holds 108 bytes), removed with its contents.
-func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
-    var template = Array("/tmp/weft-XXXXXX".utf8CString)
-    let directory = template.withUnsafeMutableBufferPointer { buffer -> String? in
-        guard let result = mkdtemp(buffer.baseAddress!) else { return nil }
-        return String(cString: result)
-    }
-    guard let directory else { throw TestFailure("mkdtemp failed: errno \(errno)") }
-    defer {
-        if let handle = opendir(directory) {
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { unlink(directory + "/" + name) }
-            }
-            closedir(handle)
-        }
-        rmdir(directory)
-    }
-    return try await body(directory)
-}
-
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
@@ -105,7 +81,12 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
     }
 }
 
-/// `GET path` (or another method) on a Unix socket, from a thread of its own.
+/// `GET path` (or another method) on the Unix socket at `path`.
 func request(_ path: String, _ target: String, method: String = "GET", body: String = "") async throws -> (status: Int, body: String) {
-    try await onThread { try PluginClient(path: path).request(method, target, body) }
+    try await withConnection(to: path) { connection in
+        guard let reply = try await connection.request(method, target, body: body) else {
+            throw TestFailure("\(path) closed without answering \(method) \(target)")
+        }
+        return (reply.status, reply.body)
+    }
 }

@@ -32,10 +32,29 @@ struct MetricsExpositionTests {
             #expect(text.contains(#"weft_network_endpoints{vni="42",location="remote"} 1"#), "\(text)")
             #expect(text.contains("# HELP weft_gossip_members "), "\(text)")
             #expect(text.contains(#"weft_gossip_broadcast_queue{kind="application"} "#), "\(text)")
+            var histogram = ""
             let probed = await eventually(within: .seconds(5)) {
-                String(decoding: await exporter.exposition(), as: UTF8.self).contains(#"weft_gossip_probe_rtt_seconds{peer="b",percentile="99"}"#)
+                histogram = String(decoding: await exporter.exposition(), as: UTF8.self)
+                return Self.value(#"weft_gossip_probe_rtt_seconds_count{peer="b"}"#, in: histogram) ?? 0 > 0
             }
             #expect(probed != nil, "no probe round trip for B in the exposition")
+            // Every round trip on the in-memory network is under the top bucket, and the count is the +Inf bucket.
+            let count = Self.value(#"weft_gossip_probe_rtt_seconds_count{peer="b"}"#, in: histogram)
+            #expect(Self.value(#"weft_gossip_probe_rtt_seconds_bucket{peer="b",le="2.0"}"#, in: histogram) == count, "\(histogram)")
+            #expect(Self.value(#"weft_gossip_probe_rtt_seconds_bucket{peer="b",le="+Inf"}"#, in: histogram) == count, "\(histogram)")
+            #expect(!histogram.contains("percentile="), "\(histogram)")
+            // Probes go out as pings and come back as acks; the wire totals cover at least those messages.
+            for series in [
+                #"weft_gossip_messages_total{direction="sent",type="ping"}"#,
+                #"weft_gossip_messages_total{direction="received",type="ack"}"#,
+                #"weft_gossip_message_bytes_total{direction="sent",type="ping"}"#,
+                #"weft_gossip_bytes_total{direction="sent",transport="udp"}"#,
+                #"weft_gossip_bytes_total{direction="received",transport="udp"}"#,
+            ] {
+                #expect(Self.value(series, in: histogram) ?? 0 > 0, "\(series)\n\(histogram)")
+            }
+            let sentPings = Self.value(#"weft_gossip_message_bytes_total{direction="sent",type="ping"}"#, in: histogram) ?? 0
+            #expect(Self.value(#"weft_gossip_bytes_total{direction="sent",transport="udp"}"#, in: histogram) ?? 0 >= sentPings)
             #expect(text.contains(#"weft_plugin_request_duration_seconds_bucket{route="NetworkDriver.Join",le="0.005"} 1"#), "\(text)")
             text = String(decoding: await exporter.exposition(), as: UTF8.self)
             let exposition = text
@@ -51,6 +70,14 @@ struct MetricsExpositionTests {
             #expect(after.contains(#"weft_gossip_members{state="alive"} 1"#), "\(after)")
             #expect(after.contains(#"weft_network_endpoints{vni="42",location="remote"} 0"#), "\(after)")
         }
+    }
+
+    /// The value of the sample `series` (name and labels as exposed) in `text`.
+    static func value(_ series: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
     }
 
     @Test("the metrics router serves /metrics in Prometheus's text format and names the path for anything else")

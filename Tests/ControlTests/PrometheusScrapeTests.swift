@@ -66,6 +66,40 @@ struct PrometheusScrapeTests {
         }
         #expect(found != nil, "last answer: \(last)\nweft h0: \(children[0].log)\nprometheus: \(children[2].log.suffix(2000))")
         if let found { print("Prometheus saw weft_gossip_members{state=\"alive\"} == 2 on both daemons after \(found)") }
+
+        // The probe round-trip histogram and the push/pull traffic of the join, as Prometheus stores them.
+        for expression in [
+            "sum by (instance) (weft_gossip_probe_rtt_seconds_count)",
+            #"weft_gossip_message_bytes_total{type="push_pull",direction="received"}"#,
+            "histogram_quantile(0.99, sum by (instance, le) (weft_gossip_probe_rtt_seconds_bucket))",
+        ] {
+            var values: [String: Double] = [:]
+            let seen = await eventually(within: .seconds(30), every: .milliseconds(500)) {
+                values = (try? await Self.query(expression, port: prometheusPort)) ?? [:]
+                return metricsPorts.allSatisfy { (values["127.0.0.1:\($0)"] ?? 0) > 0 }
+            }
+            #expect(seen != nil, "\(expression): \(values)")
+            print("Prometheus: \(expression) = \(values.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" })")
+        }
+        // promtool's linter on a live daemon's exposition (histograms, traffic by type and all).
+        let exposition = try await onThread {
+            try Shell.outcome(["curl", "-sS", "--max-time", "2", "http://127.0.0.1:\(metricsPorts[0])/metrics"]).standardOutput
+        }
+        #expect(exposition.contains(#"weft_gossip_probe_rtt_seconds_bucket{peer="h1",le="0.0001"}"#), "\(exposition)")
+        let lint = try await onThread { try Shell.outcome(["promtool", "check", "metrics"], input: exposition) }
+        #expect(lint.succeeded, "promtool: \(lint.standardOutput) \(lint.standardError)")
+    }
+
+    /// The values of an instant query, by instance.
+    static func query(_ expression: String, port: Int) async throws -> [String: Double] {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let encoded = expression.addingPercentEncoding(withAllowedCharacters: allowed) ?? expression
+        let outcome = try await onThread {
+            try Shell.outcome(["curl", "-sS", "--max-time", "2", "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)"])
+        }
+        let reply = try JSONDecoder().decode(QueryReply.self, from: Data(outcome.standardOutput.utf8))
+        return Dictionary(reply.data.result.map { ($0.metric["instance"] ?? "", Double($0.value.last?.text ?? "") ?? 0) }) { first, _ in first }
     }
 
     struct QueryReply: Decodable {

@@ -39,14 +39,14 @@ struct AllocatorIpamBackendTests {
         let response = await post(.requestPool, #"{"AddressSpace":"weft-local","Pool":"","V6":true}"#)
         #expect(response.status == 500)
         #expect(response.error == "IPv6 pool request: \(IPAMError.ipv6SubnetRequired)")
-        let literal = await post(.requestPool, #"{"Pool":"fd00::/64"}"#)
-        #expect(literal.error == "pool request for subnet fd00::/64: \(IPAMError.ipv6NotSupported)")
+        let range = await post(.requestPool, #"{"Pool":"10.9.0.0/24","SubPool":"fd00::/80"}"#)
+        #expect(range.error == "pool request for subnet 10.9.0.0/24: \(IPAMError.ipv6NotSupported)")
         let wide = await post(.requestPool, #"{"Pool":"fd00::/48","V6":true}"#)
         #expect(wide.error?.contains("--ipam-opt weft.ipv6-block=N") == true)
         let badBlock = await post(.requestPool, #"{"Pool":"fd00::/48","V6":true,"Options":{"weft.ipv6-block":"x"}}"#)
         #expect(badBlock.error?.contains("--ipam-opt weft.ipv6-block=x is not a prefix length") == true)
-        let range = await post(.requestPool, #"{"Pool":"fd00:1::/64","SubPool":"fd00:1::/80","V6":true}"#)
-        #expect(range.error?.contains("--ip-range") == true)
+        let range6 = await post(.requestPool, #"{"Pool":"fd00:1::/64","SubPool":"fd00:1::/80","V6":true}"#)
+        #expect(range6.error?.contains("--ip-range") == true)
     }
 
     /// The IPv6 pass of `docker network create --ipv6 --subnet fd00:30::/64`, then `docker run --ip6`.
@@ -69,6 +69,21 @@ struct AllocatorIpamBackendTests {
         #expect(await post(.releasePool, #"{"PoolID":"weft:fd00:30::/64"}"#).text == "{}")
         let again = await post(.requestPool, #"{"Pool":"fd00:30::/56","V6":true,"Options":{"weft.ipv6-block":"/64"}}"#)
         #expect(again.text == #"{"Data":{},"Pool":"fd00:30::/56","PoolID":"weft:fd00:30::/56"}"#)
+    }
+
+    /// Swarm's allocator asks for every pool with V6 false (swarmkit's cnmallocator, Docker 20.10 to 29): an
+    /// IPv6 subnet is still an IPv6 pool, and its addresses come as IPv6.
+    @Test func anIPv6SubnetWithoutV6IsAnIPv6Pool() async {
+        let pool = await post(.requestPool, #"{"AddressSpace":"weft-global","Pool":"fd00:33::/64","SubPool":"","Options":{},"V6":false}"#)
+        #expect(pool.text == #"{"Data":{},"Pool":"fd00:33::/64","PoolID":"weft:fd00:33::/64"}"#)
+        let gateway = await post(
+            .requestAddress,
+            #"{"PoolID":"weft:fd00:33::/64","Address":"","Options":{"RequestAddressType":"com.docker.network.gateway"}}"#)
+        #expect(gateway.text == #"{"Address":"fd00:33::1/64","Data":{}}"#)
+        let task = await post(.requestAddress, #"{"PoolID":"weft:fd00:33::/64","Address":"","Options":null}"#)
+        #expect(task.text == #"{"Address":"fd00:33::2/64","Data":{}}"#)
+        let ranged = await post(.requestPool, #"{"Pool":"fd00:34::/64","SubPool":"fd00:34::/80"}"#)
+        #expect(ranged.error?.contains("--ip-range") == true)
     }
 
     @Test func badSubnetsAndAddressesAreNamed() async {

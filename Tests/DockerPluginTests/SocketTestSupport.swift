@@ -4,30 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
-
-/// A fresh directory under /tmp with a short name (sun_path holds 108 bytes), removed with its contents.
-func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
-    var template = Array("/tmp/weft-XXXXXX".utf8CString)
-    let directory = template.withUnsafeMutableBufferPointer { buffer -> String? in
-        guard let result = mkdtemp(buffer.baseAddress!) else { return nil }
-        return String(cString: result)
-    }
-    guard let directory else { throw BackendFailure(description: "mkdtemp failed: errno \(errno)") }
-    defer {
-        if let handle = opendir(directory) {
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { unlink(directory + "/" + name) }
-            }
-            closedir(handle)
-        }
-        rmdir(directory)
-    }
-    return try await body(directory)
-}
-
-/// A logger that drops everything, for tests that do not look at logs.
-let silentLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+import TestSupport
 
 /// Runs a plugin server on a socket in a temporary directory for the duration of `body`, then cancels it and
 /// checks it stopped cleanly (it must not throw on cancellation) and removed its socket file.
@@ -90,17 +67,6 @@ func permissions(of path: String) -> UInt32? {
 
 // MARK: a raw HTTP/1.1 client
 
-/// One HTTP response as read off the wire.
-struct RawResponse: Sendable {
-    var status: Int
-    var headers: [(name: String, value: String)]
-    var body: String
-
-    func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
-}
-
 /// A request as dockerd's Go client writes it: POST, Content-Length, no Content-Type, body with a trailing newline.
 func dockerRequest(_ endpoint: PluginEndpoint, _ body: String = "", extraHeaders: String = "") -> String {
     let payload = body.isEmpty ? "" : body + "\n"
@@ -109,107 +75,11 @@ func dockerRequest(_ endpoint: PluginEndpoint, _ body: String = "", extraHeaders
         + "Accept-Encoding: gzip\r\n\(extraHeaders)\r\n\(payload)"
 }
 
-/// A client connection that writes raw bytes and parses responses, so tests can also misbehave (stall, pipeline,
-/// send too much).
-struct RawConnection {
-    var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    var pending: [UInt8] = []
-
-    mutating func send(_ text: String) async throws {
-        try await send(Array(text.utf8))
-    }
-
-    mutating func send(_ bytes: [UInt8]) async throws {
-        try await outbound.write(ByteBuffer(bytes: bytes))
-    }
-
-    /// Sends a request and reads its response.
+extension RawConnection {
+    /// Sends a request as dockerd does and reads its response.
     mutating func call(_ endpoint: PluginEndpoint, _ body: String = "") async throws -> RawResponse? {
         try await send(dockerRequest(endpoint, body))
         return try await readResponse()
-    }
-
-    /// The next complete response, or `nil` if the server closed the connection first.
-    mutating func readResponse() async throws -> RawResponse? {
-        while true {
-            if let response = try parse() { return response }
-            guard let chunk = try await inbound.next() else { return nil }
-            pending += chunk.readableBytesView
-        }
-    }
-
-    /// Reads until the server closes the connection; returns whatever arrived meanwhile.
-    mutating func readUntilClosed() async throws -> [UInt8] {
-        do {
-            while let chunk = try await inbound.next() {
-                pending += chunk.readableBytesView
-            }
-        } catch {
-            // A reset counts as closed.
-        }
-        defer { pending = [] }
-        return pending
-    }
-
-    private mutating func parse() throws -> RawResponse? {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        guard let headerEnd = pending.indices.first(where: { pending[$0...].starts(with: separator) }) else {
-            return nil
-        }
-        let headerText = String(decoding: pending[..<headerEnd], as: UTF8.self)
-        var lines = headerText.components(separatedBy: "\r\n")
-        let statusLine = lines.removeFirst().split(separator: " ")
-        guard statusLine.count >= 2, let status = Int(statusLine[1]) else {
-            throw BackendFailure(description: "bad status line in \(headerText)")
-        }
-        let headers = lines.map { line -> (name: String, value: String) in
-            let parts = line.split(separator: ":", maxSplits: 1)
-            return (String(parts[0]), parts.count > 1 ? parts[1].trimmingCharacters(in: " ") : "")
-        }
-        let length = headers.first { $0.name.lowercased() == "content-length" }.flatMap { Int($0.value) } ?? 0
-        let bodyStart = headerEnd + separator.count
-        guard pending.count >= bodyStart + length else { return nil }
-        let body = String(decoding: pending[bodyStart..<(bodyStart + length)], as: UTF8.self)
-        pending.removeFirst(bodyStart + length)
-        return RawResponse(status: status, headers: headers, body: body)
-    }
-}
-
-extension StringProtocol {
-    fileprivate func components(separatedBy separator: String) -> [String] {
-        var result: [String] = []
-        var rest = Substring(self)
-        while let range = rest.firstRange(of: separator) {
-            result.append(String(rest[..<range.lowerBound]))
-            rest = rest[range.upperBound...]
-        }
-        result.append(String(rest))
-        return result
-    }
-
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        String(drop { $0 == character }.reversed().drop { $0 == character }.reversed())
-    }
-}
-
-/// Connects to the socket and runs `body` with a raw connection. The connection closes itself after
-/// `closeAfter`, so a test waiting on a server that never answers ends in bounded time instead of hanging.
-func withConnection<R: Sendable>(
-    to path: String, closeAfter: TimeAmount = .seconds(10), _ body: (inout RawConnection) async throws -> R
-) async throws -> R {
-    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .connect(unixDomainSocketPath: path) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-            }
-        }
-    let underlying = channel.channel
-    let guardTimer = underlying.eventLoop.scheduleTask(in: closeAfter) { underlying.close(promise: nil) }
-    defer { guardTimer.cancel() }
-    return try await channel.executeThenClose { inbound, outbound in
-        var connection = RawConnection(inbound: inbound.makeAsyncIterator(), outbound: outbound)
-        return try await body(&connection)
     }
 }
 

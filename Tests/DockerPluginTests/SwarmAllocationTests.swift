@@ -88,5 +88,22 @@ struct SwarmAllocationTests {
         await #expect(throws: DriverError.noIPv4Pool(network: "n")) {
             _ = try await backend(seed: nil).allocateNetwork(AllocateNetworkRequest(networkID: "n"))
         }
+        let onlyIPv6 = AllocateNetworkRequest(networkID: "n", ipv4Data: [IPAMData(pool: "fd00:33::/64", gateway: "fd00:33::1/64")])
+        await #expect(throws: DriverError.noIPv4Pool(network: "n")) {
+            _ = try await backend(seed: nil).allocateNetwork(onlyIPv6)
+        }
+    }
+
+    /// Swarm's allocator (Docker 20.10 to 29) passes every pool of `--ipv6 --subnet 10.33.0.0/24 --subnet
+    /// fd00:33::/64` as IPv4 data, in the order given: the VNI comes from the IPv4 one, whichever comes first.
+    @Test("AllocateNetwork of a dual-stack swarm network: the IPv6 pool among the IPv4 data is passed over")
+    func dualStackAllocation() async throws {
+        let manager = backend(seed: "192.0.2.1:7946")
+        let v6 = IPAMData(pool: "fd00:33::/64", gateway: "fd00:33::1/64")
+        let v4 = IPAMData(pool: "10.33.0.0/24", gateway: "10.33.0.1/24")
+        let response = try await manager.allocateNetwork(
+            AllocateNetworkRequest(networkID: "dualstack0123456789abcdef", ipv4Data: [v6, v4]))
+        let vni = NetworkPolicy.derivedVNI(for: try IPv4Subnet(parsing: "10.33.0.0/24"))
+        #expect(response.options["weft.vni"] == "\(vni)")
     }
 }

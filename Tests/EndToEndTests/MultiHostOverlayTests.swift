@@ -99,21 +99,25 @@ struct LateJoinTests {
     }
 }
 
-/// Cluster-wide IPAM under load: containers started concurrently on three hosts never share an address.
+/// Cluster-wide IPAM under load: 300 containers started concurrently on three hosts on a dual-stack network
+/// never share an IPv4 or an IPv6 address, and the network is removed everywhere afterwards (one test for both
+/// families: each 300-container run costs about 100 s of CI).
 @Suite(
     "End to end: cluster-wide IPAM across three Docker hosts",
     .enabled(if: Privileges.canRunEndToEndTests, "needs root; WEFT_REQUIRE_ROOT_TESTS=1 makes it fail instead"),
-    .timeLimit(.minutes(6))
+    .timeLimit(.minutes(8))
 )
 struct ClusterIPAMTests {
     static let perHost = 100
     static let concurrency = 6
 
-    @Test("300 containers started concurrently across three hosts: no duplicate address anywhere")
+    @Test("300 containers started concurrently across three hosts on --ipv6: no duplicate IPv4 or IPv6 address anywhere")
     func noDuplicateAddresses() async throws {
+        let total = MultiHostOverlayTests.hostCount * Self.perHost
         try await Cluster.with(hosts: MultiHostOverlayTests.hostCount, beforeDockerd: MultiHostOverlayTests.startJoinedWeft) { cluster in
             for host in cluster.hosts {
-                try await host.docker("network", "create", "-d", "weft", "--ipam-driver", "weft", "--subnet", "10.80.0.0/23", "big")
+                try await host.docker("network", "create", "-d", "weft", "--ipam-driver", "weft", "--ipv6",
+                                      "--subnet", "10.80.0.0/23", "--subnet", "fd00:80::/64", "big")
             }
             // Every host's weft must know the others before the rush, or a host could not tell claimed blocks.
             try await Poll.until("every weft to see its peers", timeout: .seconds(20), interval: .milliseconds(200)) {
@@ -122,6 +126,8 @@ struct ClusterIPAMTests {
                 }
                 return true
             }
+            let clock = ContinuousClock()
+            let start = clock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for host in cluster.hosts {
                     for lane in 0..<Self.concurrency {
@@ -135,23 +141,29 @@ struct ClusterIPAMTests {
                 }
                 try await group.waitForAll()
             }
+            print("e2e IPAM: \(total) dual-stack containers started in \(clock.now - start)")
             var addresses: [String: String] = [:]
+            var addresses6: [String: String] = [:]
             for host in cluster.hosts {
-                let listing = try await host.docker(
-                    "ps", "-q", "--filter", "network=big")
-                let ids = listing.split(separator: "\n").map(String.init)
+                let ids = try await host.docker("ps", "-q", "--filter", "network=big").split(separator: "\n").map(String.init)
                 #expect(ids.count == Self.perHost)
                 let inspected = try await host.docker(
-                    ["inspect", "--format", "{{.Name}} {{(index .NetworkSettings.Networks \"big\").IPAddress}}"] + ids)
+                    ["inspect", "--format",
+                     "{{.Name}} {{(index .NetworkSettings.Networks \"big\").IPAddress}} {{(index .NetworkSettings.Networks \"big\").GlobalIPv6Address}}"]
+                        + ids)
                 for line in inspected.split(separator: "\n") {
-                    let parts = line.split(separator: " ")
-                    let (name, address) = (String(parts[0]), String(parts[1]))
-                    if let other = addresses[address] { Issue.record("\(address) is held by both \(other) and \(name)") }
-                    addresses[address] = name
+                    let parts = line.split(separator: " ").map(String.init)
+                    try #require(parts.count == 3, "no IPv4 and IPv6 address in \(line)")
+                    if let other = addresses[parts[1]] { Issue.record("\(parts[1]) is held by both \(other) and \(parts[0])") }
+                    if let other = addresses6[parts[2]] { Issue.record("\(parts[2]) is held by both \(other) and \(parts[0])") }
+                    addresses[parts[1]] = parts[0]
+                    addresses6[parts[2]] = parts[0]
                 }
             }
-            #expect(addresses.count == MultiHostOverlayTests.hostCount * Self.perHost)
+            #expect(addresses.count == total)
+            #expect(addresses6.count == total)
             #expect(addresses["10.80.0.1"] == nil, "the gateway address went to a container")
+            #expect(addresses6["fd00:80::1"] == nil, "the IPv6 gateway address went to a container")
             for host in cluster.hosts {
                 let ids = try await host.docker("ps", "-aq").split(separator: "\n").map(String.init)
                 try await host.docker(["rm", "-f"] + ids, timeout: .seconds(120))

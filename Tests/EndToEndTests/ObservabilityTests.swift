@@ -3,7 +3,7 @@ import Testing
 
 /// `weft status` and the metrics from live daemons on three hosts: h1 sees h2 and h3 alive with round trips and
 /// measures the convergence lag of a container on h2; once h3 is cut off from the underlay, h1's status names it
-/// failed with its reason and h1's metrics count it.
+/// failed with its reason, h1's metrics count it and `weft events` on h1 prints it as it happens.
 @Suite(
     "End to end: weft status and metrics across three hosts",
     .serialized,
@@ -56,13 +56,24 @@ struct ObservabilityTests {
             let text = try await h1.run([PackagePaths.weftBinary, "status"]).check().stdout
             #expect(text.contains("gossip:     3 alive, 0 suspect, 0 failed") && text.contains("health:     ok"), "\(text)")
 
+            // `weft events` follows h1's journal from now on: h3's failure must reach it as it happens.
+            let events = try h1.spawn("events", [PackagePaths.weftBinary, "events"])
             let clock = ContinuousClock()
             let cutAt = clock.now
             try await cluster.cutOff(h3)
             try await Poll.until("h1 to name h3 failed", timeout: OverlayFailureTests.failureBound + .seconds(15), interval: .milliseconds(200)) {
                 try await Self.peers(on: h1).contains { $0.name == h3.underlayAddress && $0.state == "failed" }
             }
-            print("e2e status: h1 named h3 failed \(clock.now - cutAt) after the cut")
+            let namedAt = clock.now
+            print("e2e status: h1 named h3 failed \(namedAt - cutAt) after the cut")
+            let deadLine = #""detail":"dead ("#
+            try await Poll.until("weft events on h1 to print h3's failure", timeout: .seconds(5), interval: .milliseconds(50)) {
+                events.log().split(separator: "\n").contains { $0.contains(deadLine) && $0.contains(#""subject":"\#(h3.underlayAddress)""#) }
+            }
+            print("e2e status: weft events printed h3's failure \(clock.now - namedAt) after weft status named it")
+            for line in events.log().split(separator: "\n") where !line.isEmpty {
+                #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "not a JSON line: \(line)")
+            }
             let peer = try #require(try await Self.peers(on: h1).first { $0.name == h3.underlayAddress })
             #expect(peer.reason?.contains("no answer to direct or indirect probes") == true, "\(peer)")
             #expect(try await Self.peers(on: h1).first { $0.name == h2.underlayAddress }?.state == "alive")

@@ -96,7 +96,7 @@ struct SwarmPluginTests {
         }
     }
 
-    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a node that leaves the swarm leaves weft's gossip and comes back with it; gossip encrypted; nothing left")
+    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a dual-stack network on weft's IPAM gives every task both addresses, reached by ping and ping -6; a node that leaves the swarm leaves weft's gossip and comes back with it; gossip encrypted; nothing left")
     func swarmService() async throws {
         let directory = try ManagedPlugin.directory()
         try await Cluster.with(hosts: 3) { cluster in
@@ -203,6 +203,7 @@ struct SwarmPluginTests {
             let ipamAddresses = ipamTasks.map(\.address)
             #expect(Set(ipamAddresses).count == 3 && ipamAddresses.allSatisfy { $0.hasPrefix("10.32.0.") }, "\(ipamAddresses)")
             print("e2e swarm: a service on weft's IPAM: every task reached every other \(viaWeftIPAM.milliseconds) ms after service create")
+            try await Swarm.checkDualStack(in: cluster)
 
             // examples/swarm/stack.yml as a user deploys it: the client task reaches web's tasks by name.
             let stackFile = PackagePaths.root.appendingPathComponent("examples/swarm/stack.yml").path
@@ -497,15 +498,58 @@ enum Swarm {
         }
     }
 
+    /// A dual-stack swarm network on weft's IPAM (`--ipv6`, a v4 and a v6 `--subnet`): every task of a 6-replica
+    /// service has an IPv4 and an IPv6 address, none shared, and reaches every other over both; then removed.
+    static func checkDualStack(in cluster: Cluster) async throws {
+        let manager = cluster.hosts[0]
+        try await manager.docker(
+            "network", "create", "-d", ManagedPlugin.name, "--ipam-driver", ManagedPlugin.name, "--attachable", "--ipv6",
+            "--subnet", "10.35.0.0/24", "--subnet", "fd00:35::/64", "dsnet")
+        #expect(try await manager.docker("network", "inspect", "--format", "{{.EnableIPv6}}", "dsnet") == "true")
+        // swarm's allocator hands each task one address, from either pool; the node's engine asks its weft for
+        // the other family.
+        let took = try await Swarm.runService("ds", replicas: SwarmPluginTests.replicas, network: "dsnet", in: cluster)
+        let tasks = try await Swarm.tasks(of: "ds", network: "dsnet", in: cluster)
+        var tasks6: [Swarm.ServiceTask] = []
+        for task in tasks {
+            let address6 = try await task.host.docker(
+                "inspect", "--format", "{{(index .NetworkSettings.Networks \"dsnet\").GlobalIPv6Address}}", task.container)
+            tasks6.append(Swarm.ServiceTask(host: task.host, container: task.container, address: address6))
+        }
+        print("e2e swarm dual-stack: \(tasks6.map(\.description).joined(separator: ", "))")
+        // What swarm itself allocated: one address per task, and the VIP.
+        let taskIDs = try await manager.docker("service", "ps", "-q", "--filter", "desired-state=running", "ds")
+            .split(separator: "\n").map(String.init)
+        let allocated = try await manager.docker(
+            ["inspect", "--format", "{{range .NetworksAttachments}}{{.Addresses}}{{end}}"] + taskIDs)
+        let vip = try await manager.docker(
+            "service", "inspect", "--format", "{{range .Endpoint.VirtualIPs}}{{.Addr}} {{end}}", "ds")
+        print("e2e swarm dual-stack: swarm's own allocation: tasks \(allocated.split(separator: "\n").joined(separator: " ")), VIP \(vip)")
+        let addresses = tasks.map(\.address)
+        let addresses6 = tasks6.map(\.address)
+        #expect(Set(addresses).count == SwarmPluginTests.replicas && addresses.allSatisfy { $0.hasPrefix("10.35.0.") }, "\(addresses)")
+        #expect(Set(addresses6).count == SwarmPluginTests.replicas && addresses6.allSatisfy { $0.hasPrefix("fd00:35::") }, "\(addresses6)")
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await Swarm.pingMatrix(tasks6, service: "ds (IPv6)", ping6: true)
+        print("e2e swarm dual-stack: IPv4 matrix \(took.milliseconds) ms after service create, IPv6 matrix \((clock.now - start).milliseconds) ms more")
+
+        try await Swarm.removeService("ds", in: cluster)
+        try await Swarm.removeNetworks(["dsnet"], in: cluster)
+    }
+
     /// Every task pings every other (each source's pings in parallel with the other sources'), each pair retried
     /// until it answers, bounded.
-    static func pingMatrix(_ tasks: [ServiceTask], service: String, timeout: Duration = .seconds(30)) async throws {
+    static func pingMatrix(
+        _ tasks: [ServiceTask], service: String, timeout: Duration = .seconds(30), ping6: Bool = false
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for source in tasks {
                 group.addTask {
                     for target in tasks where target.container != source.container {
                         try await Poll.until("\(service) task \(source) to reach \(target)", timeout: timeout, interval: .milliseconds(200)) {
-                            try await source.host.dockerResult(["exec", source.container, "ping", "-c", "1", "-W", "1", target.address])
+                            try await source.host.dockerResult(
+                                ["exec", source.container, "ping"] + (ping6 ? ["-6"] : []) + ["-c", "1", "-W", "1", target.address])
                         }
                     }
                 }

@@ -1,8 +1,9 @@
 import Foundation
 import TestSupport
 
-/// One Debian `serf agent` process for interoperation tests, bound to loopback on its own ports, logging to a
-/// file. ``stop()`` kills it; tests call it on every path (``withSerfAgents(_:_:)``).
+/// One Debian `serf agent` process for interoperation tests, bound to loopback on its own ports (gossip on
+/// 127.0.0.1 or `[::1]`, RPC on 127.0.0.1), logging to a file. ``stop()`` kills it; tests call it on every path
+/// (``withSerfAgents(_:_:)``).
 final class SerfAgent: @unchecked Sendable {
     let name: String
     let bind: String
@@ -16,9 +17,9 @@ final class SerfAgent: @unchecked Sendable {
     }
 
     init(name: String, port: Int, rpcPort: Int, tags: [String: String] = [:], join: String? = nil,
-         encrypt: String? = nil, extra: [String] = []) throws {
+         encrypt: String? = nil, extra: [String] = [], host: String = "127.0.0.1") throws {
         self.name = name
-        self.bind = "127.0.0.1:\(port)"
+        self.bind = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         self.rpc = "127.0.0.1:\(rpcPort)"
         self.logPath = NSTemporaryDirectory() + "weft-serf-\(name)-\(port).log"
         var arguments = ["agent", "-node=\(name)", "-bind=\(bind)", "-rpc-addr=\(rpc)", "-log-level=debug"]
@@ -104,10 +105,11 @@ final class SerfAgents: @unchecked Sendable {
     /// Starts an agent and registers it for cleanup.
     func start(
         _ name: String, port: Int, rpcPort: Int, tags: [String: String] = [:], join: String? = nil,
-        encrypt: String? = nil, extra: [String] = []
+        encrypt: String? = nil, extra: [String] = [], host: String = "127.0.0.1"
     ) throws -> SerfAgent {
         let agent = try SerfAgent(
-            name: name, port: port, rpcPort: rpcPort, tags: tags, join: join, encrypt: encrypt, extra: extra)
+            name: name, port: port, rpcPort: rpcPort, tags: tags, join: join, encrypt: encrypt, extra: extra,
+            host: host)
         all.append(agent)
         return agent
     }

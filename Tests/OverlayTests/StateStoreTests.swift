@@ -218,7 +218,7 @@ struct StateStoreTests {
         let parent = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let directory = parent + "/a/state"
-        let files = ["state-0.json", "state-1.json", "lock"].map { directory + "/" + $0 }
+        let files = ["state-0.json", "state-1.json", "journal.log", "lock"].map { directory + "/" + $0 }
         do {
             let store = try StateStore(directory: directory)
             try store.update { $0.networks["n1"] = Self.record }

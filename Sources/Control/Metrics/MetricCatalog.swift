@@ -9,7 +9,10 @@ public enum MetricCatalog {
         "weft_gossip_failed_probes_total": "Probes of other members that got no answer (the member became suspect).",
         "weft_gossip_push_pulls_total": "Full state exchanges (push/pull) completed with other members.",
         "weft_gossip_packets_total": "Gossip datagrams, by direction (sent, received).",
-        "weft_gossip_probe_rtt_seconds": "Round trip of this host's gossip probes of a peer by percentile (50, 99) of the last 64 answered (a gauge, not a summary).",
+        "weft_gossip_messages_total": "Gossip messages by direction and memberlist type (ping, ack, alive, push_pull, compound, compress, encrypt, user, ...); wrappers and their parts each count.",
+        "weft_gossip_message_bytes_total": "Bytes of gossip messages by direction and type, each with its header; a wrapper (compound, compress, crc, encrypt, label) counts what it wraps, so types overlap.",
+        "weft_gossip_bytes_total": "Gossip bytes on the wire by direction and transport (udp: datagrams, tcp: stream messages such as push/pull).",
+        "weft_gossip_probe_rtt_seconds": "Round trip of this host's answered gossip probes of a peer (direct or indirect), 0.1 ms to 2 s.",
         "weft_gossip_probe_loss_ratio": "Unanswered gossip probes of a peer over all probes of it.",
         "weft_gossip_broadcast_queue": "Messages waiting to be gossiped, by kind (membership: alive/suspect/dead; application: cluster records).",
         "weft_gossip_dropped_broadcasts_total": "Application broadcasts dropped from a full queue before being fully gossiped.",
@@ -27,6 +30,9 @@ public enum MetricCatalog {
         "weft_ipam_blocks_owned": "IPAM address blocks of a pool claimed by this host.",
         "weft_ipam_blocks_unreachable": "IPAM address blocks of a pool held by failed or suspect hosts.",
         "weft_uptime_seconds": "Seconds since the daemon started.",
+        "weft_event_watchers": "Clients following the event journal (weft events) now.",
+        "weft_event_watchers_refused_total": "Event watchers refused because the most allowed already followed.",
+        "weft_event_watchers_cut_off_total": "Event watchers cut off because they fell too many events behind (they read too slowly).",
     ]
 
     /// The help for `name`; a name not in the catalog still gets one (Prometheus's linter wants every metric helped).
@@ -38,6 +44,14 @@ public enum MetricCatalog {
     public static func descriptor(_ name: String) -> MetricNameDescriptor {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help(for: name))
     }
+
+    /// Buckets of the probe round-trip histogram: 0.1 ms (loopback, one LAN switch) to 2 s (an overloaded or
+    /// distant peer; memberlist's probe timeout is 500 ms, indirect answers arrive later).
+    public static let roundTripBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2),
+    ]
 
     /// Buckets of the request-duration histograms: 1 ms to 10 s.
     public static let durationBuckets: [Duration] = [

@@ -15,7 +15,8 @@ public actor MetricsExporter {
     /// Per-network gauges, so a network that goes takes its series with it.
     private var networkGauges: [UInt32: [Gauge]] = [:]
     private var poolGauges: [String: [Gauge]] = [:]
-    private var peerGauges: [String: [Gauge]] = [:]
+    /// Per peer: its probe loss gauge, its round-trip histogram and the answered probes it has seen.
+    private var peerProbes: [String: PeerProbeSeries] = [:]
 
     public init(registry: PrometheusCollectorRegistry, source: StatusSource) {
         self.registry = registry
@@ -34,24 +35,7 @@ public actor MetricsExporter {
         for state in ["alive", "suspect", "failed", "left"] {
             gauge("weft_gossip_members", [("state", state)]).set(Double(peers.count { $0.state == state }))
         }
-        var seenPeers: Set<String> = []
-        for peer in peers where !peer.isSelf {
-            guard let p50 = peer.rttP50Ms, let p99 = peer.rttP99Ms else { continue }
-            seenPeers.insert(peer.name)
-            let gauges = [
-                gauge("weft_gossip_probe_rtt_seconds", [("peer", peer.name), ("percentile", "50")]),
-                gauge("weft_gossip_probe_rtt_seconds", [("peer", peer.name), ("percentile", "99")]),
-                gauge("weft_gossip_probe_loss_ratio", [("peer", peer.name)]),
-            ]
-            gauges[0].set(p50 / 1000)
-            gauges[1].set(p99 / 1000)
-            gauges[2].set(peer.probeLoss ?? 0)
-            peerGauges[peer.name] = gauges
-        }
-        for (name, gauges) in peerGauges where !seenPeers.contains(name) {
-            for gauge in gauges { registry.unregisterGauge(gauge) }
-            peerGauges[name] = nil
-        }
+        await updateProbes()
         gauge("weft_uptime_seconds").set(Double(status.uptimeSeconds))
         if let gossip = status.gossip {
             gauge("weft_gossip_keys").set(Double(gossip.keys))
@@ -65,6 +49,8 @@ public actor MetricsExporter {
                 .increment(by: Int64(max(0, counters.packetsSent - lastGossip.packetsSent)))
             counter("weft_gossip_packets_total", [("direction", "received")])
                 .increment(by: Int64(max(0, counters.packetsReceived - lastGossip.packetsReceived)))
+            countTraffic(counters.sent, since: lastGossip.sent, direction: "sent")
+            countTraffic(counters.received, since: lastGossip.received, direction: "received")
             lastGossip = counters
             let queued = await node.queuedBroadcasts
             gauge("weft_gossip_broadcast_queue", [("kind", "membership")]).set(Double(queued.membership))
@@ -115,6 +101,74 @@ public actor MetricsExporter {
         }
     }
 
+    /// Records the probe round trips answered since the previous scrape in each peer's histogram (the node keeps
+    /// the newest ``ProbeStatistics/window``: a peer probed more often than that between two scrapes loses the
+    /// oldest, never at weft's one probe a second and a scrape every 15 s), and sets its loss ratio.
+    private func updateProbes() async {
+        guard let node = source.node else { return }
+        var seen: Set<String> = []
+        for status in await node.memberStatuses() where status.member.name != node.name {
+            guard let probes = status.probes else { continue }
+            let name = status.member.name
+            seen.insert(name)
+            var series = peerProbes[name] ?? PeerProbeSeries(
+                loss: gauge("weft_gossip_probe_loss_ratio", [("peer", name)]),
+                roundTrips: registry.makeDurationHistogram(
+                    descriptor: MetricCatalog.descriptor("weft_gossip_probe_rtt_seconds"), labels: [("peer", name)],
+                    buckets: MetricCatalog.roundTripBuckets))
+            // A count below the last seen: the member was forgotten and probed afresh.
+            let fresh = probes.answeredCount >= series.answered
+                ? probes.answeredCount - series.answered : probes.answeredCount
+            for roundTrip in probes.roundTrips.suffix(fresh) { series.roundTrips.record(roundTrip) }
+            series.answered = probes.answeredCount
+            series.loss.set(probes.loss)
+            peerProbes[name] = series
+        }
+        for (name, series) in peerProbes where !seen.contains(name) {
+            registry.unregisterGauge(series.loss)
+            registry.unregisterDurationHistogram(series.roundTrips)
+            peerProbes[name] = nil
+        }
+    }
+
+    /// Adds the gossip traffic of one direction since the previous scrape: messages and bytes by type (a series
+    /// appears with the first message of its type), bytes on the wire by transport.
+    private func countTraffic(_ now: MessageTraffic, since last: MessageTraffic, direction: String) {
+        for type in MessageType.allCases {
+            guard let messages = now.messages[type] else { continue }
+            let labels = [("direction", direction), ("type", Self.label(type))]
+            counter("weft_gossip_messages_total", labels)
+                .increment(by: Int64(max(0, messages - last.messages[type, default: 0])))
+            counter("weft_gossip_message_bytes_total", labels)
+                .increment(by: Int64(max(0, now.bytes[type, default: 0] - last.bytes[type, default: 0])))
+        }
+        counter("weft_gossip_bytes_total", [("direction", direction), ("transport", "udp")])
+            .increment(by: Int64(max(0, now.datagramBytes - last.datagramBytes)))
+        counter("weft_gossip_bytes_total", [("direction", direction), ("transport", "tcp")])
+            .increment(by: Int64(max(0, now.streamBytes - last.streamBytes)))
+    }
+
+    /// A message type as a Prometheus label value.
+    static func label(_ type: MessageType) -> String {
+        switch type {
+        case .ping: "ping"
+        case .indirectPing: "indirect_ping"
+        case .ack: "ack"
+        case .suspect: "suspect"
+        case .alive: "alive"
+        case .dead: "dead"
+        case .pushPull: "push_pull"
+        case .compound: "compound"
+        case .user: "user"
+        case .compress: "compress"
+        case .encrypt: "encrypt"
+        case .nack: "nack"
+        case .hasCRC: "crc"
+        case .error: "error"
+        case .hasLabel: "label"
+        }
+    }
+
     private func gauge(_ name: String, _ labels: [(String, String)] = []) -> Gauge {
         labels.isEmpty
             ? registry.makeGauge(descriptor: MetricCatalog.descriptor(name))
@@ -148,4 +202,12 @@ public struct MetricsRouter: HTTPResponder {
         response.mediaType = "text/plain; version=0.0.4; charset=utf-8"
         return response
     }
+}
+
+/// One peer's probe series in the exposition.
+private struct PeerProbeSeries {
+    let loss: Gauge
+    let roundTrips: DurationHistogram
+    /// ``ProbeStatistics/answeredCount`` at the previous scrape.
+    var answered = 0
 }

@@ -43,6 +43,47 @@ public final class PluginClient {
         let payload = Array(body.utf8)
         let head = "\(method) \(target) HTTP/1.1\r\nHost: plugin\r\nContent-Length: \(payload.count)\r\n\r\n"
         try write(Array(head.utf8) + payload)
+        let (status, headers) = try readHead()
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        while buffer.count < length { try fill() }
+        let responseBody = String(decoding: buffer[..<length], as: UTF8.self)
+        buffer.removeFirst(length)
+        return (status, responseBody)
+    }
+
+    /// GETs `target`, a reply that lasts: hands each line of a chunked body to `line` as it arrives, until the
+    /// body ends, the daemon closes, or `line` returns `false`. A reply with a length (an error) comes back whole.
+    /// - Returns: the status, and the body of a reply that was not streamed (empty otherwise).
+    public func follow(_ target: String, line: (String) throws -> Bool) throws -> (status: Int, body: String) {
+        try write(Array("GET \(target) HTTP/1.1\r\nHost: plugin\r\nContent-Length: 0\r\n\r\n".utf8))
+        let (status, headers) = try readHead()
+        guard headers["transfer-encoding"]?.lowercased() == "chunked" else {
+            let length = Int(headers["content-length"] ?? "0") ?? 0
+            while buffer.count < length { try fill() }
+            return (status, String(decoding: buffer[..<length], as: UTF8.self))
+        }
+        var pending: [UInt8] = []
+        while true {
+            let sizeEnd = try readUntil([13, 10])
+            let sizeText = String(decoding: buffer[..<sizeEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingSpaces, radix: 16), size >= 0 else {
+                throw Failure(description: "bad chunk size \(String(sizeText).debugDescription)")
+            }
+            buffer.removeFirst(sizeEnd + 2)
+            if size == 0 { return (status, "") }
+            while buffer.count < size + 2 { try fill() }
+            pending += buffer[..<size]
+            buffer.removeFirst(size + 2)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let text = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeFirst(newline + 1)
+                guard try line(text) else { return (status, "") }
+            }
+        }
+    }
+
+    /// Reads a response head: the status and the headers (names in lower case).
+    private func readHead() throws -> (status: Int, headers: [String: String]) {
         let headerEnd = try readUntil([13, 10, 13, 10])
         let header = String(decoding: buffer[..<headerEnd], as: UTF8.self)
         buffer.removeFirst(headerEnd + 4)
@@ -50,15 +91,13 @@ public final class PluginClient {
         guard let statusLine = lines.first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else {
             throw Failure(description: "bad status line in \(header)")
         }
-        let length = lines.lazy.compactMap { line -> Int? in
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
             let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-            return Int(parts[1].filter { $0 != " " && $0 != "\t" })
-        }.first ?? 0
-        while buffer.count < length { try fill() }
-        let responseBody = String(decoding: buffer[..<length], as: UTF8.self)
-        buffer.removeFirst(length)
-        return (status, responseBody)
+            guard parts.count == 2 else { continue }
+            headers[parts[0].lowercased()] = String(parts[1]).trimmingSpaces
+        }
+        return (status, headers)
     }
 
     private func write(_ bytes: [UInt8]) throws {
@@ -86,5 +125,12 @@ public final class PluginClient {
         let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard count > 0 else { throw Failure(description: "connection closed") }
         buffer += chunk[..<count]
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

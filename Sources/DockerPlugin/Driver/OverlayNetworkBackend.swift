@@ -143,7 +143,10 @@ public struct OverlayNetworkBackend: NetworkDriverBackend {
     /// as a gossip seed. Idempotent: swarm calls it again on every leader change, with the options of the previous
     /// answer merged in.
     public func allocateNetwork(_ request: AllocateNetworkRequest) async throws -> AllocateNetworkResponse {
-        guard let pool = request.ipv4Data.first?.pool else { throw DriverError.noIPv4Pool(network: request.networkID) }
+        // Swarm's allocator puts a dual-stack network's IPv6 pool among the IPv4 data too.
+        guard let pool = request.ipv4Data.lazy.compactMap(\.pool).first(where: { !$0.contains(":") }) else {
+            throw DriverError.noIPv4Pool(network: request.networkID)
+        }
         let subnet: IPv4Subnet
         do { subnet = try IPv4Subnet(parsing: pool) } catch {
             throw DriverError.invalidAddress(object: "network \(request.networkID.prefix(12)) pool", value: pool)

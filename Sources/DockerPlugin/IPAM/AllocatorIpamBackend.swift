@@ -30,8 +30,10 @@ public struct AllocatorIpamBackend: IpamBackend {
         addressSpaces
     }
 
+    /// An IPv6 `Pool` is an IPv6 pool whatever `V6` says: swarm's allocator asks for every pool of a network
+    /// with `V6` false (README: "Dual-stack swarm networks").
     public func requestPool(_ request: RequestPoolRequest) async throws -> RequestPoolResponse {
-        if request.v6 { return try await requestPool6(request) }
+        if request.v6 || request.pool.contains(":") { return try await requestPool6(request) }
         let subnet = try request.pool.isEmpty ? nil : Self.subnet(request.pool)
         let range = try request.subPool.isEmpty ? nil : Self.subnet(request.subPool)
         let pool = try await allocator.requestPool(PoolRequest(subnet: subnet, range: range))

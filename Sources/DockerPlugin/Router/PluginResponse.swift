@@ -11,6 +11,8 @@ public struct PluginResponse: Sendable, Equatable {
     public var error: String?
     /// The reply's `Content-Type`: Docker's by default; the metrics listener sends Prometheus's text format.
     public var mediaType: String = PluginResponse.contentType
+    /// A body sent as it is produced, in place of ``body`` (control API only: `GET /events?follow`).
+    public var stream: StreamedBody?
 
     public init(status: Int, body: [UInt8], endpoint: PluginEndpoint?, error: String? = nil) {
         self.status = status

@@ -98,6 +98,10 @@ struct HTTPConnection {
                                 "body": "\(String(decoding: request.body, as: UTF8.self))",
                                 "reply": "\(String(decoding: response.body, as: UTF8.self))",
                             ])
+                        if let stream = response.stream {
+                            try await write(stream, response, for: request, channel: connection.channel, to: outbound)
+                            return
+                        }
                         let keepAlive = request.head.isKeepAlive && refusal == nil
                         try await write(response, for: request, keepAlive: keepAlive, to: outbound)
                         if !keepAlive { return }
@@ -139,6 +143,37 @@ struct HTTPConnection {
         parts.append(.end(nil))
         try await outbound.write(contentsOf: parts)
         log(response, for: request)
+    }
+
+    /// Writes a streamed reply: its head without a length (NIO frames the body as chunks), each piece as it comes
+    /// (the channel closed when the client leaves one untaken for the body's write timeout), then the end. The
+    /// connection closes after it.
+    private func write(
+        _ stream: StreamedBody, _ response: PluginResponse, for request: PendingRequest, channel: any NIOCore.Channel,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        defer { stream.end() }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.mediaType)
+        headers.add(name: "Connection", value: "close")
+        let head = HTTPResponseHead(
+            version: request.head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        try await outbound.write(.head(head))
+        log(response, for: request)
+        guard request.head.method != .HEAD else {
+            try await outbound.write(.end(nil))
+            return
+        }
+        for await chunk in stream.chunks {
+            let timeout = stream.writeTimeout
+            let watchdog = Task {
+                do { try await Task.sleep(for: timeout) } catch { return }
+                channel.close(promise: nil)
+            }
+            defer { watchdog.cancel() }
+            try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk))))
+        }
+        try await outbound.write(.end(nil))
     }
 
     private func log(_ response: PluginResponse, for request: PendingRequest) {

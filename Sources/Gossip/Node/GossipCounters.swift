@@ -51,6 +51,11 @@ public struct GossipCounters: Sendable, Hashable {
     /// Alive messages and indirect probe requests whose address is not 4 or 16 bytes, dropped.
     public var invalidAddresses = 0
 
+    /// Messages and bytes sent, by message type (``MessageTraffic``).
+    public var sent = MessageTraffic()
+    /// Messages and bytes received and decoded, by message type.
+    public var received = MessageTraffic()
+
     /// All zero.
     public init() {}
 }

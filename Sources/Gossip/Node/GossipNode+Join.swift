@@ -5,6 +5,7 @@ extension GossipNode {
     /// Joins a cluster through `seeds` (`host:port`; this node's own address is skipped): a join push/pull with
     /// each, retried with backoff.
     /// A node that has left comes back (see ``leave(timeout:)``).
+    /// A seed of the other address family than this node's is not tried: a cluster gossips over one family.
     /// Returns how many seeds answered; throws if none did.
     @discardableResult
     public func join(_ seeds: [GossipAddress]) async throws -> Int {
@@ -13,6 +14,11 @@ extension GossipNode {
         var failures: [String] = []
         let others = seeds.filter { $0 != transport.localAddress }
         for seed in others {
+            if let mismatch = GossipError.otherAddressFamily(seed: seed, local: transport.localAddress) {
+                logger.warning("seed not joined", metadata: ["seed": "\(seed)", "reason": "\(mismatch)"])
+                failures.append("\(mismatch)")
+                continue
+            }
             var pause = configuration.joinBackoff
             for attempt in 1...max(1, configuration.joinAttempts) {
                 do {

@@ -27,6 +27,7 @@ extension GossipNode {
             return
         }
         counters.packetsReceived += 1
+        counters.received.countDatagram(size: packet.bytes.count, layers: decoded.layers)
         for message in decoded.messages {
             switch message {
             case .ping(let ping): await handlePing(ping, from: packet.source)
@@ -151,10 +152,14 @@ extension GossipNode {
         do {
             let payload = messages.count == 1 ? messages[0] : try Compound.encode(messages)
             let crc = checksum ?? ((member(at: address)?.protocolMax ?? 0) >= 5)
-            let packet = try PacketCodec.encode(
+            let (packet, layers) = try PacketCodec.encodeLayered(
                 payload, options: PacketOptions(checksum: crc), config: wire)
             counters.packetsSent += 1
             try await transport.sendPacket(packet, to: address)
+            let parts = messages.count == 1 ? [] : messages.compactMap { part in
+                part.first.flatMap(MessageType.init(rawValue:)).map { WireLayer($0, size: part.count) }
+            }
+            counters.sent.countDatagram(size: packet.count, layers: layers + parts)
         } catch {
             counters.failedSends += 1
             logLimit("send", "could not send a datagram", metadata: ["to": "\(address)", "error": "\(error)"])

@@ -134,12 +134,20 @@ extension GossipNode {
             do {
                 let stream = try await transport.openStream(to: target.address, timeout: remaining)
                 defer { stream.close() }
-                try await stream.write(StreamCodec.encode(.ping(ping), compress: compress, config: wire))
+                let (bytes, layers) = try StreamCodec.encodeLayered(
+                    inner: StreamMessage.ping(ping).encoded(), compress: compress, config: wire)
+                try await stream.write(bytes)
+                self.countSentStream(layers)
                 let reply = try await readStreamMessage(stream, config: wire, timeout: remaining)
+                self.countReceivedStream(reply)
                 if case .ack(let ack) = reply.message, ack.seqNo == sequence { sink.yield(.tcpAck) }
             } catch {
                 // A failed dial only means "no contact"; memberlist does not log it.
             }
         }
+    }
+
+    private func countSentStream(_ layers: [WireLayer]) {
+        counters.sent.countStream(layers: layers)
     }
 }

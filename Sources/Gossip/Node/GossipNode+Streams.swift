@@ -54,6 +54,7 @@ extension GossipNode {
             }
             return
         }
+        counters.received.countStream(layers: request.layers)
         guard responsive else {
             counters.ignoredWhileUnresponsive += 1
             return
@@ -80,8 +81,20 @@ extension GossipNode {
     }
 
     private func reply(_ message: StreamMessage, on stream: GossipStream) async throws {
-        try await stream.write(
-            StreamCodec.encode(message, compress: configuration.compressStreams, config: wire))
+        try await write(message, on: stream)
+    }
+
+    /// Writes `message` on `stream` (compressed and encrypted as configured), counting what was sent.
+    func write(_ message: StreamMessage, on stream: GossipStream) async throws {
+        let (bytes, layers) = try StreamCodec.encodeLayered(
+            inner: message.encoded(), compress: configuration.compressStreams, config: wire)
+        try await stream.write(bytes)
+        counters.sent.countStream(layers: layers)
+    }
+
+    /// Counts a stream message received on a stream this node opened (a push/pull reply, a TCP ping's ack).
+    func countReceivedStream(_ message: DecodedStream) {
+        counters.received.countStream(layers: message.layers)
     }
 
     /// Our full state for a push/pull: every node we know, with the delegate's state.
@@ -95,8 +108,7 @@ extension GossipNode {
         let request = await localPushPull(join: join)
         let stream = try await transport.openStream(to: address, timeout: configuration.tcpTimeout)
         defer { stream.close() }
-        try await stream.write(
-            StreamCodec.encode(.pushPull(request), compress: configuration.compressStreams, config: wire))
+        try await write(.pushPull(request), on: stream)
         let response: DecodedStream
         do {
             response = try await readStreamMessage(stream, config: wire, timeout: configuration.tcpTimeout)
@@ -104,6 +116,7 @@ extension GossipNode {
             countStreamFailure(error, from: address, inbound: false)
             throw error
         }
+        countReceivedStream(response)
         switch response.message {
         case .pushPull(let remote):
             counters.pushPulls += 1

@@ -214,9 +214,7 @@ public actor GossipNode {
         guard let target = members[memberName] else { throw GossipTransportError.closed }
         let stream = try await transport.openStream(to: target.address, timeout: configuration.tcpTimeout)
         defer { stream.close() }
-        let bytes = try StreamCodec.encode(
-            .user(UserMessage(payload: payload)), compress: configuration.compressStreams, config: wire)
-        try await stream.write(bytes)
+        try await write(.user(UserMessage(payload: payload)), on: stream)
     }
 
     /// The keys in use, primary first (empty without encryption).

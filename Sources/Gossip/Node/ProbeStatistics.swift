@@ -8,11 +8,15 @@ public struct ProbeStatistics: Sendable, Hashable {
     public private(set) var roundTrips: [Duration] = []
     public private(set) var probes = 0
     public private(set) var unanswered = 0
+    /// Probes answered since the member was first probed: a reader that remembers it finds the round trips new
+    /// since its last look at the end of ``roundTrips`` (up to ``window`` of them).
+    public private(set) var answeredCount = 0
 
     public init() {}
 
     mutating func answered(after roundTrip: Duration) {
         probes += 1
+        answeredCount += 1
         roundTrips.append(roundTrip)
         if roundTrips.count > Self.window { roundTrips.removeFirst(roundTrips.count - Self.window) }
     }

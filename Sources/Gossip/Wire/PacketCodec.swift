@@ -36,6 +36,8 @@ public struct DecodedPacket: Sendable, Hashable {
     public var hadChecksum: Bool
     /// Compound parts that ran past the end of the packet and were dropped, as memberlist drops them.
     public var truncatedParts: Int
+    /// The layers decoded, outermost first (label, encryption, CRC, then compound, compress and messages).
+    public var layers: [WireLayer] = []
 }
 
 /// Options for wrapping an outgoing packet payload.
@@ -69,20 +71,37 @@ public enum PacketCodec {
     public static func encode(
         _ payload: [UInt8], options: PacketOptions = PacketOptions(), config: WireConfig = WireConfig()
     ) throws(WireError) -> [UInt8] {
-        guard !payload.isEmpty else { throw .empty(context: "packet payload") }
+        try encodeLayered(payload, options: options, config: config).packet
+    }
+
+    /// ``encode(_:options:config:)``, with the layers of the packet, outermost first: each wrapper added, then
+    /// the payload's own type (one message or a compound, not its parts).
+    public static func encodeLayered(
+        _ payload: [UInt8], options: PacketOptions = PacketOptions(), config: WireConfig = WireConfig()
+    ) throws(WireError) -> (packet: [UInt8], layers: [WireLayer]) {
+        guard let first = payload.first else { throw .empty(context: "packet payload") }
+        var layers: [WireLayer] = []
+        if let type = MessageType(rawValue: first) { layers.append(WireLayer(type, size: payload.count)) }
         var packet = payload
         if options.compress {
             let compressed = Compressed.wrap(packet)
-            if compressed.count < packet.count { packet = compressed }
+            if compressed.count < packet.count {
+                packet = compressed
+                layers.append(WireLayer(.compress, size: packet.count))
+            }
         }
         if options.checksum {
             packet = CRC32.wrap(packet)
+            layers.append(WireLayer(.hasCRC, size: packet.count))
         }
         if let keyring = config.keyring {
             packet = try keyring.encrypt(
                 packet, version: options.encryptionVersion, additionalData: config.label, nonce: options.nonce)
+            layers.append(WireLayer(.encrypt, size: packet.count))
         }
-        return try Label.add(config.label, to: packet)
+        packet = try Label.add(config.label, to: packet)
+        if !config.label.isEmpty { layers.append(WireLayer(.hasLabel, size: packet.count)) }
+        return (packet, layers.reversed())
     }
 
     /// Decodes a received UDP packet: label → decryption → CRC → compress/compound (recursively) → messages.
@@ -94,23 +113,28 @@ public enum PacketCodec {
     public static func decode(_ packet: [UInt8], config: WireConfig = WireConfig()) throws(WireError) -> DecodedPacket {
         guard !packet.isEmpty else { throw .empty(context: "packet") }
         let (label, afterLabel) = try config.checkLabel(packet)
+        var layers: [WireLayer] = []
+        if packet.first == MessageType.hasLabel.rawValue { layers.append(WireLayer(.hasLabel, size: packet.count)) }
         var payload = afterLabel
         var wasEncrypted = false
         if let keyring = config.keyring {
             do {
                 payload = try keyring.decrypt(afterLabel, additionalData: label)
                 wasEncrypted = true
+                layers.append(WireLayer(.encrypt, size: afterLabel.count))
             } catch {
                 if config.verifyIncoming { throw error }
             }
         }
         var hadChecksum = false
         if payload.count >= 5, payload[0] == MessageType.hasCRC.rawValue {
+            layers.append(WireLayer(.hasCRC, size: payload.count))
             payload = try CRC32.unwrap(payload)
             hadChecksum = true
         }
         var result = DecodedPacket(
-            messages: [], label: label, wasEncrypted: wasEncrypted, hadChecksum: hadChecksum, truncatedParts: 0)
+            messages: [], label: label, wasEncrypted: wasEncrypted, hadChecksum: hadChecksum, truncatedParts: 0,
+            layers: layers)
         var budget = config.acceptCompressedPackets
             ? min(config.limits.maxDecompressedBytes, config.limits.maxDecompressedPacketBytes) : nil
         try handle(payload, depth: 0, budget: &budget, limits: config.limits, into: &result)
@@ -134,6 +158,7 @@ public enum PacketCodec {
     ) throws(WireError) {
         guard let first = message.first else { throw .empty(context: "message") }
         guard let type = MessageType(rawValue: first) else { throw .unknownMessageType(first) }
+        result.layers.append(WireLayer(type, size: message.count))
         switch type {
         case .compound:
             guard depth < limits.maxNesting else { throw .nestingTooDeep(limit: limits.maxNesting) }

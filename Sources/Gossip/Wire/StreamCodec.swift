@@ -33,6 +33,8 @@ public struct DecodedStream: Sendable, Hashable {
     public var wasEncrypted: Bool
     /// Whether the message was compressed.
     public var wasCompressed: Bool
+    /// The layers decoded, outermost first: label, encryption, compression, the message.
+    public var layers: [WireLayer] = []
 }
 
 /// Encodes and decodes one memberlist TCP stream message (reference §5.1):
@@ -61,8 +63,22 @@ public enum StreamCodec {
         inner: [UInt8], compress: Bool = false, config: WireConfig = WireConfig(),
         encryptionVersion: EncryptionVersion = .v1, nonce: [UInt8]? = nil
     ) throws(WireError) -> [UInt8] {
-        guard !inner.isEmpty else { throw .empty(context: "stream message") }
+        try encodeLayered(
+            inner: inner, compress: compress, config: config, encryptionVersion: encryptionVersion, nonce: nonce
+        ).stream
+    }
+
+    /// ``encode(inner:compress:config:encryptionVersion:nonce:)``, with the layers of the stream message,
+    /// outermost first (as ``decode(_:config:)`` lists them).
+    public static func encodeLayered(
+        inner: [UInt8], compress: Bool = false, config: WireConfig = WireConfig(),
+        encryptionVersion: EncryptionVersion = .v1, nonce: [UInt8]? = nil
+    ) throws(WireError) -> (stream: [UInt8], layers: [WireLayer]) {
+        guard let first = inner.first else { throw .empty(context: "stream message") }
+        var layers: [WireLayer] = []
+        if let type = MessageType(rawValue: first) { layers.append(WireLayer(type, size: inner.count)) }
         var plain = compress ? Compressed.wrap(inner) : inner
+        if compress { layers.append(WireLayer(.compress, size: plain.count)) }
         if let keyring = config.keyring {
             let length = plain.count + encryptionVersion.overhead(forPlaintextCount: plain.count)
             guard length <= config.limits.maxStreamFrameBytes else {
@@ -73,8 +89,11 @@ public enum StreamCodec {
             let sealed = try keyring.encrypt(
                 plain, version: encryptionVersion, additionalData: header + config.label, nonce: nonce)
             plain = header + sealed
+            layers.append(WireLayer(.encrypt, size: plain.count))
         }
-        return try Label.add(config.label, to: plain)
+        let stream = try Label.add(config.label, to: plain)
+        if !config.label.isEmpty { layers.append(WireLayer(.hasLabel, size: stream.count)) }
+        return (stream, layers.reversed())
     }
 
     /// The total size of the encrypted frame at the start of `prefix` (label header included), or `nil` when
@@ -100,6 +119,7 @@ public enum StreamCodec {
         guard !stream.isEmpty else { throw .empty(context: "stream") }
         let (label, afterLabel) = try config.checkLabel(stream)
         guard let first = afterLabel.first else { throw .empty(context: "stream after its label") }
+        var layers: [WireLayer] = []
         var plain = afterLabel
         var wasEncrypted = false
         if first == MessageType.encrypt.rawValue {
@@ -114,18 +134,25 @@ public enum StreamCodec {
             let header = Array(afterLabel[0..<5])
             plain = try keyring.decrypt(Array(afterLabel[5..<5 + length]), additionalData: header + label)
             wasEncrypted = true
+            layers.append(WireLayer(.encrypt, size: 5 + length))
         } else if config.keyring != nil && config.verifyIncoming {
             throw .notEncrypted
         }
         guard let plainType = plain.first else { throw .empty(context: "decrypted stream") }
         var wasCompressed = false
         if plainType == MessageType.compress.rawValue {
+            layers.append(WireLayer(.compress, size: plain.count))
             plain = try Compressed.unwrap(
                 plain, maxOutputBytes: config.limits.maxDecompressedBytes, limits: config.limits)
             wasCompressed = true
         }
         let message = try decodeInner(plain, limits: config.limits)
-        return DecodedStream(message: message, label: label, wasEncrypted: wasEncrypted, wasCompressed: wasCompressed)
+        layers.append(WireLayer(MessageType(rawValue: plain[0]) ?? .error, size: plain.count))
+        if stream.first == MessageType.hasLabel.rawValue {
+            layers.insert(WireLayer(.hasLabel, size: stream.count - afterLabel.count + (layers.first?.size ?? 0)), at: 0)
+        }
+        return DecodedStream(
+            message: message, label: label, wasEncrypted: wasEncrypted, wasCompressed: wasCompressed, layers: layers)
     }
 
     /// Decodes an inner stream message (after decryption and decompression).

@@ -16,8 +16,23 @@ import Synchronization
 /// ignored), so both files describe the current state and an operator reading the directory never finds a
 /// network that is gone.
 ///
-/// The slots are JSON so an operator can read them (`weft state` shows the newest). Updates are serialised.
+/// Changes to endpoints and addresses, the ones that churn, are not written as a whole state: each is appended
+/// to `journal.log` as one checksummed line holding only what changed (``StateDelta``) and flushed, so a change
+/// costs the same with 1,000 endpoints as with 10. Loading replays the journal's entries for the newest slot's
+/// generation in order and stops at the first torn or foreign line. After ``journalLimit`` entries, and for every
+/// change to the set of networks, the store writes a whole slot as above and empties the journal; so the slot
+/// files always name exactly the networks that exist, and replay stays short.
+///
+/// The slots are JSON so an operator can read them (`weft state` shows the state with the journal replayed).
+/// Updates are serialised.
 public final class StateStore: Sendable {
+    /// How many journal entries the store appends before it writes a whole slot and empties the journal.
+    public static let defaultJournalLimit = 256
+    /// The journal file is kept at least this long, zero-filled past its entries, so an append overwrites
+    /// allocated bytes and its flush is a data flush only (growing the file made each flush a metadata commit
+    /// too: 3 ms instead of well under one here).
+    static let journalPreallocation = 256 * 1024
+
     public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case unreadable(path: String, reason: String)
         case unwritable(path: String, reason: String)
@@ -45,14 +60,26 @@ public final class StateStore: Sendable {
     /// Held for the store's life by a store that writes; nil for read-only and in-memory stores.
     private let lock: StateDirectoryLock?
     private let readOnly: Bool
+    private let journalLimit: Int
     private struct Slots: ~Copyable {
         var state: PersistentState
+        /// The generation of the newest slot; journal entries name it as their base.
         var generation: UInt64
         /// The slot the next write goes to (the one not holding `state`).
         var nextSlot: Int
         let descriptors: [Int32]
+        /// The journal file, or -1 (an in-memory store, or a read-only one with no journal).
+        let journal: Int32
+        /// Entries in the journal since the newest slot, and their bytes (where the next entry is written).
+        var journalEntries: Int
+        var journalBytes: Int
+        /// The journal file's length: entries plus zero fill.
+        var journalCapacity: Int
 
-        deinit { for fd in descriptors where fd >= 0 { close(fd) } }
+        deinit {
+            for fd in descriptors where fd >= 0 { close(fd) }
+            if journal >= 0 { close(journal) }
+        }
     }
     private let slots: Mutex<Slots>
 
@@ -61,9 +88,11 @@ public final class StateStore: Sendable {
     /// it 0600, since the state names every network and address of the host.
     ///
     /// `readOnly` (for inspection while the daemon runs): no lock, nothing created or changed; `update` throws.
-    public init(directory: String, readOnly: Bool = false) throws(StoreError) {
+    /// `journalLimit`: journal entries before a whole slot is written (tests make it small).
+    public init(directory: String, readOnly: Bool = false, journalLimit: Int = StateStore.defaultJournalLimit) throws(StoreError) {
         self.directory = directory
         self.readOnly = readOnly
+        self.journalLimit = max(0, journalLimit)
         if readOnly {
             lock = nil
         } else {
@@ -116,7 +145,38 @@ public final class StateStore: Sendable {
             throw .unreadable(path: directory, reason: problems.joined(separator: "; "))
         }
         let start = newest ?? (PersistentState(), 0, 1)
-        slots = Mutex(Slots(state: start.state, generation: start.generation, nextSlot: 1 - start.slot, descriptors: descriptors))
+        let journalPath = Self.journalPath(directory)
+        let journal = readOnly ? open(journalPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            : open(journalPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard journal >= 0 || (readOnly && errno == ENOENT), readOnly || fchmod(journal, 0o600) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if journal >= 0 { close(journal) }
+            for fd in descriptors where fd >= 0 { close(fd) }
+            throw readOnly ? .unreadable(path: journalPath, reason: reason) : .unwritable(path: journalPath, reason: reason)
+        }
+        var state = start.state
+        var replay = JournalReplay(applied: 0, bytes: 0, isWhole: true)
+        if journal >= 0 {
+            switch Self.readAll(journal) {
+            case .success(let bytes): replay = Self.replay(bytes, base: start.generation, onto: &state)
+            case .failure(let failure):
+                close(journal)
+                for fd in descriptors where fd >= 0 { close(fd) }
+                throw .unreadable(path: journalPath, reason: failure.reason)
+            }
+        }
+        var opened = Slots(state: state, generation: start.generation, nextSlot: 1 - start.slot, descriptors: descriptors,
+                           journal: journal, journalEntries: replay.applied, journalBytes: replay.bytes,
+                           journalCapacity: journal >= 0 ? Self.fileSize(journal) : 0)
+        if !readOnly {
+            try Self.reserveJournal(Self.journalPreallocation, path: journalPath, in: &opened)
+            // Replayed entries, a torn last entry or entries of an older slot: start from a whole slot and an
+            // empty journal.
+            if replay.applied > 0 || !replay.isWhole {
+                try Self.writeSnapshot(state, directory: directory, into: &opened)
+            }
+        }
+        slots = Mutex(opened)
     }
 
     /// A store that keeps its state in memory only (tests, and dry runs without a state directory).
@@ -124,7 +184,9 @@ public final class StateStore: Sendable {
         directory = nil
         lock = nil
         readOnly = false
-        slots = Mutex(Slots(state: initial, generation: 0, nextSlot: 0, descriptors: []))
+        journalLimit = 0
+        slots = Mutex(Slots(state: initial, generation: 0, nextSlot: 0, descriptors: [], journal: -1, journalEntries: 0,
+                            journalBytes: 0, journalCapacity: 0))
     }
 
     public var current: PersistentState { slots.withLock { $0.state } }
@@ -138,14 +200,16 @@ public final class StateStore: Sendable {
             if next != slots.state {
                 if let directory {
                     if readOnly { throw StoreError.readOnly(directory: directory) }
-                    let generation = slots.generation + 1
-                    try Self.write(next, generation: generation, to: slots.descriptors[slots.nextSlot],
-                                   path: Self.slotPath(directory, slots.nextSlot))
-                    let other = 1 - slots.nextSlot
-                    try? Self.write(next, generation: generation - 1, to: slots.descriptors[other],
-                                    path: Self.slotPath(directory, other), flush: false)
-                    slots.generation = generation
-                    slots.nextSlot = 1 - slots.nextSlot
+                    if slots.generation > 0, slots.journalEntries < journalLimit,
+                        let delta = StateDelta(from: slots.state, to: next), !delta.changesNetworks
+                    {
+                        // StateDeltaCoverageTests keeps every field of the state in the delta; debug builds (the
+                        // tests, end to end too) check each delta against the state it stands for.
+                        assert(delta.turns(slots.state, into: next), "a state change the journal delta does not carry")
+                        try Self.append(delta, directory: directory, to: &slots)
+                    } else {
+                        try Self.writeSnapshot(next, directory: directory, into: &slots)
+                    }
                 }
                 slots.state = next
             }
@@ -160,6 +224,129 @@ public final class StateStore: Sendable {
     }
 
     private static func slotPath(_ directory: String, _ slot: Int) -> String { "\(directory)/state-\(slot).json" }
+    private static func journalPath(_ directory: String) -> String { "\(directory)/journal.log" }
+
+    /// Writes `state` as a whole into the slot not holding the newest state (flushed), copies it into the other
+    /// (not flushed), and empties the journal, whose entries the new slot includes.
+    private static func writeSnapshot(_ state: PersistentState, directory: String, into slots: inout Slots) throws(StoreError) {
+        let generation = slots.generation + 1
+        try write(state, generation: generation, to: slots.descriptors[slots.nextSlot], path: slotPath(directory, slots.nextSlot))
+        let other = 1 - slots.nextSlot
+        try? write(state, generation: generation - 1, to: slots.descriptors[other], path: slotPath(directory, other), flush: false)
+        slots.generation = generation
+        slots.nextSlot = other
+        // The journal's entries name the older generation now, so loading skips them; the next entries
+        // overwrite them from the start (the file keeps its length, see `journalPreallocation`).
+        slots.journalEntries = 0
+        slots.journalBytes = 0
+    }
+
+    /// Makes the journal file at least `length` bytes long by appending zeros, flushed.
+    private static func reserveJournal(_ length: Int, path: String, in slots: inout Slots) throws(StoreError) {
+        guard slots.journalCapacity < length else { return }
+        let fill = [UInt8](repeating: 0, count: length - slots.journalCapacity)
+        guard pwriteAll(fill, to: slots.journal, at: slots.journalCapacity), fdatasync(slots.journal) == 0 else {
+            throw .unwritable(path: path, reason: String(cString: strerror(errno)))
+        }
+        slots.journalCapacity = length
+    }
+
+    private static func fileSize(_ fd: Int32) -> Int {
+        var status = stat()
+        return fstat(fd, &status) == 0 ? Int(status.st_size) : 0
+    }
+
+    /// One journal line: the generation it applies to, its place in the journal, and the change.
+    private struct JournalEntry: Codable {
+        var base: UInt64
+        var sequence: Int
+        var delta: StateDelta
+    }
+
+    /// Appends one entry and flushes it; on failure the journal is cut back to where it was.
+    private static func append(_ delta: StateDelta, directory: String, to slots: inout Slots) throws(StoreError) {
+        let path = journalPath(directory)
+        let document: Data
+        do {
+            document = try JSONEncoder().encode(JournalEntry(base: slots.generation, sequence: slots.journalEntries + 1, delta: delta))
+        } catch {
+            throw .unwritable(path: path, reason: "\(error)")
+        }
+        let hex = String(checksum(document), radix: 16)
+        let line = Array((String(repeating: "0", count: 16 - hex.count) + hex + " ").utf8) + Array(document) + [10]
+        if slots.journalBytes + line.count > slots.journalCapacity {
+            try reserveJournal(slots.journalBytes + line.count + journalPreallocation, path: path, in: &slots)
+        }
+        guard pwriteAll(line, to: slots.journal, at: slots.journalBytes), fdatasync(slots.journal) == 0 else {
+            let reason = String(cString: strerror(errno))
+            // Whatever reached the file is cut off by a zero, so loading stops before it.
+            _ = pwriteAll([0], to: slots.journal, at: slots.journalBytes)
+            throw .unwritable(path: path, reason: reason)
+        }
+        slots.journalEntries += 1
+        slots.journalBytes += line.count
+    }
+
+    private struct JournalReplay {
+        /// Entries applied, and the bytes they take from the start of the file.
+        var applied: Int
+        var bytes: Int
+        /// Whether the file held nothing after the entries but zero fill.
+        var isWhole: Bool
+    }
+
+    /// Applies the journal's entries for generation `base` in order, stopping at the first line that is torn,
+    /// fails its checksum, names another generation or is out of sequence.
+    private static func replay(_ bytes: [UInt8], base: UInt64, onto state: inout PersistentState) -> JournalReplay {
+        var replay = JournalReplay(applied: 0, bytes: 0, isWhole: true)
+        var start = 0
+        while start < bytes.count {
+            guard let end = bytes[start...].firstIndex(of: 10), let space = bytes[start..<end].firstIndex(of: 32),
+                let recorded = UInt64(String(decoding: bytes[start..<space], as: UTF8.self), radix: 16),
+                checksum(bytes[(space + 1)..<end]) == recorded,
+                let entry = try? JSONDecoder().decode(JournalEntry.self, from: Data(bytes[(space + 1)..<end])),
+                entry.base == base, entry.sequence == replay.applied + 1
+            else {
+                replay.isWhole = bytes[start...].allSatisfy { $0 == 0 }
+                break
+            }
+            entry.delta.apply(to: &state)
+            replay.applied += 1
+            start = end + 1
+            replay.bytes = start
+        }
+        return replay
+    }
+
+    /// Why reading a file failed (strerror's words).
+    private struct ReadFailure: Error {
+        let reason: String
+    }
+
+    private static func readAll(_ fd: Int32) -> Result<[UInt8], ReadFailure> {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        var offset: off_t = 0
+        while true {
+            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if count < 0 { return .failure(ReadFailure(reason: String(cString: strerror(errno)))) }
+            if count == 0 { return .success(bytes) }
+            bytes += chunk[0..<count]
+            offset += off_t(count)
+        }
+    }
+
+    private static func pwriteAll(_ bytes: [UInt8], to fd: Int32, at start: Int) -> Bool {
+        bytes.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let count = pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(start + offset))
+                if count <= 0 { return false }
+                offset += count
+            }
+            return true
+        }
+    }
 
     /// What a slot file holds: the checksum line, then the JSON document.
     private struct Envelope: Codable {
@@ -168,15 +355,10 @@ public final class StateStore: Sendable {
     }
 
     private static func load(_ fd: Int32, path: String) -> Result<(state: PersistentState, generation: UInt64)?, StoreError> {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        var offset: off_t = 0
-        while true {
-            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
-            if count < 0 { return .failure(.unreadable(path: path, reason: String(cString: strerror(errno)))) }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-            offset += off_t(count)
+        let bytes: [UInt8]
+        switch readAll(fd) {
+        case .success(let read): bytes = read
+        case .failure(let failure): return .failure(.unreadable(path: path, reason: failure.reason))
         }
         if bytes.isEmpty { return .success(nil) }
         guard let newline = bytes.firstIndex(of: 10),
@@ -210,16 +392,7 @@ public final class StateStore: Sendable {
             throw .unwritable(path: path, reason: "\(error)")
         }
         let bytes = Array((String(checksum(document), radix: 16) + "\n").utf8) + Array(document)
-        let written = bytes.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let count = pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(offset))
-                if count <= 0 { return false }
-                offset += count
-            }
-            return true
-        }
-        guard written, ftruncate(fd, off_t(bytes.count)) == 0, !flush || fdatasync(fd) == 0 else {
+        guard pwriteAll(bytes, to: fd, at: 0), ftruncate(fd, off_t(bytes.count)) == 0, !flush || fdatasync(fd) == 0 else {
             throw .unwritable(path: path, reason: String(cString: strerror(errno)))
         }
     }
