@@ -7,7 +7,8 @@ RELEASE    := .build/release
 # the container image and the ping between simulated hosts); iputils-ping for the kernel tests' pings;
 # serf for the gossip interoperation tests; curl asks the managed plugin's socket in the swarm test; binutils
 # strips the plugin's binary; iperf3 for the datapath benchmark (copied into a test image); docker-compose brings up
-# examples/compose in its test; nftables: weft's service VIPs (nft, also copied into the managed plugin). The end-to-end tests
+# examples/compose in its test; nftables: weft's service VIPs (nft, also copied into the managed plugin, as are
+# wireguard-go and ip for encrypted networks); wireguard-tools' wg reads weft-wg in the tests. The end-to-end tests
 # also use iptables' ebtables-nft to cut a simulated host off the underlay.
 APT_PACKAGES := libmnl-dev pkg-config iproute2 util-linux iputils-ping docker.io busybox-static iptables serf curl binutils iperf3 docker-compose wireguard-go wireguard-tools nftables prometheus tcpdump
 

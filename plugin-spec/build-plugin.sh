@@ -18,19 +18,30 @@ rm -rf "$out"
 rootfs=$out/rootfs
 # Mount points the runtime needs (/proc, /dev, /sys, /tmp, /run/docker/plugins for the socket, /etc for the
 # hosts and resolv.conf bind mounts), weft's directories (/var/lib/weft: the state mount; /run/weft: the
-# propagated mount holding the per-network namespaces). weft runs only nft, so no shell or other tools.
+# propagated mount holding the per-network namespaces), /run/wireguard for wireguard-go's UAPI socket (/var/run
+# links to /run, as on Debian). weft runs only nft, wireguard-go and ip, so no shell or other tools.
 mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp" "$rootfs/etc" \
-  "$rootfs/run/docker/plugins" "$rootfs/run/weft" "$rootfs/var/lib/weft"
+  "$rootfs/run/docker/plugins" "$rootfs/run/weft" "$rootfs/run/wireguard" "$rootfs/var/lib/weft"
+ln -s ../run "$rootfs/var/run"
 chmod 1777 "$rootfs/tmp"
 cp "$binary" "$rootfs/bin/weft"
 strip --strip-all "$rootfs/bin/weft"
 # nft, which weft runs inside its namespaces to serve swarm services' VIPs (nftables rules).
 nft=$(command -v nft || echo /usr/sbin/nft)
 [ -x "$nft" ] || { echo "build-plugin: no nft (Debian package nftables) to copy into the plugin" >&2; exit 1; }
-mkdir -p "$rootfs/usr/sbin"
+mkdir -p "$rootfs/usr/sbin" "$rootfs/usr/bin"
 cp -L "$nft" "$rootfs/usr/sbin/nft"
-# The shared libraries weft and nft name, and the dynamic loader, at the paths ldd gives.
-for library in $( (ldd "$binary"; ldd "$nft") | grep -o '/[^ ]*' | sort -u); do
+# wireguard-go, which weft runs as its child for the WireGuard interface of encrypted networks (the kernel's
+# WireGuard is not used yet), and ip, with which it writes their fail-closed blackhole route. Without them the
+# plugin refuses encrypted networks, saying so.
+wireguard=$(command -v wireguard-go || echo /usr/bin/wireguard-go)
+ip=$(command -v ip || echo /usr/sbin/ip)
+[ -x "$wireguard" ] || { echo "build-plugin: no wireguard-go (Debian package wireguard-go) to copy into the plugin" >&2; exit 1; }
+[ -x "$ip" ] || { echo "build-plugin: no ip (Debian package iproute2) to copy into the plugin" >&2; exit 1; }
+cp -L "$wireguard" "$rootfs/usr/bin/wireguard-go"
+cp -L "$ip" "$rootfs/usr/sbin/ip"
+# The shared libraries weft, nft, wireguard-go and ip name, and the dynamic loader, at the paths ldd gives.
+for library in $( (ldd "$binary"; ldd "$nft"; ldd "$wireguard"; ldd "$ip") | grep -o '/[^ ]*' | sort -u); do
   mkdir -p "$rootfs$(dirname "$library")"
   cp -L "$library" "$rootfs$library"
 done

@@ -9,6 +9,7 @@ import Overlay
 /// - `GET /events?after=N`: the events after sequence number N, as one batch
 /// - `GET /events?follow[&after=N]`: the events as JSON lines as they happen (`weft events`), streamed until the
 ///   client leaves; bounded by ``EventWatchers``
+/// - `POST /encryption/rotate`: a new WireGuard key for this host, made before the old one breaks
 ///
 /// Failures are `{"Err": "..."}` with 400, 404 or 405, as on the plugin socket.
 public struct ControlRouter: HTTPResponder {
@@ -23,11 +24,19 @@ public struct ControlRouter: HTTPResponder {
     }
 
     /// The paths served, for error messages.
-    public static let paths = ["/status", "/status/peers", "/status/networks", "/status/networks/NETWORK", "/diff", "/diff/NETWORK", "/events?after=N", "/events?follow"]
+    public static let paths = ["/status", "/status/peers", "/status/networks", "/status/networks/NETWORK", "/diff", "/diff/NETWORK", "/events?after=N", "/events?follow", "/encryption/rotate"]
 
     public func respond(method: String, path: String, body: [UInt8]) async -> PluginResponse {
         let target = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
         let parts = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if parts == ["encryption", "rotate"] {
+            guard method == "POST" else { return Self.failure(405, "\(target) accepts only POST, not \(method)") }
+            guard body.isEmpty else { return Self.failure(400, "\(target) takes no request body (\(body.count) bytes sent)") }
+            do { return Self.reply(try await source.driver.rotateWireGuardKey()) } catch {
+                if case .unavailable = error { return Self.failure(409, "\(error)") }
+                return Self.failure(500, "\(error)")
+            }
+        }
         let known: Bool
         switch parts.count {
         case 1: known = parts[0] == "status" || parts[0] == "diff" || parts[0] == "events"

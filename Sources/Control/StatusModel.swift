@@ -11,6 +11,8 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
     public var networks: NetworksSummary
     public var ipam: [PoolStatus]
     public var lastRepair: RepairStatus?
+    /// The WireGuard of encrypted networks: the backend and why, or why there is none.
+    public var wireGuard: String? = nil
     /// Each problem in one line; empty when all is well.
     public var problems: [String]
 
@@ -83,6 +85,16 @@ public struct PeerStatus: Sendable, Equatable, Codable {
     public var rttP99Ms: Double?
     /// Unanswered probes over all probes of it (0...1); nil before the first probe.
     public var probeLoss: Double?
+    /// The per-peer data-path probe of its VXLAN port: `up` or `down` (`failed` after consecutive lost probes);
+    /// nil where no probe runs (itself, an IPv6 underlay, no gossip).
+    public var dataPath: String? = nil
+    /// The data-path probe's smoothed round trip, in milliseconds.
+    public var dataPathRttMs: Double? = nil
+    /// The path its traffic takes: `direct` or `via NAME (VTEP)`.
+    public var path: String? = nil
+    /// Seconds since the path last changed, and why it is the path.
+    public var pathSinceSeconds: Int? = nil
+    public var pathReason: String? = nil
 }
 
 /// `weft status networks` and `weft status network X`: one network.

@@ -51,6 +51,10 @@ public struct StatusSource: Sendable {
                 problems.append(
                     "peer \(peer.name) (\(peer.address)) \(peer.state == "failed" ? "unreachable" : "suspect") for \(peer.sinceSeconds) s\(entries) (\(peer.reason ?? peer.state))")
             }
+            for peer in others where peer.state == "alive" && peer.dataPath == "down" {
+                let path = peer.path.map { $0 == "direct" ? "no relay reaches it" : "reached \($0)" } ?? "no path"
+                problems.append("peer \(peer.name): its VXLAN port does not answer the data-path probe: \(path) (\(peer.pathReason ?? "-"))")
+            }
             if !synchronized {
                 problems.append("the cluster's tables have not arrived yet (no push/pull with a peer): remote entries are added, none removed")
             }
@@ -76,7 +80,7 @@ public struct StatusSource: Sendable {
             networks: NetworksSummary(
                 count: networks.count, localEndpoints: networks.reduce(0) { $0 + $1.localEndpoints.count },
                 remoteEndpoints: networks.reduce(0) { $0 + $1.remoteEndpoints.count }),
-            ipam: ipam, lastRepair: repair, problems: problems)
+            ipam: ipam, lastRepair: repair, wireGuard: await driver.wireGuardBackend, problems: problems)
     }
 
     // MARK: weft status peers
@@ -87,6 +91,7 @@ public struct StatusSource: Sendable {
         var endpoints: [String: Int] = [:]
         for entry in await cluster.endpointTable.entries.values where entry.value != nil { endpoints[entry.owner, default: 0] += 1 }
         let now = ContinuousClock.now
+        let paths = await driver.pathReport
         return statuses.map { status in
             let member = status.member
             let state: String
@@ -105,12 +110,22 @@ public struct StatusSource: Sendable {
             default:
                 state = "\(member.state)"
             }
-            return PeerStatus(
+            var peer = PeerStatus(
                 name: member.name, address: "\(member.address)", state: state, sinceSeconds: Self.seconds(now - status.since),
                 reason: reason, protocolVersions: Self.versions(member.versions), endpoints: endpoints[member.name] ?? 0,
                 isSelf: member.name == node.name, vtep: member.tags["vtep"],
                 rttLastMs: status.probes?.last.map(Self.milliseconds), rttP50Ms: status.probes?.percentile(0.5).map(Self.milliseconds),
                 rttP99Ms: status.probes?.percentile(0.99).map(Self.milliseconds), probeLoss: status.probes.map(\.loss))
+            if let vtep = member.tags["vtep"].flatMap(IPAddress.init), let path = paths[vtep] {
+                peer.dataPath = path.dataPathUp ? "up" : "down"
+                peer.dataPathRttMs = path.dataPathRtt.map { $0 * 1000 }
+                peer.path = path.relay.map { relay in
+                    path.relayName.map { $0 == "\(relay)" ? "via \(relay)" : "via \($0) (\(relay))" } ?? "via \(relay)"
+                } ?? "direct"
+                peer.pathSinceSeconds = Self.seconds(now - path.since)
+                peer.pathReason = path.reason
+            }
+            return peer
         }
     }
 

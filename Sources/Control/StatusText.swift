@@ -21,6 +21,7 @@ public enum StatusText {
             if let held = pool.blocksHeldByUnreachable, held > 0 { text += ", \(held) held by unreachable hosts" }
             lines.append(text)
         }
+        if let wireGuard = status.wireGuard { lines.append("wireguard:  \(wireGuard)") }
         if let repair = status.lastRepair {
             lines.append(
                 "repair:     \(duration(repair.secondsAgo)) ago over \(repair.networks) network\(repair.networks == 1 ? "" : "s"): "
@@ -40,13 +41,22 @@ public enum StatusText {
     public static func peers(_ peers: [PeerStatus]) -> String {
         guard !peers.isEmpty else { return "no peers: gossip is off (this host is on its own)" }
         return table(
-            ["NAME", "ADDRESS", "STATE", "SINCE", "RTT LAST/P50/P99 MS", "LOSS", "ENDPOINTS", "PROTOCOL", "REASON"],
+            ["NAME", "ADDRESS", "STATE", "SINCE", "RTT LAST/P50/P99 MS", "LOSS", "ENDPOINTS", "PROTOCOL", "DATA PATH", "PATH", "REASON"],
             peers.map { peer in
                 let rtt = [peer.rttLastMs, peer.rttP50Ms, peer.rttP99Ms].map { $0.map(milliseconds) ?? "-" }.joined(separator: "/")
                 return [peer.name + (peer.isSelf ? " (self)" : ""), peer.address, peer.state, duration(peer.sinceSeconds),
                         peer.isSelf ? "-" : rtt, peer.probeLoss.map(percent) ?? "-", "\(peer.endpoints)", peer.protocolVersions,
-                        peer.reason ?? "-"]
+                        peer.dataPath.map { state in state == "up" ? state + (peer.dataPathRttMs.map { " " + milliseconds($0) + " ms" } ?? "") : state } ?? "-",
+                        peer.path.map { path in path + (peer.pathSinceSeconds.map { " for " + duration($0) } ?? "") } ?? "-",
+                        reasons(peer)]
             })
+    }
+
+    /// Why a peer is not alive, and why its path is what it is when that is not the plain direct path.
+    static func reasons(_ peer: PeerStatus) -> String {
+        let pathReason = peer.path == nil || (peer.path == "direct" && peer.dataPath != "down") ? nil : peer.pathReason
+        let text = [peer.reason, pathReason].compactMap { $0 }.joined(separator: "; ")
+        return text.isEmpty ? "-" : text
     }
 
     public static func networks(_ networks: [NetworkStatus]) -> String {

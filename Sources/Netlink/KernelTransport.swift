@@ -2,7 +2,7 @@ import CMnl
 import Glibc
 import Synchronization
 
-/// A libmnl rtnetlink socket bound to one network namespace.
+/// A libmnl netlink socket (rtnetlink unless told otherwise) bound to one network namespace.
 ///
 /// The socket is opened on a dedicated thread that has entered the namespace, then used from any thread;
 /// a mutex serialises requests so replies are never interleaved. Extended acknowledgements are on, so a
@@ -30,11 +30,12 @@ public final class KernelTransport: NetlinkTransport {
     /// The namespace the socket lives in, for messages.
     public let namespaceLabel: String
 
-    /// Opens a socket in `namespace` (nil: the process's own namespace).
-    public init(namespace: NetworkNamespace?) throws(NetlinkError) {
+    /// Opens a socket in `namespace` (nil: the process's own namespace); `netlinkProtocol` is `NETLINK_ROUTE`
+    /// or `NETLINK_GENERIC` (the kernel WireGuard's family).
+    public init(namespace: NetworkNamespace?, netlinkProtocol: Int32 = NETLINK_ROUTE) throws(NetlinkError) {
         let entry: NamespaceThread.Entry = namespace.map { .join(fd: $0.fd) } ?? .none
         let opened = try NamespaceThread.run(entry) { () throws(NetlinkError) -> OpenedSocket in
-            try Self.openSocket()
+            try Self.openSocket(netlinkProtocol)
         }
         socket = Mutex(Socket(handle: opened.handle.pointer, portID: opened.portID))
         namespaceLabel = namespace?.reference.description ?? "current"
@@ -46,8 +47,8 @@ public final class KernelTransport: NetlinkTransport {
         let portID: UInt32
     }
 
-    private static func openSocket() throws(NetlinkError) -> OpenedSocket {
-        guard let handle = mnl_socket_open(NETLINK_ROUTE) else { throw .socket(action: "open", errno: errno) }
+    private static func openSocket(_ netlinkProtocol: Int32) throws(NetlinkError) -> OpenedSocket {
+        guard let handle = mnl_socket_open(netlinkProtocol) else { throw .socket(action: "open", errno: errno) }
         guard mnl_socket_bind(handle, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
             let code = errno
             mnl_socket_close(handle)

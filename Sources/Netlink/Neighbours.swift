@@ -37,6 +37,9 @@ public struct FDBEntry: Hashable, Sendable, CustomStringConvertible {
     public var device: LinkReference
     /// The remote VTEP, for entries of a VXLAN device.
     public var destination: IPAddress?
+    /// The remote UDP port, for an entry that sends somewhere other than the device's port (a relay); nil for
+    /// the device's own port (dumps leave it out then).
+    public var port: UInt16?
     public var table: FDBTable
     public var state: NeighbourState
     /// The bridge the device is a port of, as dumps report it for bridge-table entries.
@@ -44,11 +47,12 @@ public struct FDBEntry: Hashable, Sendable, CustomStringConvertible {
 
     public init(
         mac: MACAddress, device: LinkReference, destination: IPAddress? = nil, table: FDBTable = .device,
-        state: NeighbourState = .permanent, master: Int32? = nil
+        state: NeighbourState = .permanent, master: Int32? = nil, port: UInt16? = nil
     ) {
         self.mac = mac
         self.device = device
         self.destination = destination
+        self.port = port
         self.table = table
         self.state = state
         self.master = master
@@ -56,13 +60,16 @@ public struct FDBEntry: Hashable, Sendable, CustomStringConvertible {
 
     /// A permanent entry in a VXLAN device's own table sending `mac` to the VTEP `destination`.
     /// With `MACAddress.zero` it is a head-end replication entry for broadcast and multicast.
-    public static func vtep(_ mac: MACAddress, via destination: IPAddress, on device: LinkReference) -> FDBEntry {
-        FDBEntry(mac: mac, device: device, destination: destination)
+    public static func vtep(
+        _ mac: MACAddress, via destination: IPAddress, port: UInt16? = nil, on device: LinkReference
+    ) -> FDBEntry {
+        FDBEntry(mac: mac, device: device, destination: destination, port: port)
     }
 
     public var description: String {
         var text = "fdb \(mac) dev \(device)"
         if let destination { text += " dst \(destination)" }
+        if let port { text += " port \(port)" }
         return text + (table == .device ? " self" : " master")
     }
 }

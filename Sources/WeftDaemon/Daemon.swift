@@ -133,6 +133,9 @@ public struct Daemon: Sendable {
                 gossipPort: config.gossipPort, ownAddress: gossipAddress, timing: timing, clock: ContinuousClock(),
                 logger: logger)))
         }
+        if let paths = pathService(cluster: gossiping && !config.dryRun ? cluster : nil, driver: driver, host: host) {
+            services.append(.init(service: PathServiceRunner(service: paths)))
+        }
         let vips = serviceVIPServer(store: store, host: host, backend: backend)
         if let vips { services.append(.init(service: ServiceVIPService(server: vips))) }
         let reloading = Task { [logger] in
@@ -141,6 +144,10 @@ public struct Daemon: Sendable {
                 await KeyReload.reload(node: node, from: keySetup.keyFile, logger: logger)
             }
         }
+        let rotating = Task { [logger] in
+            guard wireGuard != nil, let interval = config.encryptionKeyRotation else { return }
+            await KeyRotationSchedule.run(driver: driver, every: interval, keyDirectory: config.stateDirectory, logger: logger)
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -148,10 +155,12 @@ public struct Daemon: Sendable {
             try await group.run()
         } catch {
             reloading.cancel()
+            rotating.cancel()
             await driver.stopEncryption()
             throw error
         }
         reloading.cancel()
+        rotating.cancel()
         await driver.stopEncryption()
         if let node {
             await node.leave(timeout: .seconds(3), reason: "weft stopped")

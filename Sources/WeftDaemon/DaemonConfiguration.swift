@@ -54,8 +54,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var swarmIdleLeave: Duration
     /// `--wireguard`: which WireGuard encrypted networks use.
     public var wireGuard: WireGuardBackendKind
+    /// `--encryption-key-rotation`: how old this host's WireGuard key may get before weft replaces it; nil never.
+    public var encryptionKeyRotation: Duration? = .seconds(86_400)
     /// Docker's API socket, read for swarm services' VIPs and tasks (``ServiceVIPServer``); nil serves no VIPs.
     public var dockerSocket: String?
+    /// `--relay`, `--relay-port`, `--relay-hold-down`: resilient paths (``PathConfiguration``).
+    public var paths = PathConfiguration()
 
     /// What the command line gave; nil (or empty) where it said nothing.
     public struct Flags: Sendable, Equatable {
@@ -81,7 +85,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var scope: String?
         public var swarmIdleLeave: String?
         public var wireGuard: String?
+        public var encryptionKeyRotation: String?
         public var dockerSocket: String?
+        public var relay: String?
+        public var relayPort: String?
+        public var relayHoldDown: String?
+        public var pathSelection: String?
 
         public init() {}
     }
@@ -92,7 +101,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "WEFT_VXLAN_PORT", "WEFT_DEFAULT_RANGE", "WEFT_LOG_LEVEL", "WEFT_LOG_OUTPUT", "WEFT_DRY_RUN", "WEFT_JOIN",
         "WEFT_GOSSIP_PORT", "WEFT_KEY_FILE", "WEFT_GOSSIP_KEY", "WEFT_INSECURE_GOSSIP", "WEFT_NODE_NAME",
         "WEFT_FAILURE_DETECTION", "WEFT_FAILED_HOST_GRACE", "WEFT_SCOPE", "WEFT_SWARM_IDLE_LEAVE",
-        "WEFT_WIREGUARD", "WEFT_DOCKER_SOCKET",
+        "WEFT_WIREGUARD", "WEFT_ENCRYPTION_KEY_ROTATION", "WEFT_DOCKER_SOCKET", "WEFT_RELAY", "WEFT_RELAY_PORT", "WEFT_RELAY_HOLD_DOWN", "WEFT_PATH_SELECTION",
     ]
 
     /// Resolves the configuration from the command line, the environment and the defaults.
@@ -140,8 +149,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
             return seconds
         } ?? 10
+        let rotationText = settings.text(flags.encryptionKeyRotation, "WEFT_ENCRYPTION_KEY_ROTATION")
+        let rotation = try rotationText.map { text throws(DaemonConfigurationError) -> Duration? in
+            guard let duration = Self.duration(text) else {
+                throw .invalid(setting: "--encryption-key-rotation (WEFT_ENCRYPTION_KEY_ROTATION)", value: text,
+                               allowed: "a duration (seconds, or with s, m, h or d: 24h), at least 1 s, or 0 for never")
+            }
+            return duration == .zero ? nil : duration
+        } ?? .seconds(86_400)
         let runtimeDirectory = settings.text(flags.runtimeDir, "WEFT_RUNTIME_DIR") ?? "/run/weft"
-        return DaemonConfiguration(
+        var configuration = DaemonConfiguration(
             socketPath: settings.text(flags.socket, "WEFT_SOCKET")
                 ?? (dryRun && !isRoot ? "\(unprivileged)/weft.sock" : PluginServerConfiguration.defaultSocketPath),
             controlSocketPath: settings.text(flags.controlSocket, "WEFT_CONTROL_SOCKET")
@@ -173,7 +190,42 @@ public struct DaemonConfiguration: Sendable, Equatable {
             wireGuard: try settings.choice(
                 flags.wireGuard, "--wireguard", "WEFT_WIREGUARD", default: .auto,
                 from: [WireGuardBackendKind.auto, .userspace, .kernel]),
+            encryptionKeyRotation: rotation,
             dockerSocket: settings.text(flags.dockerSocket, "WEFT_DOCKER_SOCKET").flatMap { $0 == "none" ? nil : $0 })
+        configuration.paths = PathConfiguration(
+            relay: try settings.choice(flags.relay, "--relay", "WEFT_RELAY", default: .auto, from: PathConfiguration.Relay.allCases),
+            // By default the port after VXLAN's: 4790 beside 4789.
+            relayPort: try settings.port(flags.relayPort, "--relay-port", "WEFT_RELAY_PORT")
+                ?? (configuration.vxlanPort == .max ? configuration.vxlanPort - 1 : configuration.vxlanPort + 1),
+            holdDown: try settings.text(flags.relayHoldDown, "WEFT_RELAY_HOLD_DOWN").map { text throws(DaemonConfigurationError) -> Double in
+                guard let seconds = Double(text), seconds >= 0, seconds <= 3600 else {
+                    throw .invalid(setting: "--relay-hold-down (WEFT_RELAY_HOLD_DOWN)", value: text, allowed: "a number of seconds up to 3600")
+                }
+                return seconds
+            } ?? 5,
+            selection: try settings.choice(
+                flags.pathSelection, "--path-selection", "WEFT_PATH_SELECTION", default: .off, from: PathConfiguration.Selection.allCases))
+        if configuration.paths.relayPort == configuration.vxlanPort || configuration.paths.relayPort == gossipPort {
+            throw .invalid(setting: "--relay-port (WEFT_RELAY_PORT)", value: "\(configuration.paths.relayPort)",
+                           allowed: "a port other than the VXLAN and gossip ports")
+        }
+        return configuration
+    }
+
+    /// `90`, `90s`, `15m`, `24h`, `7d`: a whole number of seconds, minutes, hours or days, at most ten years;
+    /// nil for anything else.
+    static func duration(_ text: String) -> Duration? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var digits = Substring(text)
+        var unit: Int64 = 1
+        if let last = digits.last, let factor = units[last] {
+            unit = factor
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let value = Int64(digits), value >= 0,
+            value <= 315_360_000 / unit
+        else { return nil }
+        return .seconds(value * unit)
     }
 
     /// A flag's value, else its variable's.

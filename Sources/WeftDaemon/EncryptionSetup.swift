@@ -3,7 +3,8 @@ import Overlay
 
 extension Daemon {
     /// This host's WireGuard key pair (made on first start, 0600 in the state directory) and the backend
-    /// `--wireguard` selects, reported at start. With the userspace backend, the datapath the driver uses for
+    /// `--wireguard` selects (the kernel's WireGuard is asked for over generic netlink), reported at start. With the
+    /// userspace backend (or the dry run's printing one), the datapath the driver uses for
     /// encrypted networks (its interface is made only when one exists); without one, encrypted networks are
     /// refused with the reason.
     func setUpEncryption(_ config: DaemonConfiguration) throws -> (EncryptionSupport, EncryptedDatapath?) {
@@ -18,7 +19,15 @@ extension Daemon {
         switch selection {
         case .chosen(.userspace, _):
             let tool = capabilities.userspaceTool ?? "/usr/bin/wireguard-go"
-            datapath = EncryptedDatapath(device: UserspaceWireGuardDevice(command: [tool]), keys: keys)
+            datapath = EncryptedDatapath(
+                device: UserspaceWireGuardDevice(command: [tool]), keys: keys, keyDirectory: config.stateDirectory,
+                backend: "\(selection)")
+            support = .available
+        case .chosen(.dryRun, _):
+            let print: @Sendable (String) -> Void = { line in Swift.print(line) }
+            datapath = EncryptedDatapath(
+                device: DryRunWireGuardDevice(privateKeyPath: config.stateDirectory + "/" + WireGuardKeyPair.fileName, emit: print),
+                filter: PlaintextVXLANFilter(printing: print), keys: keys, backend: "\(selection)")
             support = .available
         case .chosen(let kind, _):
             support = .unavailable(reason: "the \(kind) WireGuard backend cannot carry encrypted networks yet")

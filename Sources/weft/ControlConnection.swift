@@ -15,6 +15,11 @@ struct ControlConnection {
 
     /// The raw JSON reply to `GET path`.
     func get(_ path: String) throws(Failure) -> String {
+        try send("GET", path)
+    }
+
+    /// The raw JSON reply to `method path` (no body).
+    func send(_ method: String, _ path: String) throws(Failure) -> String {
         let client: PluginClient
         do {
             client = try PluginClient(path: socketPath)
@@ -22,7 +27,7 @@ struct ControlConnection {
             throw Failure(description: "cannot reach the weft daemon at \(socketPath) (root only; --control-socket): \(error)")
         }
         let reply: (status: Int, body: String)
-        do { reply = try client.request("GET", path) } catch {
+        do { reply = try client.request(method, path) } catch {
             throw Failure(description: "the weft daemon at \(socketPath) did not answer \(path): \(error)")
         }
         guard reply.status == 200 else {

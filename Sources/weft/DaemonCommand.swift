@@ -84,8 +84,24 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("wireguard"), help: "The WireGuard of encrypted networks: auto (the kernel's when weft can use it, else wireguard-go), userspace (wireguard-go) or kernel.")
     var wireGuard: String?
+
+    @Option(help: "How old this host's WireGuard key may get before weft rotates it (make-before-break; also on demand: weft encryption rotate): seconds, or 90m, 24h, 7d; 0 never (default 24h).")
+    var encryptionKeyRotation: String?
+
     @Option(help: "Docker's API socket, read (GET /networks/<id>?verbose=true only) to serve swarm services' VIPs on weft networks; none serves none (default: none; the managed plugin mounts it at /run/docker.sock).")
     var dockerSocket: String?
+
+    @Option(help: "Resilient paths: auto (when the direct path to a host fails, reach it through the third host with the best round trips) or off (default auto).")
+    var relay: String?
+
+    @Option(help: "The UDP port on which weft relays VXLAN packets for other hosts and reads its data-path probe answers (default: the VXLAN port + 1, 4790).")
+    var relayPort: String?
+
+    @Option(help: "Seconds a healed direct path must stay up before traffic leaves the relay for it (default 5).")
+    var relayHoldDown: String?
+
+    @Option(help: "Which direct paths a relay may replace: off (only failed ones; default) or latency (also those whose round trip exceeds the best relay path's by half plus 10 ms; back below a fifth plus 5 ms).")
+    var pathSelection: String?
 
     func run() async throws {
         var flags = DaemonConfiguration.Flags()
@@ -111,7 +127,12 @@ struct DaemonCommand: AsyncParsableCommand {
         flags.scope = scope
         flags.swarmIdleLeave = swarmIdleLeave
         flags.wireGuard = wireGuard
+        flags.encryptionKeyRotation = encryptionKeyRotation
         flags.dockerSocket = dockerSocket
+        flags.relay = relay
+        flags.relayPort = relayPort
+        flags.relayHoldDown = relayHoldDown
+        flags.pathSelection = pathSelection
         let configuration: DaemonConfiguration
         do {
             configuration = try DaemonConfiguration.resolve(

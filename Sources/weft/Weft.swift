@@ -7,7 +7,7 @@ struct Weft: AsyncParsableCommand {
         commandName: "weft",
         abstract: "A VXLAN overlay network driver and IPAM driver for Docker.",
         version: WeftVersion.current,
-        subcommands: [DaemonCommand.self, StatusCommand.self, DiffCommand.self, EventsCommand.self, JoinCommand.self, KeyCommand.self, StateCommand.self, GossipCommand.self, NetlinkCommand.self, VersionCommand.self]
+        subcommands: [DaemonCommand.self, StatusCommand.self, DiffCommand.self, EventsCommand.self, JoinCommand.self, KeyCommand.self, EncryptionCommand.self, StateCommand.self, GossipCommand.self, NetlinkCommand.self, VersionCommand.self]
     )
 }
 

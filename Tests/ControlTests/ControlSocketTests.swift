@@ -112,3 +112,28 @@ struct ControlSocketTests {
         }
     }
 }
+
+/// `weft encryption rotate`'s route: POST only, refused with the reason where there is no WireGuard.
+struct EncryptionRotateRouteTests {
+    @Test("POST /encryption/rotate on a host without WireGuard is 409 with the reason; GET is 405")
+    func rotateRoute() async throws {
+        let router = ControlRouter(source: ControlSocketTests.standaloneSource())
+        let refused = await router.respond(method: "POST", path: "/encryption/rotate", body: [])
+        #expect(refused.status == 409)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("WireGuard key rotation: this host has no WireGuard datapath"))
+        let get = await router.respond(method: "GET", path: "/encryption/rotate", body: [])
+        #expect(get.status == 405)
+        let body = await router.respond(method: "POST", path: "/encryption/rotate", body: Array("{}".utf8))
+        #expect(body.status == 400)
+    }
+}
+
+/// `weft status` names the WireGuard of encrypted networks, or why there is none.
+struct WireGuardStatusLineTests {
+    @Test("a host without a WireGuard datapath says encrypted networks are refused, and why")
+    func noWireGuard() async {
+        let status = await ControlSocketTests.standaloneSource().status()
+        #expect(status.wireGuard?.hasPrefix("none: encrypted networks are refused (this weft cannot encrypt yet") == true, "\(status.wireGuard ?? "nil")")
+        #expect(StatusText.summary(status).contains("\nwireguard:  none: encrypted networks are refused"))
+    }
+}

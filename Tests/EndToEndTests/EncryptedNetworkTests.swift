@@ -175,6 +175,87 @@ struct EncryptedNetworkTests {
         }
     }
 
+    @Test("weft encryption rotate on one of three hosts during pings toward it: 0 lost, the peers drop the old key, the underlay shows no plaintext")
+    func keyRotationDuringTraffic() async throws {
+        try await Cluster.with(hosts: Self.hostCount, beforeDockerd: { host in
+            _ = try await host.startWeft(arguments: ["--log-level", "debug"] + Cluster.joinArguments(for: host, hostCount: Self.hostCount))
+        }) { cluster in
+            let (h1, h2, h3) = (cluster["h1"], cluster["h2"], cluster["h3"])
+            for host in cluster.hosts {
+                try await host.docker("network", "create", "-d", "weft", "--ipam-driver", "weft", "--subnet", "10.70.0.0/24",
+                                      "-o", "encrypted", "-o", "weft.vni=\(Self.encryptedVNI)", "enc")
+            }
+            let containers = [
+                try await OverlayContainer.start(on: h1, name: "e1", network: "enc", address: "10.70.0.11"),
+                try await OverlayContainer.start(on: h2, name: "e2", network: "enc", address: "10.70.0.12"),
+                try await OverlayContainer.start(on: h3, name: "e3", network: "enc", address: "10.70.0.13"),
+            ]
+            try await OverlayContainer.waitForMatrix(containers)
+            let wg = Tools.path("wg")
+            let oldKey = try await h2.run([wg, "show", "weft-wg", "public-key"]).check().output
+            for peer in [h1, h3] {
+                #expect(try await peer.run([wg, "show", "weft-wg", "peers"]).check().output.contains(oldKey))
+            }
+            let logsBefore = [h1, h3].map { $0.process(label: "weft")?.log().count ?? 0 }
+
+            let capture = try await UnderlayCapture.start(cluster, seconds: 15)
+            let pings = [
+                try await RunningPing.start(from: containers[0], to: containers[1].address),
+                try await RunningPing.start(from: containers[2], to: containers[1].address),
+            ]
+            let echoes = try await Self.echoRequests(received: containers[1])
+            try await Poll.until("five pings to reach e2 before the rotation", timeout: .seconds(10), interval: .milliseconds(100)) {
+                try await Self.echoRequests(received: containers[1]) >= echoes + 5
+            }
+            let rotated = try await h2.run([PackagePaths.weftBinary, "encryption", "rotate"]).check().stdout
+            print("e2e encrypted rotation: \(rotated)")
+            let newKey = try await h2.run([wg, "show", "weft-wg", "public-key"]).check().output
+            #expect(newKey != oldKey && rotated.contains(newKey), "\(rotated)")
+            #expect(try await h2.run([Tools.sh, "-c", "\(wg) pubkey < \(h2.weftStateDirectory)/wireguard.key"]).check().output == newKey,
+                    "h2's key file does not hold the key in use")
+            for peer in [h1, h3] {
+                try await Poll.until("\(peer.name) to replace h2's peer with its new key", timeout: .seconds(15), interval: .milliseconds(100)) {
+                    let peers = try await peer.run([wg, "show", "weft-wg", "peers"]).check().output
+                    return peers.contains(newKey) && !peers.contains(oldKey)
+                }
+            }
+            // Ten more pings of each reach e2 after the rotation, then the pings stop.
+            let afterRotation = try await Self.echoRequests(received: containers[1])
+            try await Poll.until("twenty more pings to reach e2 after the rotation", timeout: .seconds(15), interval: .milliseconds(200)) {
+                try await Self.echoRequests(received: containers[1]) >= afterRotation + 20
+            }
+            for ping in pings {
+                let summary = try await ping.stop()
+                print("e2e encrypted rotation: \(ping.source.name) -> e2 \(summary), slowest answer \(summary.maxMilliseconds.map { "\($0) ms" } ?? "none") (the gap)")
+                #expect(summary.lost == 0, "\(ping.source.name) → e2 lost \(summary.lost) pings across h2's key rotation")
+                #expect(summary.transmitted >= 10)
+            }
+            // The peers never left h2 without FDB entries: the new peer had handshaken within the pass that added
+            // it, or the rotation's grace kept the entries while it did.
+            for (peer, before) in zip([h1, h3], logsBefore) {
+                let log = peer.process(label: "weft")?.log().dropFirst(before) ?? ""
+                #expect(!log.contains("WireGuard peer has not handshaken yet") && !log.contains("WireGuard peer not configured yet"),
+                        "\(peer.name) dropped h2's FDB entries during the rotation: \(log)")
+                print("e2e encrypted rotation: \(peer.name) " + (log.contains("a host rotated its key")
+                    ? "kept h2's FDB entries by the rotation's grace while the new peer handshook"
+                    : "saw the new peer handshaken in the pass that added it"))
+            }
+            let handshakes = try await h1.run([wg, "show", "weft-wg", "latest-handshakes"]).check().output
+            #expect(handshakes.contains(newKey), "\(handshakes)")
+
+            let captured = try await capture.output()
+            #expect(!captured.contains("vni \(Self.encryptedVNI)"), "the encrypted network's VXLAN crossed the underlay")
+            #expect(!captured.contains("10.70.0."), "a packet of the encrypted network crossed the underlay in clear")
+            #expect(captured.contains(".51820: UDP"), "no WireGuard packet on the underlay")
+
+            for container in containers { try await container.remove() }
+            for host in cluster.hosts {
+                try await host.docker("network", "rm", "enc")
+                #expect(try await SingleHostWeftTests.weftLeftovers(in: host) == [])
+            }
+        }
+    }
+
     /// ICMP echo requests the container has received (`Icmp: InEchos` in /proc/net/snmp).
     static func echoRequests(received container: OverlayContainer) async throws -> Int {
         let snmp = try await container.host.docker("exec", container.name, "cat", "/proc/net/snmp")

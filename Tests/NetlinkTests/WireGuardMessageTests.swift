@@ -67,3 +67,22 @@ struct WireGuardMessageTests {
         #expect(throws: NetlinkError.self) { _ = try WireGuardMessages.setDevice(badPeer, family: 28) }
     }
 }
+
+/// The reply to CTRL_CMD_GETFAMILY: the family id read from it, a reply without one refused.
+struct WireGuardFamilyReplyTests {
+    @Test("CTRL_ATTR_FAMILY_ID from a CTRL_CMD_NEWFAMILY reply")
+    func familyID() throws {
+        let reply: [UInt8] = [
+            36, 0, 0, 0,  // nlmsg_len
+            16, 0,  // GENL_ID_CTRL
+            0, 0, 1, 0, 0, 0, 0, 0, 0, 0,  // flags, sequence, port
+            1, 2, 0, 0,  // genlmsghdr: CTRL_CMD_NEWFAMILY, version 2
+            14, 0, 2, 0, 0x77, 0x69, 0x72, 0x65, 0x67, 0x75, 0x61, 0x72, 0x64, 0,  // CTRL_ATTR_FAMILY_NAME "wireguard"
+            0, 0,  // padding
+        ]
+        var withID = reply + [6, 0, 1, 0, 27, 0, 0, 0]  // CTRL_ATTR_FAMILY_ID 27, padded
+        withID[0] = UInt8(withID.count)
+        #expect(try WireGuardFamily.familyID(in: withID) == 27)
+        #expect(throws: NetlinkError.self) { try WireGuardFamily.familyID(in: reply) }
+    }
+}

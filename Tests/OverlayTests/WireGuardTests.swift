@@ -1,10 +1,12 @@
 import Foundation
 import Glibc
 import Gossip
+import Logging
 import Netlink
 import Overlay
 import Synchronization
 import Testing
+import TestSupport
 
 /// WireGuard's pieces below the datapath: this host's key pair on disk, the configuration as wireguard-go's
 /// UAPI request and as the dry run's `wg set` lines, and the public key and endpoint in the signed gossip.
@@ -223,21 +225,46 @@ extension IPv4Address {
 struct WireGuardSelectionTests {
     typealias Capabilities = WireGuardSelection.Capabilities
 
-    @Test("auto takes wireguard-go here (no kernel backend yet); kernel and a missing tool are refused with the reason")
+    static let noFamily = WireGuardFamily.Resolution.unavailable(
+        reason: "the generic netlink family \"wireguard\" does not resolve (ENOENT): this kernel has no WireGuard module (modprobe wireguard)")
+
+    @Test("auto takes wireguard-go here, saying why not the kernel; kernel and a missing tool are refused with the reason")
     func choices() {
-        let thisMachine = Capabilities(kernelModule: false, userspaceTool: "/usr/bin/wireguard-go", tunDevice: true)
-        #expect(WireGuardSelection.choose(.auto, capabilities: thisMachine)
-            == .chosen(.userspace, note: "the kernel has no WireGuard module: wireguard-go"))
+        let thisMachine = Capabilities(kernel: Self.noFamily, userspaceTool: "/usr/bin/wireguard-go", tunDevice: true)
+        #expect(WireGuardSelection.choose(.auto, capabilities: thisMachine) == .chosen(.userspace, note:
+            "the generic netlink family \"wireguard\" does not resolve (ENOENT): this kernel has no WireGuard module (modprobe wireguard): wireguard-go"))
         #expect(WireGuardSelection.choose(.userspace, capabilities: thisMachine) == .chosen(.userspace, note: "wireguard-go, as requested"))
-        #expect(WireGuardSelection.choose(.kernel, capabilities: thisMachine)
-            == .unavailable(reason: "--wireguard kernel: this kernel has no WireGuard module (modprobe wireguard)"))
-        let bare = Capabilities(kernelModule: false, userspaceTool: nil, tunDevice: true)
+        #expect(WireGuardSelection.choose(.kernel, capabilities: thisMachine) == .unavailable(reason:
+            "--wireguard kernel: the generic netlink family \"wireguard\" does not resolve (ENOENT): this kernel has no WireGuard module (modprobe wireguard)"))
+        let bare = Capabilities(kernel: Self.noFamily, userspaceTool: nil, tunDevice: true)
         #expect(WireGuardSelection.choose(.userspace, capabilities: bare)
             == .unavailable(reason: "--wireguard userspace: wireguard-go is not installed (apt-get install wireguard-go)"))
-        let noTun = Capabilities(kernelModule: true, userspaceTool: "/usr/bin/wireguard-go", tunDevice: false)
+        let noTun = Capabilities(kernel: .resolved(id: 27), userspaceTool: "/usr/bin/wireguard-go", tunDevice: false)
         #expect("\(WireGuardSelection.choose(.auto, capabilities: noTun))"
-            == "none: the kernel has WireGuard but weft's kernel backend is not built yet, and /dev/net/tun is missing or not writable")
+            == "none: the kernel has WireGuard (generic netlink family id 27), but weft's kernel WireGuard datapath is not built yet (its set-device messages are; reading peers' handshakes over WG_CMD_GET_DEVICE is not), and /dev/net/tun is missing or not writable")
         #expect(WireGuardSelection.Capabilities.detect().userspaceTool != nil, "wireguard-go is in APT_PACKAGES")
+    }
+
+    @Test("the real kernel, asked from a test namespace: the family resolves only where WireGuard is; auto falls back to wireguard-go saying why; kernel is refused naming the cause",
+          .enabled(if: Privileges.canRunKernelTests, "needs root for a network namespace"))
+    func kernelProbe() throws {
+        let hasModule = access("/sys/module/wireguard", F_OK) == 0
+        try TestNamespaces.with("wgfamily") { namespaces in
+            let capabilities = WireGuardSelection.Capabilities.detect(namespace: namespaces[0])
+            if hasModule {
+                guard case .resolved(let id) = capabilities.kernel else {
+                    Issue.record("this kernel has WireGuard but the family did not resolve: \(capabilities.kernel)")
+                    return
+                }
+                #expect(id >= 16, "generic netlink ids start above GENL_ID_CTRL")
+            } else {
+                #expect(capabilities.kernel == Self.noFamily)
+                #expect(WireGuardSelection.choose(.auto, capabilities: capabilities)
+                    == .chosen(.userspace, note: "\(Self.noFamily): wireguard-go"))
+                #expect(WireGuardSelection.choose(.kernel, capabilities: capabilities)
+                    == .unavailable(reason: "--wireguard kernel: \(Self.noFamily)"))
+            }
+        }
     }
 }
 
@@ -287,5 +314,94 @@ struct EncryptedPeerPlanTests {
         #expect(cold.reachable.isEmpty && cold.excluded["b"] == "WireGuard peer not configured yet")
         #expect(EncryptedPeerPlan.plan(localHost: "a", encrypted: [], announcements: announcements, advertised: Self.hosts,
                                        device: device).peers.isEmpty)
+    }
+}
+
+/// Key rotation: a host that rotated keeps its FDB entries while its new peer handshakes, within a grace.
+struct WireGuardKeyRotationTests {
+    typealias Plan = EncryptedPeerPlanTests
+    static let tunnelB = InterfaceAddress("100.64.2.12/32")!
+
+    @Test("mid-rotation the newest definition's key counts, and the host stays reachable while its new peer handshakes")
+    func newKeyWithinGrace() {
+        let (old, new) = (Plan.key(2), Plan.key(5))
+        var otherNetwork = Plan.definition("b", key: old)
+        otherNetwork.vni = VNI(43)!
+        // Oldest first: b's definition of 43 still carries the old key, its definition of 42 the new one.
+        let announcements = [Plan.definition("a", key: Plan.key(1)), otherNetwork, Plan.definition("b", key: new)]
+        let pending = WireGuardStatus(listenPort: 51820, peers: [.init(publicKey: new, allowedIPs: [Self.tunnelB])])
+        let encrypted: Set<VNI> = [Plan.vni, VNI(43)!]
+        let graced = EncryptedPeerPlan.plan(
+            localHost: "a", encrypted: encrypted, announcements: announcements, advertised: Plan.hosts, device: pending,
+            rotationGrace: ["b": old])
+        #expect(graced.peers.map(\.publicKey) == [new], "one peer for b, with its newest key")
+        #expect(graced.rotating == ["b"] && graced.handshaken.isEmpty && graced.excluded["b"] == nil)
+        #expect(graced.reachable == [Plan.vni: ["b": IPv4Address("100.64.2.12")!], VNI(43)!: ["b": IPv4Address("100.64.2.12")!]])
+        // Without a grace (b never handshook, or its grace ran out) the same device state is a pending peer.
+        let cold = EncryptedPeerPlan.plan(
+            localHost: "a", encrypted: encrypted, announcements: announcements, advertised: Plan.hosts, device: pending)
+        #expect(cold.reachable.isEmpty && cold.excluded["b"] == "WireGuard peer has not handshaken yet")
+        // A grace for the key b still announces is no rotation: its pending peer is not reachable.
+        let sameKey = EncryptedPeerPlan.plan(
+            localHost: "a", encrypted: encrypted, announcements: announcements, advertised: Plan.hosts, device: pending,
+            rotationGrace: ["b": new])
+        #expect(sameKey.reachable.isEmpty)
+        // The old peer is still on the device, the new one not yet: not reachable (its packets would go nowhere).
+        let stale = WireGuardStatus(peers: [.init(publicKey: old, allowedIPs: [Self.tunnelB], lastHandshakeSeconds: 1)])
+        let unconfigured = EncryptedPeerPlan.plan(
+            localHost: "a", encrypted: encrypted, announcements: announcements, advertised: Plan.hosts, device: stale,
+            rotationGrace: ["b": old])
+        #expect(unconfigured.reachable.isEmpty && unconfigured.excluded["b"] == "WireGuard peer not configured yet")
+        // Handshaken with the new key: reachable for good, the new key remembered.
+        let done = WireGuardStatus(peers: [.init(publicKey: new, allowedIPs: [Self.tunnelB], lastHandshakeSeconds: 2)])
+        let handshaken = EncryptedPeerPlan.plan(
+            localHost: "a", encrypted: encrypted, announcements: announcements, advertised: Plan.hosts, device: done,
+            rotationGrace: ["b": old])
+        #expect(handshaken.handshaken == ["b": new] && handshaken.rotating.isEmpty)
+    }
+
+    @Test("the grace starts when a pass first finds the rotation, ends after its length, and is forgotten with the host")
+    func graceRunsOut() {
+        let (old, new) = (Plan.key(2), Plan.key(5))
+        let start = ContinuousClock.now
+        var rotation = WireGuardKeyRotation()
+        rotation.record(EncryptedPeerPlan(peers: [], reachable: [:], excluded: [:], handshaken: ["b": old, "c": Plan.key(3)]), at: start)
+        #expect(rotation.grace(at: start, lasting: .seconds(15)) == ["b": old, "c": Plan.key(3)])
+        rotation.record(EncryptedPeerPlan(peers: [], reachable: [:], excluded: [:], handshaken: ["c": Plan.key(3)], rotating: ["b"]),
+                        at: start + .seconds(1))
+        // A later pass still rotating does not restart the grace.
+        rotation.record(EncryptedPeerPlan(peers: [], reachable: [:], excluded: [:], handshaken: ["c": Plan.key(3)], rotating: ["b"]),
+                        at: start + .seconds(10))
+        #expect(rotation.grace(at: start + .seconds(15), lasting: .seconds(15))["b"] == old)
+        #expect(rotation.grace(at: start + .seconds(16), lasting: .seconds(15))["b"] == nil)
+        // Handshaken with its new key: remembered with it, the grace cleared.
+        rotation.record(EncryptedPeerPlan(peers: [], reachable: [:], excluded: [:], handshaken: ["b": new]), at: start + .seconds(11))
+        #expect(rotation.handshakenKeys == ["b": new] && rotation.rotatingSince.isEmpty)
+        // c is gone: a return later is no rotation.
+        #expect(rotation.grace(at: start + .seconds(11), lasting: .seconds(15))["c"] == nil)
+    }
+
+    @Test("a rotation saves the new key in the state directory and the driver uses it; without a datapath it is refused")
+    func driverRotates() async throws {
+        let directory = try NodeIdentityFileTests.temporaryDirectory()
+        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
+        let keys = try WireGuardKeyPair.loadOrCreate(directory: directory)
+        let backend = DryRunBackend(seedFromCurrentNamespace: false, output: { _ in })
+        let host = HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500, namespaceDirectory: "/run/weft-rotation-test/netns")
+        let datapath = EncryptedDatapath(
+            device: UserspaceWireGuardDevice(backend: UserspaceWireGuard(socketDirectory: directory + "/none")), keys: keys,
+            keyDirectory: directory)
+        let driver = OverlayDriver(
+            host: host, backend: backend, store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"),
+            wireGuard: datapath)
+        // No encrypted network: no interface to update; the key file holds the new key at once.
+        let result = try await driver.rotateWireGuardKey()
+        #expect(result.previousPublicKey == keys.publicKey.base64 && result.publicKey != keys.publicKey.base64)
+        #expect(!result.interfaceUpdated)
+        #expect(try WireGuardKeyPair.loadOrCreate(directory: directory).publicKey.base64 == result.publicKey)
+        #expect(await driver.wireGuardKeys?.publicKey.base64 == result.publicKey)
+        // Without a datapath: refused with the reason.
+        let plain = OverlayDriver(host: host, backend: backend, store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"))
+        await #expect(throws: WireGuardRotationError.self) { try await plain.rotateWireGuardKey() }
     }
 }

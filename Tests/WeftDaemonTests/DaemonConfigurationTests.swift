@@ -53,6 +53,13 @@ struct DaemonConfigurationTests {
         #expect(configuration.failureDetection == .fast && configuration.scope == .global && configuration.logOutput == .stdout)
         #expect(configuration.keyFile == "/etc/weft/key" && configuration.insecureGossip)
         #expect(configuration.swarmIdleLeave == .milliseconds(2500))
+        #expect(configuration.paths == PathConfiguration(relay: .auto, relayPort: 4791, holdDown: 5, selection: .off))
+        flags.relay = "off"
+        flags.relayHoldDown = "2.5"
+        #expect(try Self.resolve(flags, environment: ["WEFT_RELAY_PORT": "5000", "WEFT_PATH_SELECTION": "latency"]).paths
+            == PathConfiguration(relay: .off, relayPort: 5000, holdDown: 2.5, selection: .latency))
+        #expect(throws: DaemonConfigurationError.self) { try Self.resolve(flags, environment: ["WEFT_RELAY_PORT": "4789"]) }
+        #expect(throws: DaemonConfigurationError.self) { try Self.resolve(environment: ["WEFT_RELAY": "sometimes"]) }
         let fromEnvironment = try Self.resolve(environment: environment)
         #expect(fromEnvironment.seeds == [GossipAddress(ip: .v4(IPv4Address(192, 0, 2, 9)), port: 7100), GossipAddress(ip: .v4(IPv4Address(192, 0, 2, 8)), port: 9000)])
     }
@@ -111,5 +118,29 @@ struct DaemonConfigurationTests {
         let configuration = try Self.resolve(environment: environment)
         #expect(configuration.advertiseAddress == IPAddress("192.0.2.11"))
         #expect(configuration.seeds.count == 2 && configuration.keyFile == "/var/lib/weft/gossip.key")
+    }
+}
+
+/// `--encryption-key-rotation`: a duration like the other settings, 24 h unless given, 0 for never.
+struct KeyRotationSettingTests {
+    @Test("24h by default; seconds or s/m/h/d; 0 never; anything else refused naming the flag")
+    func parsing() throws {
+        #expect(try DaemonConfigurationTests.resolve().encryptionKeyRotation == .seconds(86_400))
+        var flags = DaemonConfiguration.Flags()
+        for (text, expected) in [("90", Duration.seconds(90)), ("90s", .seconds(90)), ("15m", .seconds(900)), ("12h", .seconds(43_200)), ("7d", .seconds(604_800))] {
+            flags.encryptionKeyRotation = text
+            #expect(try DaemonConfigurationTests.resolve(flags).encryptionKeyRotation == expected, "\(text)")
+        }
+        #expect(try DaemonConfigurationTests.resolve(environment: ["WEFT_ENCRYPTION_KEY_ROTATION": "0"]).encryptionKeyRotation == nil)
+        for bad in ["", "h", "-1h", "1.5h", "24 h", "1w", "99999999999d"] {
+            flags.encryptionKeyRotation = bad
+            #expect(throws: DaemonConfigurationError.self, "\(bad)") { try DaemonConfigurationTests.resolve(flags) }
+        }
+        flags.encryptionKeyRotation = "soon"
+        #expect(throws: DaemonConfigurationError.invalid(
+            setting: "--encryption-key-rotation (WEFT_ENCRYPTION_KEY_ROTATION)", value: "soon",
+            allowed: "a duration (seconds, or with s, m, h or d: 24h), at least 1 s, or 0 for never")) {
+            try DaemonConfigurationTests.resolve(flags)
+        }
     }
 }

@@ -33,6 +33,12 @@ public enum MetricCatalog {
         "weft_event_watchers": "Clients following the event journal (weft events) now.",
         "weft_event_watchers_refused_total": "Event watchers refused because the most allowed already followed.",
         "weft_event_watchers_cut_off_total": "Event watchers cut off because they fell too many events behind (they read too slowly).",
+        "weft_peer_datapath_up": "Per-peer data-path probe: 1 while the peer's VXLAN port answers this host's probes, 0 after 3 lost in a row.",
+        "weft_peer_datapath_rtt_seconds": "Per-peer data-path probe: smoothed round trip through the peer's VXLAN port.",
+        "weft_peer_relayed": "1 while this host reaches the peer through a relay host, 0 on the direct path.",
+        "weft_path_changes_total": "Path changes toward peers, by new path (direct, relay).",
+        "weft_path_datapath_down_total": "Times a peer's direct data path was found down (3 probes lost in a row).",
+        "weft_relay_packets_total": "Packets arriving on the relay port for other hosts, by result (forwarded, send_error, or the reason dropped).",
     ]
 
     /// The help for `name`; a name not in the catalog still gets one (Prometheus's linter wants every metric helped).

@@ -21,6 +21,7 @@ struct IPRoute2Renderer {
         func fdbWords(_ entry: FDBEntry) -> [String] {
             var words = ["\(entry.mac)", "dev", name(entry.device)]
             if let destination = entry.destination { words += ["dst", "\(destination)"] }
+            if let port = entry.port { words += ["port", "\(port)"] }
             words.append(entry.table == .device ? "self" : "master")
             return words
         }

@@ -165,7 +165,7 @@ struct SimulatedKernel {
             case .replace:
                 if let first = sameMAC.first { namespace.fdb[first] = entry } else { namespace.fdb.append(entry) }
             case .append:
-                if !sameMAC.contains(where: { namespace.fdb[$0].destination == entry.destination }) {
+                if !sameMAC.contains(where: { namespace.fdb[$0].destination == entry.destination && namespace.fdb[$0].port == entry.port }) {
                     namespace.fdb.append(entry)
                 }
             }
@@ -177,7 +177,7 @@ struct SimulatedKernel {
             let before = namespace.fdb.count
             namespace.fdb.removeAll {
                 $0.device == entry.device && $0.mac == entry.mac && $0.table == entry.table
-                    && (entry.destination == nil || $0.destination == entry.destination)
+                    && (entry.destination == nil || ($0.destination == entry.destination && $0.port == entry.port))
             }
             return namespace.fdb.count == before ? ENOENT : 0
 

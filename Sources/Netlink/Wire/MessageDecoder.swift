@@ -143,7 +143,7 @@ enum MessageDecoder {
             return .fdb(
                 FDBEntry(
                     mac: mac, device: device, destination: attributes.address(NDA_DST), table: table, state: state,
-                    master: master)
+                    master: master, port: attributes.u16(NDA_PORT).map { UInt16(bigEndian: $0) })
             )
         }
         guard let address = attributes.address(NDA_DST) else {

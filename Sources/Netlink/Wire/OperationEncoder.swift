@@ -242,6 +242,7 @@ enum OperationEncoder {
         message.putFamilyHeader(header.raw)
         message.put(NDA_LLADDR, bytes: entry.mac.bytes)
         if let destination = entry.destination { message.put(NDA_DST, bytes: destination.bytes) }
+        if let port = entry.port { message.put(NDA_PORT, u16: port.bigEndian) }
     }
 
     private static func putLinkBody(

@@ -78,6 +78,8 @@ public enum ClusterRejection: String, Sendable, Hashable, CaseIterable, CustomSt
     case tooManyVTEPs = "too-many-vteps"
     /// The tables already hold the most records allowed.
     case tablesFull = "tables-full"
+    /// A path advert from a non-member, for another VTEP, or not signed by its owner's pinned key.
+    case pathAdvert = "path-advert"
 
     public var description: String { rawValue }
 }

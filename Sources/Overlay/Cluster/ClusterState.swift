@@ -28,13 +28,18 @@ public actor ClusterState: GossipDelegate {
     var census = TableCensus()
     /// The other gossip members, as their latest membership event showed them (left and forgotten ones gone).
     var members: [String: ClusterMember] = [:]
+    /// Each host's latest path advert and when it arrived (``ClusterState+Paths.swift``).
+    var pathAdverts: [String: (advert: PathAdvert, received: Double)] = [:]
+    /// Signals each other host's advert whose relays changed (coalesced).
+    public nonisolated let pathAdvertChanges: AsyncStream<Void>
+    let pathAdvertSink: AsyncStream<Void>.Continuation
     var pending: PendingRecords
     /// The highest version seen from others of each of this host's keys (table and key), until the next
     /// ``reassertOwnRecords()``.
     var foreignAboutSelf: [String: (update: ClusterCodec.Update, version: EntryVersion)] = [:]
     /// When each failed host was declared dead (table time), for purging it after the grace period.
     private var deadSince: [String: Double] = [:]
-    private var broadcaster: (@Sendable ([UInt8], String) async -> Void)?
+    var broadcaster: (@Sendable ([UInt8], String) async -> Void)?
     let logger: Logger
     var refusalLog: RateLimitedLog
     let wallClock: @Sendable () -> UInt64
@@ -42,7 +47,7 @@ public actor ClusterState: GossipDelegate {
     private let start: ContinuousClock.Instant
     /// How long a deletion is remembered, so a late copy of a deleted entry cannot revive it.
     public let tombstoneLifetime: Double
-    public private(set) var malformedMessages = 0
+    public internal(set) var malformedMessages = 0
     /// Records from other hosts that were not merged, by reason (held-back records count when held).
     public internal(set) var rejections: [ClusterRejection: Int] = [:]
     /// Whether this host has received the cluster's tables at least once (a push/pull), or waited long enough
@@ -72,6 +77,7 @@ public actor ClusterState: GossipDelegate {
         pending = PendingRecords(capacity: limits.maxPending)
         refusalLog = RateLimitedLog(interval: limits.logInterval)
         (changes, changeSink) = AsyncStream.makeStream(of: Set<VNI>.self, bufferingPolicy: .bufferingNewest(1024))
+        (pathAdvertChanges, pathAdvertSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         start = clock.now
     }
 
@@ -385,6 +391,7 @@ public actor ClusterState: GossipDelegate {
     // MARK: GossipDelegate
 
     public func notifyMessage(_ payload: [UInt8]) async -> MessageHandling {
+        if payload.first == PathAdvert.magic { return mergePathAdvert(payload) }
         guard payload.first == ClusterCodec.magic else { return .done }
         let updates: [ClusterCodec.Update]
         do throws(ClusterCodec.DecodingFailure) {

@@ -58,7 +58,8 @@ extension OverlayDriver {
                 (try session.forwardingDatabase(device: .index(device.index)), try session.neighbours(device: .index(device.index)))
             }
             let plan = Reconciler.planRemote(
-                vxlan: .index(device.index), remotes: remotes, remoteHosts: hosts, fdb: fdb, neighbours: neighbours)
+                vxlan: .index(device.index), remotes: remotes, remoteHosts: hosts, fdb: fdb, neighbours: neighbours,
+                relays: relays(for: network))
             drift.differences += entryDifferences(plan, fdb: fdb, neighbours: neighbours, namespace: session.namespace.reference, names: names)
             if !synchronized, drift.differences.contains(where: { $0.change == .extra && $0.object != .link }), drift.note == nil {
                 drift.note = "this host has not received the cluster's tables yet: the repair pass adds entries but removes none until it has"

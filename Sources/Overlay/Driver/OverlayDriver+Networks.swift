@@ -20,7 +20,7 @@ extension OverlayDriver {
             id: request.id, vni: NetworkPolicy.vni(options: request.options, subnet: pool.subnet),
             subnet: pool.subnet, gateway: pool.gateway, mtu: NetworkPolicy.mtu(options: request.options, host: host),
             isInternal: request.isInternal, subnet6: pool6?.subnet, gateway6: pool6?.gateway,
-            encrypted: request.options.encrypted)
+            encrypted: request.options.encrypted, relay: request.options.relay)
         var savedHere = false
         if let existing = store.current.networks[record.id] {
             guard existing == record else {

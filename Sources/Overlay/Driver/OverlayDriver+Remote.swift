@@ -80,7 +80,8 @@ extension OverlayDriver {
         let written = pass == .change ? await cluster.endpointWriteTimes(vni: network.vni) : [:]
         // The network may have gone while this pass waited for the cluster.
         guard store.current.networks[network.id] == network else { return }
-        let desired = RemoteProgram(remotes: remotes, hosts: hosts)
+        let routes = relays(for: network)
+        let desired = RemoteProgram(remotes: remotes, hosts: hosts, relays: routes)
         let previous = programmedRemote[network.vni]
         Counter(label: "weft_reconcile_passes_total", dimensions: [("pass", pass.description)]).increment()
         if pass == .repair {
@@ -101,7 +102,8 @@ extension OverlayDriver {
                 let (fdb, neighbours) = try kernel("network \(network.shortID)") { () throws(NetlinkError) in
                     (try session.forwardingDatabase(device: device), try session.neighbours(device: device))
                 }
-                plan = Reconciler.planRemote(vxlan: device, remotes: remotes, remoteHosts: hosts, fdb: fdb, neighbours: neighbours)
+                plan = Reconciler.planRemote(
+                    vxlan: device, remotes: remotes, remoteHosts: hosts, fdb: fdb, neighbours: neighbours, relays: routes)
                 var permanent: [IPAddress: MACAddress] = [:]
                 for entry in neighbours where entry.state.contains(.permanent) { permanent[entry.address] = entry.mac }
                 oldNeighbours = permanent

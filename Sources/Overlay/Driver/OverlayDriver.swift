@@ -52,6 +52,14 @@ public actor OverlayDriver {
     var handshakeRecheck: Task<Void, Never>?
     /// Rechecks in a row that found a peer not yet handshaken (they back off).
     var handshakeWaits = 0
+    /// This host's rotated key and other hosts' rotations in progress.
+    var keyRotation = WireGuardKeyRotation()
+    /// The remote hosts reached through a relay (``setRelays(_:)``); networks that allow relaying use them.
+    public internal(set) var relayRoutes = RelayRoutes.direct
+    /// Each peer's paths (by VTEP), as the path service last reported them; empty while it does not run.
+    public internal(set) var pathReport: [IPAddress: PeerPathReport] = [:]
+    /// The probe namespace's session, once made (``programProbe(peers:relayPort:)``).
+    var probeSession: NetlinkSession?
 
     /// - Parameter wireGuard: given where a WireGuard backend is available; encrypted networks are then accepted.
     public init(

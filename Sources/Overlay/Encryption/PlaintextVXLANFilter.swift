@@ -12,10 +12,20 @@ public final class PlaintextVXLANFilter: Sendable {
     private let command: [String]
     private let launch: @Sendable (Process) throws -> Void
     private let applied = Mutex<Set<VNI>?>(nil)
+    /// The dry run's: prints each script as an `nft -f -` here-document instead of running it.
+    private let emit: (@Sendable (String) -> Void)?
 
     public init(command: [String] = ["/usr/sbin/nft"], launch: @escaping @Sendable (Process) throws -> Void = { try $0.run() }) {
         self.command = command
         self.launch = launch
+        self.emit = nil
+    }
+
+    /// A filter that prints what it would apply (`--dry-run`).
+    public init(printing emit: @escaping @Sendable (String) -> Void) {
+        self.command = ["nft"]
+        self.launch = { _ in }
+        self.emit = emit
     }
 
     /// The whole table for these VNIs (replaced atomically), or no table when there are none.
@@ -49,6 +59,10 @@ public final class PlaintextVXLANFilter: Sendable {
     }
 
     private func run(_ script: String) throws(WireGuardDeviceError) {
+        if let emit {
+            emit("nft -f - <<'EOF'\n\(script)EOF")
+            return
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst()) + ["-f", "-"]

@@ -89,6 +89,11 @@ public final class UserspaceWireGuardDevice: Sendable {
         return origin
     }
 
+    /// Sets a new private key, keeping the port and the peers (a key rotation).
+    public func setIdentity(_ keys: WireGuardKeyPair) throws(WireGuardError) {
+        try backend.setIdentity(keys: keys, listenPort: nil, interface: name)
+    }
+
     /// The device's peers as it reports them (handshakes included).
     public func status() throws(WireGuardError) -> WireGuardStatus { try backend.status(interface: name) }
 

@@ -94,8 +94,15 @@ public struct WireGuardKeyPair: Sendable {
             return WireGuardKeyPair(key)
         }
         let pair = WireGuardKeyPair()
-        do { try SecretFile.write(path, Array((pair.privateKey.base64 + "\n").utf8)) } catch { throw .file("\(error)") }
+        try pair.save(directory: directory)
         return pair
+    }
+
+    /// Replaces the key file in `directory` with this pair's private key (0600, durably: written to a temporary
+    /// file, synced, renamed), so that a restart at any moment finds either the old key or this one.
+    public func save(directory: String) throws(KeyError) {
+        let path = directory + "/" + Self.fileName
+        do { try SecretFile.write(path, Array((privateKey.base64 + "\n").utf8)) } catch { throw .file("\(error)") }
     }
 }
 

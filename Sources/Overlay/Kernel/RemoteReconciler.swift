@@ -19,35 +19,40 @@ extension Reconciler {
     /// an all-zeros FDB entry (head-end replication of broadcast and multicast). Entries that no record wants are
     /// removed; kernel-made entries (not permanent, or in the bridge's table) are left alone.
     ///
+    /// A remote host in `relays` is reached through its relay: its MACs' entries and its flooding entry name the
+    /// relay's VTEP at the relay port instead (one flooding entry per relay, however many hosts it serves).
+    ///
     /// Writes use replace semantics, so an address that moved to another MAC or a MAC that moved to another VTEP
     /// is corrected in place; removals come first so a moved entry never coexists with its old self.
     public static func planRemote(
         vxlan device: LinkReference, remotes: [RemoteEndpoint], remoteHosts: Set<IPAddress>,
-        fdb: [FDBEntry], neighbours: [NeighbourEntry]
+        fdb: [FDBEntry], neighbours: [NeighbourEntry], relays: RelayRoutes = .direct
     ) -> [NetlinkOperation] {
         var removals: [NetlinkOperation] = []
         var writes: [NetlinkOperation] = []
-        var wantedMAC: [MACAddress: IPAddress] = [:]
+        var wantedMAC: [MACAddress: ForwardingTarget] = [:]
         var wantedNeighbour: [IPAddress: MACAddress] = [:]
         for remote in remotes {
-            wantedMAC[remote.mac] = remote.vtep
+            wantedMAC[remote.mac] = relays.target(for: remote.vtep)
             wantedNeighbour[remote.address] = remote.mac
         }
+        // Hosts reached through one relay share its flooding entry: the relay floods to each of them once.
+        let wantedFlood = Set(remoteHosts.map(relays.target(for:)))
 
-        var presentMAC: [MACAddress: IPAddress] = [:]
-        var presentFlood: Set<IPAddress> = []
+        var presentMAC: [MACAddress: ForwardingTarget] = [:]
+        var presentFlood: Set<ForwardingTarget> = []
         for entry in fdb where entry.table == .device && entry.state.contains(.permanent) {
-            guard let destination = entry.destination else { continue }
+            guard let target = ForwardingTarget(entry) else { continue }
             if entry.mac == .zero {
-                if remoteHosts.contains(destination) {
-                    presentFlood.insert(destination)
+                if wantedFlood.contains(target) {
+                    presentFlood.insert(target)
                 } else {
-                    removals.append(.deleteFDB(.vtep(.zero, via: destination, on: device)))
+                    removals.append(.deleteFDB(.vtep(.zero, via: target.address, port: target.port, on: device)))
                 }
             } else if let wanted = wantedMAC[entry.mac] {
-                if wanted == destination { presentMAC[entry.mac] = destination }
+                if wanted == target { presentMAC[entry.mac] = target }
             } else {
-                removals.append(.deleteFDB(.vtep(entry.mac, via: destination, on: device)))
+                removals.append(.deleteFDB(.vtep(entry.mac, via: target.address, port: target.port, on: device)))
             }
         }
         var presentNeighbour: [IPAddress: MACAddress] = [:]
@@ -59,15 +64,15 @@ extension Reconciler {
             }
         }
 
-        for host in remoteHosts.sorted() where !presentFlood.contains(host) {
-            writes.append(.writeFDB(.vtep(.zero, via: host, on: device), .append))
+        for target in wantedFlood.sorted() where !presentFlood.contains(target) {
+            writes.append(.writeFDB(.vtep(.zero, via: target.address, port: target.port, on: device), .append))
         }
         // A MAC has one FDB entry: where two remotes share one, the VTEP `wantedMAC` kept, written once (writing
         // each would flip the entry on every pass).
         var writtenMAC: Set<MACAddress> = []
         for remote in remotes.sorted(by: { $0.address < $1.address }) {
-            if let vtep = wantedMAC[remote.mac], presentMAC[remote.mac] != vtep, writtenMAC.insert(remote.mac).inserted {
-                writes.append(.writeFDB(.vtep(remote.mac, via: vtep, on: device), .replace))
+            if let target = wantedMAC[remote.mac], presentMAC[remote.mac] != target, writtenMAC.insert(remote.mac).inserted {
+                writes.append(.writeFDB(.vtep(remote.mac, via: target.address, port: target.port, on: device), .replace))
             }
             if presentNeighbour[remote.address] != .some(remote.mac) {
                 writes.append(.writeNeighbour(NeighbourEntry(address: remote.address, mac: remote.mac, device: device), .replace))
@@ -82,24 +87,25 @@ extension Reconciler {
 /// per remote host. Kept per network so that one remote change is applied as its difference, without reading
 /// the kernel back.
 public struct RemoteProgram: Sendable, Equatable {
-    public var fdb: [MACAddress: IPAddress]
+    public var fdb: [MACAddress: ForwardingTarget]
     public var neighbours: [IPAddress: MACAddress]
-    public var hosts: Set<IPAddress>
+    /// The flooding entries' targets.
+    public var hosts: Set<ForwardingTarget>
 
     /// The entries `remotes` and `hosts` ask for; where two remotes share a MAC, the later one's VTEP wins, as in
     /// ``Reconciler/planRemote(vxlan:remotes:remoteHosts:fdb:neighbours:)``.
-    public init(remotes: [RemoteEndpoint], hosts: Set<IPAddress>) {
-        var fdb: [MACAddress: IPAddress] = [:]
+    public init(remotes: [RemoteEndpoint], hosts: Set<IPAddress>, relays: RelayRoutes = .direct) {
+        var fdb: [MACAddress: ForwardingTarget] = [:]
         var neighbours: [IPAddress: MACAddress] = [:]
         fdb.reserveCapacity(remotes.count)
         neighbours.reserveCapacity(remotes.count)
         for remote in remotes {
-            fdb[remote.mac] = remote.vtep
+            fdb[remote.mac] = relays.target(for: remote.vtep)
             neighbours[remote.address] = remote.mac
         }
         self.fdb = fdb
         self.neighbours = neighbours
-        self.hosts = hosts
+        self.hosts = Set(hosts.map(relays.target(for:)))
     }
 }
 
@@ -118,12 +124,12 @@ extension Reconciler {
         let changedMACs = new.fdb.filter { old.fdb[$0.key] != $0.value }.sorted { $0.key < $1.key }
         let changedAddresses = new.neighbours.filter { old.neighbours[$0.key] != $0.value }.sorted { $0.key < $1.key }
         let removals: [NetlinkOperation] =
-            goneHosts.map { .deleteFDB(.vtep(.zero, via: $0, on: device)) }
-            + goneMACs.map { .deleteFDB(.vtep($0.key, via: $0.value, on: device)) }
+            goneHosts.map { .deleteFDB(.vtep(.zero, via: $0.address, port: $0.port, on: device)) }
+            + goneMACs.map { .deleteFDB(.vtep($0.key, via: $0.value.address, port: $0.value.port, on: device)) }
             + goneAddresses.map { .deleteNeighbour(NeighbourEntry(address: $0, mac: nil, device: device)) }
         let writes: [NetlinkOperation] =
-            newHosts.map { .writeFDB(.vtep(.zero, via: $0, on: device), .append) }
-            + changedMACs.map { .writeFDB(.vtep($0.key, via: $0.value, on: device), .replace) }
+            newHosts.map { .writeFDB(.vtep(.zero, via: $0.address, port: $0.port, on: device), .append) }
+            + changedMACs.map { .writeFDB(.vtep($0.key, via: $0.value.address, port: $0.value.port, on: device), .replace) }
             + changedAddresses.map { .writeNeighbour(NeighbourEntry(address: $0.key, mac: $0.value, device: device), .replace) }
         return removals + writes
     }

@@ -11,23 +11,29 @@ public struct NetworkOptions: Sendable, Equatable {
     /// `encrypted` (Docker's name) or `weft.encrypted`: container traffic crosses the underlay only inside
     /// WireGuard.
     public var encrypted: Bool
+    /// `weft.relay=false|off`: this network's traffic never goes through a relay host (when a direct path
+    /// fails, it stops).
+    public var relay: Bool
 
-    public init(vni: VNI? = nil, mtu: UInt32? = nil, encrypted: Bool = false) {
+    public init(vni: VNI? = nil, mtu: UInt32? = nil, encrypted: Bool = false, relay: Bool = true) {
         self.vni = vni
         self.mtu = mtu
         self.encrypted = encrypted
+        self.relay = relay
     }
 
     /// `-o encrypted`, the option of Docker's overlay driver; Docker sends it with an empty value when given bare.
     public static let dockerEncryptedOption = "encrypted"
     /// `-o weft.encrypted=true|false`, the same under weft's name.
     public static let encryptedOption = "weft.encrypted"
+    /// `-o weft.relay=auto|on|off` (or true/false): whether the network may use relay hosts.
+    public static let relayOption = "weft.relay"
     /// Options Docker's overlay driver honours that weft does not, with what to use instead.
     public static let overlayOptionsNotHonoured: [String: String] = [
         "com.docker.network.driver.overlay.vxlanid_list": "weft picks one VNI per network; use -o weft.vni=N",
     ]
     /// The `weft.*` options this type reads.
-    public static let weftOptions: Set<String> = [NetworkPolicy.vniOption, NetworkPolicy.mtuOption, encryptedOption]
+    public static let weftOptions: Set<String> = [NetworkPolicy.vniOption, NetworkPolicy.mtuOption, encryptedOption, relayOption]
 
     /// Parses Docker's `com.docker.network.generic` strings. Options outside `weft.*` that Docker's overlay does
     /// not know either are left alone, as Docker's own drivers do.
@@ -45,6 +51,9 @@ public struct NetworkOptions: Sendable, Equatable {
         if let text = options[NetworkPolicy.vniOption] {
             guard let value = UInt32(text), let vni = VNI(value) else {
                 throw .invalidOption(name: NetworkPolicy.vniOption, value: text, reason: "a VNI is a number from 1 to 16777215")
+            }
+            guard vni != PathProbe.vni else {
+                throw .invalidOption(name: NetworkPolicy.vniOption, value: text, reason: "VNI \(text) is reserved for weft's path probes")
             }
             self.vni = vni
         }
@@ -66,6 +75,14 @@ public struct NetworkOptions: Sendable, Equatable {
             encrypted = value
         }
         self.encrypted = encrypted ?? false
+        self.relay = true
+        if let text = options[Self.relayOption] {
+            switch text.lowercased() {
+            case "auto", "on", "true", "1": relay = true
+            case "off", "false", "0": relay = false
+            default: throw .invalidOption(name: Self.relayOption, value: text, reason: "expected auto or off")
+            }
+        }
     }
 
     /// `true`/`false` in any case, `1`/`0`; an empty value means true for an option Docker sends bare.

@@ -23,7 +23,8 @@ public enum NetworkPolicy {
     public static func derivedVNI(for subnet: IPv4Subnet) -> VNI {
         let hash = FNV1a.hash32(subnet.network.bytes + [UInt8(subnet.prefixLength)])
         let folded = (hash >> 24) ^ (hash & 0xFF_FFFF)
-        return VNI(folded == 0 ? 1 : folded)!
+        // The path probes' VNI is never a network's.
+        return VNI(folded == 0 ? 1 : folded == PathProbe.vni.value ? folded - 1 : folded)!
     }
 
     /// The MTU from the options, else the host's default overlay MTU, less WireGuard's headers for an

@@ -16,10 +16,13 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     /// `true` for an encrypted network (`-o encrypted`): its VXLAN runs between WireGuard tunnel addresses.
     /// Absent in plain records (and in those saved before encryption existed).
     public var encrypted: Bool?
+    /// `false` for a network that never uses relay hosts (`-o weft.relay=off`); absent otherwise.
+    public var relay: Bool?
 
     public init(id: String, vni: VNI, subnet: IPv4Subnet, gateway: IPv4Address?, mtu: UInt32, isInternal: Bool,
-                subnet6: IPv6Subnet? = nil, gateway6: IPv6Address? = nil, encrypted: Bool = false) {
+                subnet6: IPv6Subnet? = nil, gateway6: IPv6Address? = nil, encrypted: Bool = false, relay: Bool = true) {
         self.encrypted = encrypted ? true : nil
+        self.relay = relay ? nil : false
         self.subnet6 = subnet6
         self.gateway6 = gateway6
         self.id = id
@@ -34,6 +37,8 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     public var shortID: String { String(id.prefix(12)) }
 
     public var isEncrypted: Bool { encrypted == true }
+    /// Whether the network's traffic may go through relay hosts (plain networks without `weft.relay=off`).
+    public var allowsRelay: Bool { relay != false && !isEncrypted }
 }
 
 /// An endpoint (a container's attachment to a network) on this host.

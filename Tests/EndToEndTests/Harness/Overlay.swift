@@ -103,10 +103,24 @@ struct RunningPing: Sendable {
 struct PingSummary: Sendable, CustomStringConvertible {
     let transmitted: Int
     let received: Int
+    /// Replies marked `DUP!` (a frame delivered twice).
+    let duplicates: Int
+    /// Every run of requests without a reply between two answered ones (an outage, in requests), in order.
+    let gaps: [Int]
+    /// The longest of ``gaps``, 0 when there is none.
+    var longestGap: Int { gaps.max() ?? 0 }
     var lost: Int { transmitted - received }
+    /// The slowest answer's round trip (`round-trip min/avg/max = a/b/c ms`), nil when none came back.
+    let maxMilliseconds: Double?
 
     init(_ result: CommandResult) throws {
         let text = result.stdout
+        duplicates = text.components(separatedBy: "DUP!").count - 1
+        let answered = text.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: "seq=") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        gaps = zip(answered, answered.dropFirst()).map { $1 - $0 - 1 }.filter { $0 > 0 }
         guard let line = text.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) else {
             throw HarnessError("no ping summary in \(result)")
         }
@@ -114,9 +128,20 @@ struct PingSummary: Sendable, CustomStringConvertible {
         guard numbers.count >= 2 else { throw HarnessError("cannot read the ping summary `\(line)`") }
         transmitted = numbers[0]
         received = numbers[1]
+        maxMilliseconds = Self.slowest(in: text)
     }
 
     var description: String { "\(received)/\(transmitted) answered" }
+
+    /// `c` of `round-trip min/avg/max = a/b/c ms` (busybox) or `rtt min/avg/max/mdev = a/b/c/d ms` (iputils).
+    static func slowest(in text: String) -> Double? {
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("min/avg/max") }),
+            let values = line.split(separator: "=").last
+        else { return nil }
+        let fields = values.split(separator: "/")
+        guard fields.count >= 3 else { return nil }
+        return Double(fields[2].filter { $0.isNumber || $0 == "." })
+    }
 }
 
 /// What a host's kernel holds for other hosts' endpoints: the permanent FDB entries with a remote destination
