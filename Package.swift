@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "weft", targets: ["weft"]),
+        .library(name: "Addressing", targets: ["Addressing"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "Overlay", targets: ["Overlay"]),
         .library(name: "DockerPlugin", targets: ["DockerPlugin"]),
@@ -36,7 +37,10 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         // C helpers for what Swift cannot import: macros, `_GNU_SOURCE` calls (setns, unshare), mount.
         .target(name: "CShim"),
-        .target(name: "Netlink", dependencies: ["CMnl", "CShim"], swiftSettings: strictSwift),
+        // IP addresses and subnets of both families, parsed strictly from text: the one address type every module
+        // shares (Netlink encodes it as bytes, Gossip carries it for members, Overlay's IPAM allocates it).
+        .target(name: "Addressing", swiftSettings: strictSwift),
+        .target(name: "Netlink", dependencies: ["Addressing", "CMnl", "CShim"], swiftSettings: strictSwift),
         // weft's control API (status, peers, networks, diff) on its own root-only socket, and its models.
         .target(
             name: "Control",
@@ -114,7 +118,7 @@ let package = Package(
         .target(
             name: "Overlay",
             dependencies: [
-                "Netlink", "Gossip", "MessagePack", .product(name: "Logging", package: "swift-log"),
+                "Addressing", "Netlink", "Gossip", "MessagePack", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -169,6 +173,7 @@ let package = Package(
         .target(
             name: "Gossip",
             dependencies: [
+                "Addressing",
                 "MessagePack",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -72,13 +72,13 @@ struct EndpointChurnBenchmark {
         let identities = (here: NodeIdentity(), other: NodeIdentity())
         let here = ClusterState(node: "a", identity: identities.here, logger: quiet)
         let other = ClusterState(node: "b", identity: identities.other, logger: quiet)
-        func member(_ name: String, _ address: [UInt8], _ identity: NodeIdentity) -> Member {
-            let tags = ["role": "weft", "vtep": IPAddress.v4(address).description].merging(identity.tags) { $1 }
+        func member(_ name: String, _ address: IPAddress, _ identity: NodeIdentity) -> Member {
+            let tags = ["role": "weft", "vtep": address.description].merging(identity.tags) { $1 }
             return Member(name: name, address: GossipAddress(ip: address, port: 7946), meta: SerfTags.encode(tags),
                           incarnation: 1, state: .alive, versions: [])
         }
-        await here.apply(.join(member("b", [192, 0, 2, 2], identities.other)))
-        await other.apply(.join(member("a", [192, 0, 2, 1], identities.here)))
+        await here.apply(.join(member("b", IPAddress("192.0.2.2")!, identities.other)))
+        await other.apply(.join(member("a", IPAddress("192.0.2.1")!, identities.here)))
         await other.attach { payload, _ in _ = await here.notifyMessage(payload) }
         await here.markSynchronized()
         let driver = OverlayDriver(

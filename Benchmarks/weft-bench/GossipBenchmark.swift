@@ -23,7 +23,7 @@ struct GossipBenchmark {
             var config = configuration
             config.name = "bench-\(index)"
             config.tags = ["role": "bench"]
-            let address = GossipAddress(ip: [127, 0, 2, UInt8(index % 250 + 1)], port: UInt16(29_000 + index / 250))
+            let address = GossipAddress(ip: .v4(IPv4Address(127, 0, 2, UInt8(index % 250 + 1))), port: UInt16(29_000 + index / 250))
             let inner = try await NIOGossipTransport.bind(address)
             let node = try GossipNode(
                 configuration: config, transport: CountingTransport(inner: inner, meter: meter),
@@ -33,7 +33,7 @@ struct GossipBenchmark {
         }
         for index in 0..<size {
             nodes.append(try await startNode(index))
-            addresses.append(GossipAddress(ip: [127, 0, 2, UInt8(index % 250 + 1)], port: UInt16(29_000 + index / 250)))
+            addresses.append(GossipAddress(ip: .v4(IPv4Address(127, 0, 2, UInt8(index % 250 + 1))), port: UInt16(29_000 + index / 250)))
         }
         defer { Task { [nodes] in for node in nodes { await node.stop() } } }
 

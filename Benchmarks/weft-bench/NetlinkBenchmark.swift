@@ -26,9 +26,9 @@ struct NetlinkBenchmark {
         var generator = SplitMix64(seed: 7)
         let remotes = (0..<entries).map { (i: Int) -> Remote in
             Remote(
-                ip: .v4([10, UInt8(1 + i / 65_536), UInt8((i / 256) % 256), UInt8(i % 256)]),
+                ip: .v4(IPv4Address(10, UInt8(1 + i / 65_536), UInt8((i / 256) % 256), UInt8(i % 256))),
                 mac: .randomLocallyAdministered(using: &generator),
-                vtep: .v4([192, 0, 2, UInt8(1 + i % 200)]))
+                vtep: .v4(IPv4Address(192, 0, 2, UInt8(1 + i % 200))))
         }
         let operations: [NetlinkOperation] = remotes.flatMap { (remote: Remote) -> [NetlinkOperation] in
             [

@@ -34,7 +34,7 @@ private let own = NodeIdentity()
 private func member(_ entry: (name: String, vtep: String, identity: NodeIdentity)) -> Member {
     let vtep = IPAddress(entry.vtep)!
     let tags = ["role": "weft", "vtep": entry.vtep].merging(entry.identity.tags) { $1 }
-    return Member(name: entry.name, address: GossipAddress(ip: vtep.bytes, port: 7946), meta: SerfTags.encode(tags),
+    return Member(name: entry.name, address: GossipAddress(ip: vtep, port: 7946), meta: SerfTags.encode(tags),
                   incarnation: 1, state: .alive, versions: [])
 }
 
@@ -118,7 +118,7 @@ private func check(_ state: ClusterState) async {
     let local = Set(endpoints.entries.values.filter { $0.owner == "a" }.compactMap { $0.value?.address })
     let remote = await state.remoteEndpoints(vni: vni)
     precondition(remote.count <= clusterLimits.maxEndpointsPerNetwork, "remote endpoints past the cap")
-    precondition(!remote.contains { endpoint in local.contains { .v4($0.bytes) == endpoint.address } },
+    precondition(!remote.contains { endpoint in local.contains { .v4($0) == endpoint.address } },
                  "a remote endpoint at an address this host holds")
 }
 

@@ -78,9 +78,9 @@ private let node: GossipNode = {
     configuration.maxMembers = 64
     configuration.wire.limits = limits
     return try! GossipNode(
-        configuration: configuration, transport: SimulatedNetwork().attach(GossipAddress(ip: [10, 0, 0, 1], port: 7946)))
+        configuration: configuration, transport: SimulatedNetwork().attach(GossipAddress(ip: .v4(IPv4Address(10, 0, 0, 1)), port: 7946)))
 }()
-private let fuzzSource = GossipAddress(ip: [10, 9, 9, 9], port: 7946)
+private let fuzzSource = GossipAddress(ip: .v4(IPv4Address(10, 9, 9, 9)), port: 7946)
 
 /// Runs `body` on the node and waits for it (libFuzzer calls in synchronously).
 private func onNode(_ body: @escaping @Sendable (GossipNode) async -> Void) {

@@ -20,4 +20,3 @@ extension CodableAsText {
 }
 
 extension MACAddress: CodableAsText {}
-extension IPAddress: CodableAsText {}

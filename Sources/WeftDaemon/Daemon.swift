@@ -45,7 +45,7 @@ public struct Daemon: Sendable {
         let pins = try PinnedIdentities(directory: config.stateDirectory)
         let cluster = ClusterState(node: name, identity: identity, pins: pins, logger: logger)
         let (encryption, wireGuard) = try setUpEncryption(config)
-        let gossipAddress = GossipAddress(ip: underlay.address.bytes, port: config.gossipPort)
+        let gossipAddress = GossipAddress(ip: underlay.address, port: config.gossipPort)
         // One underlay family per cluster: a seed of the other family could never answer, so say why at once.
         if let mismatch = config.seeds.lazy.compactMap({ GossipError.otherAddressFamily(seed: $0, local: gossipAddress) }).first {
             throw mismatch

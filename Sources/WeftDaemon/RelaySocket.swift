@@ -133,7 +133,7 @@ final class RelaySocket: Sendable {
                 break
             }
             if count == 0, closed.load(ordering: .acquiring) { break }
-            let sender = IPAddress.v4(withUnsafeBytes(of: source.sin_addr.s_addr) { Array($0) })
+            let sender = IPAddress.v4(IPv4Address(UInt32(bigEndian: source.sin_addr.s_addr)))
             let packet = Array(buffer[0..<min(count, buffer.count)])
             let arrived = ContinuousClock.now
             let elapsed = arrived - start

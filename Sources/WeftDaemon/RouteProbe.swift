@@ -7,14 +7,14 @@ import Netlink
 /// it is told to join.
 enum RouteProbe {
     static func sourceAddress(toward peer: GossipAddress) -> IPAddress? {
-        guard peer.ip.count == 4 else { return nil }
+        guard case .v4(let peerAddress) = peer.ip else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var remote = sockaddr_in()
         remote.sin_family = sa_family_t(AF_INET)
         remote.sin_port = peer.port.bigEndian
-        withUnsafeMutableBytes(of: &remote.sin_addr) { $0.copyBytes(from: peer.ip) }
+        withUnsafeMutableBytes(of: &remote.sin_addr) { $0.copyBytes(from: peerAddress.bytes) }
         let connected = withUnsafePointer(to: &remote) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

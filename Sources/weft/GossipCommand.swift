@@ -96,7 +96,7 @@ struct GossipRunCommand: AsyncParsableCommand {
                 throw ValidationError("--advertise: expected a.b.c.d[:port]")
             }
             advertiseAddress = parsed
-        } else if bindAddress.ip == [0, 0, 0, 0] {
+        } else if bindAddress.ip == .v4(IPv4Address(0)) {
             throw ValidationError("--advertise is needed when binding to 0.0.0.0")
         }
         let seeds = try join.map { text in

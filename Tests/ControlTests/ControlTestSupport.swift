@@ -27,7 +27,7 @@ final class TestHost: Sendable {
     init(_ name: String, vtep: String, network: SimulatedNetwork) throws {
         self.name = name
         self.vtep = IPAddress(vtep)!
-        address = GossipAddress(ip: self.vtep.bytes, port: 7946)
+        address = GossipAddress(ip: self.vtep, port: 7946)
         let identity = NodeIdentity()
         cluster = ClusterState(node: name, identity: identity, logger: silentLogger)
         let tags = ["role": "weft", "vtep": vtep].merging(identity.tags) { $1 }

@@ -8,8 +8,8 @@ import TestSupport
 /// naming both addresses, instead of timing out; seeds of the node's own family are still joined.
 @Suite("joining seeds of the other address family")
 struct AddressFamilyJoinTests {
-    static let v4 = GossipAddress(ip: [10, 0, 0, 1], port: 7946)
-    static let v4Other = GossipAddress(ip: [10, 0, 0, 3], port: 7946)
+    static let v4 = GossipAddress(ip: .v4(IPv4Address(10, 0, 0, 1)), port: 7946)
+    static let v4Other = GossipAddress(ip: .v4(IPv4Address(10, 0, 0, 3)), port: 7946)
     static let v6 = GossipAddress(parsing: "[fd00:1::2]:7946")!
 
     static func node(_ name: String, _ address: GossipAddress, on network: SimulatedNetwork) async throws -> GossipNode {
@@ -44,7 +44,7 @@ struct AddressFamilyJoinTests {
             #expect(network.packetsSent(from: Self.v6) == sentBefore, "the node tried to reach a seed of the other family")
             let text = "\(error.map { "\($0)" } ?? "")"
             #expect(text.contains("seed 10.0.0.1:7946 is IPv4"), "\(text)")
-            #expect(text.contains("gossips from [fd00:1:0:0:0:0:0:2]:7946 (IPv6)"), "\(text)")
+            #expect(text.contains("gossips from [fd00:1::2]:7946 (IPv6)"), "\(text)")
             await #expect(throws: GossipError.self) { try await node4.join([Self.v6]) }
             #expect(await node4.members().map(\.name) == ["four"])
             #expect(await node6.members().map(\.name) == ["six"])
@@ -76,15 +76,15 @@ struct AddressFamilyJoinTests {
         ])
         #expect(!outcome.succeeded)
         #expect(outcome.standardError.contains(
-            "seed [0:0:0:0:0:0:0:1]:28299 is IPv6 but this host gossips from 127.0.0.1:7946 (IPv4)"), "\(outcome.standardError)")
+            "seed [::1]:28299 is IPv6 but this host gossips from 127.0.0.1:7946 (IPv4)"), "\(outcome.standardError)")
         #expect(!FileManager.default.fileExists(atPath: directory + "/weft.sock"))
     }
 
     @Test("the family check: same family or a wildcard local address passes, the other family names both")
     func check() {
         #expect(GossipError.otherAddressFamily(seed: Self.v4, local: Self.v4Other) == nil)
-        #expect(GossipError.otherAddressFamily(seed: Self.v4, local: GossipAddress(ip: Array(repeating: 0, count: 16), port: 7946)) == nil)
-        #expect(GossipError.otherAddressFamily(seed: Self.v6, local: GossipAddress(ip: [0, 0, 0, 0], port: 7946)) == nil)
+        #expect(GossipError.otherAddressFamily(seed: Self.v4, local: GossipAddress(ip: .v6(IPv6Address(0)), port: 7946)) == nil)
+        #expect(GossipError.otherAddressFamily(seed: Self.v6, local: GossipAddress(ip: .v4(IPv4Address(0, 0, 0, 0)), port: 7946)) == nil)
         #expect(GossipError.otherAddressFamily(seed: Self.v6, local: Self.v4) == .addressFamilyMismatch(seed: Self.v6, local: Self.v4))
     }
 }

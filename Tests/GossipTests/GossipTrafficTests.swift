@@ -7,8 +7,8 @@ import TestSupport
 /// actually crossed the in-memory network, read by a peer that decodes them itself.
 @Suite("Gossip traffic by message type")
 struct GossipTrafficTests {
-    static let nodeAddress = GossipAddress(ip: [10, 0, 0, 1], port: 7946)
-    static let peerAddress = GossipAddress(ip: [10, 0, 0, 2], port: 7946)
+    static let nodeAddress = GossipAddress(ip: .v4(IPv4Address(10, 0, 0, 1)), port: 7946)
+    static let peerAddress = GossipAddress(ip: .v4(IPv4Address(10, 0, 0, 2)), port: 7946)
 
     static func lone(on network: SimulatedNetwork) throws -> GossipNode {
         var logger = Logger(label: "test")
@@ -25,7 +25,7 @@ struct GossipTrafficTests {
         await node.start()
         let peer = network.attach(Self.peerAddress)
         let before = await node.statistics
-        let ping = Ping(seqNo: 7, node: "n0", sourceAddr: Self.peerAddress.ip, sourcePort: 7946, sourceNode: "p").encoded()
+        let ping = Ping(seqNo: 7, node: "n0", sourceAddr: Self.peerAddress.ip.bytes, sourcePort: 7946, sourceNode: "p").encoded()
         try await peer.sendPacket(ping, to: Self.nodeAddress)
 
         var replies = peer.packets.makeAsyncIterator()

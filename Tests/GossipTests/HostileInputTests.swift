@@ -9,7 +9,7 @@ extension ScaledTimeGossipTests {
     /// floods. Each test asserts the table, the counters and that the node keeps working.
     @Suite("Gossip under hostile input", .serialized)
     struct HostileInputTests {
-        static let attackerAddress = GossipAddress(ip: [10, 9, 9, 9], port: 1)
+        static let attackerAddress = GossipAddress(ip: .v4(IPv4Address(10, 9, 9, 9)), port: 1)
 
         static func send(_ message: [UInt8], from attacker: SimulatedTransport, to index: Int) async throws {
             try await attacker.sendPacket(message, to: SimulatedCluster.address(index))
@@ -112,7 +112,7 @@ extension ScaledTimeGossipTests {
             let address = SimulatedCluster.address(1)
             let vsn: [UInt8] = [1, 5, 2, 2, 5, 5]
             let hijack = Alive(
-                incarnation: .max, node: "n1", addr: address.ip, port: address.port, meta: SerfTags.encode(["i": "x"]),
+                incarnation: .max, node: "n1", addr: address.ip.bytes, port: address.port, meta: SerfTags.encode(["i": "x"]),
                 vsn: vsn)
             try await Self.send(hijack.encoded(), from: attacker, to: 0)
             try await Self.send(hijack.encoded(), from: attacker, to: 1)
@@ -129,6 +129,31 @@ extension ScaledTimeGossipTests {
             await attacker.shutdown()
         }
 
+        @Test("an alive or indirect probe whose address is not 4 or 16 bytes is dropped and counted; a valid one is taken")
+        func invalidAddressLengths() async throws {
+            let network = SimulatedNetwork()
+            let nodes = try await NodeBehaviourTests.makeNodes(1, network: network)
+            let attacker = network.attach(Self.attackerAddress)
+            let vsn: [UInt8] = [1, 5, 2, 2, 5, 5]
+            for bytes in [[], [10, 9, 9], [UInt8](repeating: 1, count: 5), [UInt8](repeating: 1, count: 17)] {
+                let alive = Alive(incarnation: 1, node: "bad\(bytes.count)", addr: bytes, port: 7946, meta: nil, vsn: vsn)
+                try await Self.send(alive.encoded(), from: attacker, to: 0)
+            }
+            let probe = IndirectPing(
+                seqNo: 1, target: [10, 9], port: 7946, node: "n0", nack: true, sourceAddr: Self.attackerAddress.ip.bytes,
+                sourcePort: Self.attackerAddress.port, sourceNode: "x")
+            try await Self.send(probe.encoded(), from: attacker, to: 0)
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].statistics.invalidAddresses == 5 } != nil)
+            let good = Alive(
+                incarnation: 1, node: "v6", addr: try #require(IPAddress("fd00::9")).bytes, port: 7946, meta: nil, vsn: vsn)
+            try await Self.send(good.encoded(), from: attacker, to: 0)
+            #expect(await eventually(within: .seconds(5)) { await nodes[0].member(named: "v6") != nil } != nil)
+            #expect(await nodes[0].member(named: "v6")?.address == GossipAddress(ip: .v6(try #require(IPv6Address("fd00::9"))), port: 7946))
+            #expect(await nodes[0].member(named: "bad3") == nil)
+            for node in nodes { await node.stop() }
+            await attacker.shutdown()
+        }
+
         @Test("a push/pull cannot mark a third node left or dead; the node stays alive")
         func pushPullCannotEvict() async throws {
             let network = SimulatedNetwork()
@@ -139,7 +164,7 @@ extension ScaledTimeGossipTests {
             for (state, incarnation) in [(NodeState.left, victim.incarnation), (.dead, UInt32.max), (.left, .max)] {
                 let forged = PushPull(join: false, nodes: [
                     PushNodeState(
-                        name: "n1", addr: victim.address.ip, port: victim.address.port, meta: nil,
+                        name: "n1", addr: victim.address.ip.bytes, port: victim.address.port, meta: nil,
                         incarnation: incarnation, state: state, vsn: victim.versions),
                 ])
                 let stream = try await attacker.openStream(to: SimulatedCluster.address(0), timeout: .seconds(1))
@@ -204,7 +229,7 @@ extension ScaledTimeGossipTests {
         @Test("the inbound datagram queue is bounded: what does not fit is dropped and counted")
         func inboundQueueBound() async throws {
             let network = SimulatedNetwork()
-            let target = GossipAddress(ip: [10, 7, 0, 1], port: 7946)
+            let target = GossipAddress(ip: .v4(IPv4Address(10, 7, 0, 1)), port: 7946)
             let transport = network.attach(target, inboundQueueLimit: 8)
             let attacker = network.attach(Self.attackerAddress)
             for _ in 0..<100 { try await attacker.sendPacket([0x08, 1], to: target) }
@@ -300,7 +325,7 @@ extension ScaledTimeGossipTests {
             for sequence in 0..<200 {
                 let request = IndirectPing(
                     seqNo: UInt32(sequence), target: [10, 6, 0, 1], port: 7946, node: "nobody", nack: true,
-                    sourceAddr: Self.attackerAddress.ip, sourcePort: Self.attackerAddress.port, sourceNode: "x")
+                    sourceAddr: Self.attackerAddress.ip.bytes, sourcePort: Self.attackerAddress.port, sourceNode: "x")
                 try await Self.send(request.encoded(), from: attacker, to: 0)
             }
             #expect(await eventually(within: .seconds(3)) { await node.statistics.refusedIndirectProbes == 136 } != nil)

@@ -45,7 +45,7 @@ extension ScaledTimeGossipTests {
             #expect(await NodeBehaviourTests.allAlive(nodes))
 
             // The old key is refused now; the new one is taken.
-            let attacker = network.attach(GossipAddress(ip: [10, 9, 9, 9], port: 1))
+            let attacker = network.attach(GossipAddress(ip: .v4(IPv4Address(10, 9, 9, 9)), port: 1))
             let withOld = try PacketCodec.encode(
                 UserMessage(payload: [0x61]).packetEncoded(), config: WireConfig(keyring: Keyring(keys: [old])))
             let withNew = try PacketCodec.encode(

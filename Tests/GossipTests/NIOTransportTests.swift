@@ -24,14 +24,14 @@ extension ScaledTimeGossipTests {
 
         @Test("a send that fails (EACCES to a broadcast address) throws, ICMP errors are not fatal, and the socket keeps sending and receiving")
         func sendFailureKeepsSocket() async throws {
-            let a = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 1], port: 0))
-            let b = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 1], port: 0))
-            let broadcast = GossipAddress(ip: [255, 255, 255, 255], port: 9)
+            let a = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 1)), port: 0))
+            let b = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 1)), port: 0))
+            let broadcast = GossipAddress(ip: .v4(IPv4Address(255, 255, 255, 255)), port: 9)
             for _ in 0..<3 {
                 await #expect(throws: GossipTransportError.self) { try await a.sendPacket([0x08, 1], to: broadcast) }
             }
             // A closed port answers with ICMP port unreachable: not reported on an unconnected socket.
-            let closed = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 1], port: 0))
+            let closed = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 1)), port: 0))
             await closed.shutdown()
             for _ in 0..<3 { try await a.sendPacket([0x08, 1], to: closed.localAddress) }
             try await Task.sleep(for: .milliseconds(50))
@@ -51,7 +51,7 @@ extension ScaledTimeGossipTests {
             for index in 0..<2 {
                 var config = GossipConfiguration(name: "nio\(index)").scaled(by: 0.3)
                 config.logger.logLevel = .critical
-                let transport = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 1], port: 0))
+                let transport = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 1)), port: 0))
                 let node = try GossipNode(configuration: config, transport: transport)
                 await node.start()
                 nodes.append(node)
@@ -72,7 +72,7 @@ extension ScaledTimeGossipTests {
             // A member at a broadcast address: every ping to it fails in sendto.
             let ghost = Alive(
                 incarnation: 1, node: "ghost", addr: [255, 255, 255, 255], port: 9, meta: nil, vsn: [1, 5, 2, 2, 5, 5])
-            let injector = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 1], port: 0))
+            let injector = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 1)), port: 0))
             try await injector.sendPacket(ghost.encoded(), to: seed)
             await injector.shutdown()
             #expect(await eventually(within: .seconds(10)) { await nodes[0].statistics.failedSends >= 2 } != nil)

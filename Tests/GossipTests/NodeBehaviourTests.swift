@@ -237,7 +237,7 @@ extension ScaledTimeGossipTests {
         func malformedInput() async throws {
             let network = SimulatedNetwork()
             let nodes = try await Self.makeNodes(1, network: network)
-            let attacker = network.attach(GossipAddress(ip: [10, 9, 9, 9], port: 1))
+            let attacker = network.attach(GossipAddress(ip: .v4(IPv4Address(10, 9, 9, 9)), port: 1))
             let garbage: [[UInt8]] = [
                 [], [0xff], [0x07, 0x80], [0x07, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00], [0x0c, 1, 2, 3, 4, 0x00],
                 [0x09, 0x82, 0xa4], [0x04, 0xde, 0xff, 0xff], [0x00, 0x85], [0xf4, 0x05, 0x41],

@@ -19,7 +19,7 @@ struct SerfInteropTests {
         configuration.acceptCompressedPackets = true
         if let keys { configuration.wire.keyring = try Keyring(keys: keys) }
         configure(&configuration)
-        let transport = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 2], port: UInt16(port)))
+        let transport = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 2)), port: UInt16(port)))
         let node = try GossipNode(configuration: configuration, transport: transport)
         await node.start()
         return node
@@ -155,8 +155,8 @@ struct SerfInteropTests {
                 print("serf on the refused joins: \(decryptErrors)")
                 // The keyed weft node drops plaintext too.
                 let before = await good.statistics.malformedPackets
-                let probe = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 2], port: 27_983))
-                try await probe.sendPacket(Ping(seqNo: 1, node: "weft-4").encoded(), to: GossipAddress(ip: [127, 0, 0, 2], port: 27_980))
+                let probe = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 2)), port: 27_983))
+                try await probe.sendPacket(Ping(seqNo: 1, node: "weft-4").encoded(), to: GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 2)), port: 27_980))
                 #expect(await eventually(within: .seconds(5)) { await good.statistics.malformedPackets > before } != nil)
                 await probe.shutdown()
             }

@@ -86,7 +86,7 @@ struct SerfSoakTests {
         configuration.compressStreams = compress
         // serf compresses UDP gossip (memberlist's default); weft refuses it unless told.
         configuration.acceptCompressedPackets = true
-        let transport = try await NIOGossipTransport.bind(GossipAddress(ip: [127, 0, 0, 5], port: UInt16(port)))
+        let transport = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 5)), port: UInt16(port)))
         let node = try GossipNode(configuration: configuration, transport: transport, delegate: delegate)
         await node.start()
         return node

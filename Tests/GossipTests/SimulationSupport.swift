@@ -27,7 +27,7 @@ struct SimulatedCluster: Sendable {
     }
 
     static func address(_ index: Int) -> GossipAddress {
-        GossipAddress(ip: [10, 0, UInt8(index / 250), UInt8(index % 250 + 1)], port: 7946)
+        GossipAddress(ip: .v4(IPv4Address(10, 0, UInt8(index / 250), UInt8(index % 250 + 1))), port: 7946)
     }
 
     /// Starts `count` more nodes.

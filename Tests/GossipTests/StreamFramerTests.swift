@@ -50,7 +50,7 @@ struct StreamFramerTests {
         let bytes = Self.pushPull(nodes: 2000, userState: 100_000)
         let (inbound, sink) = AsyncThrowingStream.makeStream(of: [UInt8].self)
         let stream = GossipStream(
-            remote: GossipAddress(ip: [127, 0, 0, 1], port: 1), inbound: inbound, write: { _ in }, close: {})
+            remote: GossipAddress(ip: .v4(IPv4Address(127, 0, 0, 1)), port: 1), inbound: inbound, write: { _ in }, close: {})
         for byte in bytes { sink.yield([byte]) }
         let clock = ContinuousClock()
         let started = clock.now

@@ -23,7 +23,7 @@ let usage = """
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count >= 2 else { fail(usage) }
 let target = arguments.removeFirst()
-guard let address = GossipAddress(parsing: target, defaultPort: 7946), address.ip.count == 4 else { fail("\(target) is not IPv4:port") }
+guard let address = GossipAddress(parsing: target, defaultPort: 7946), address.ip.isIPv4 else { fail("\(target) is not IPv4:port") }
 var config = WireConfig()
 if arguments.first == "--key" {
     arguments.removeFirst()
@@ -66,7 +66,7 @@ guard socketFD >= 0 else { fail("socket: \(String(cString: strerror(errno)))") }
 var destination = sockaddr_in()
 destination.sin_family = sa_family_t(AF_INET)
 destination.sin_port = address.port.bigEndian
-withUnsafeMutableBytes(of: &destination.sin_addr) { $0.copyBytes(from: address.ip) }
+withUnsafeMutableBytes(of: &destination.sin_addr) { $0.copyBytes(from: address.ip.bytes) }
 let sent = packet.withUnsafeBytes { bytes in
     withUnsafePointer(to: &destination) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

@@ -275,7 +275,7 @@ struct KernelConcurrencyTests {
                 group.addTask {
                     let operations = (0..<perTask).map { entry -> NetlinkOperation in
                         let mac = MACAddress(bytes: [0x02, 0, 0, 0, UInt8(task), UInt8(entry)])!
-                        return .writeFDB(.vtep(mac, via: IPAddress.v4([192, 0, 2, UInt8(1 + task)]), on: "wvx-c"), .add)
+                        return .writeFDB(.vtep(mac, via: IPAddress.v4(IPv4Address(192, 0, 2, UInt8(1 + task))), on: "wvx-c"), .add)
                     }
                     return session.apply(operations).filter { (try? $0.get()) == nil }.count
                 }

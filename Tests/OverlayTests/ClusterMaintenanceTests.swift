@@ -29,7 +29,7 @@ struct ClusterMaintenanceTests {
         let cluster: ClusterState
         let driver: OverlayDriver
         let clock = ManualClock()
-        let address = GossipAddress(ip: [10, 0, 0, 1], port: 7946)
+        let address = GossipAddress(ip: .v4(IPv4Address(10, 0, 0, 1)), port: 7946)
 
         init(network: SimulatedNetwork) throws {
             var logger = Logger(label: "test")
@@ -54,7 +54,7 @@ struct ClusterMaintenanceTests {
         /// B's endpoint as A's kernel holds it: (neighbour entry, FDB entry toward B's VTEP).
         func remoteEntries() throws -> (neighbour: Bool, fdb: Bool) {
             let session = try harness.session(vni: ClusterMaintenanceTests.vni.value)
-            let neighbour = try session.neighbours().contains { $0.address == .v4(remoteAddress.bytes) && $0.mac == remoteMAC }
+            let neighbour = try session.neighbours().contains { $0.address == .v4(remoteAddress) && $0.mac == remoteMAC }
             let fdb = try session.forwardingDatabase().contains { $0.mac == remoteMAC && $0.destination == IPAddress("10.0.0.2") }
             return (neighbour, fdb)
         }
@@ -70,7 +70,7 @@ struct ClusterMaintenanceTests {
         logger.logLevel = .critical
         let simulated = SimulatedHost("b", vtep: "10.0.0.2")
         let (node, cluster) = try await simulated.startGossip(on: network, logger: logger)
-        return Peer(node: node, cluster: cluster, address: GossipAddress(ip: simulated.vtep.bytes, port: 7946), vtep: simulated.vtep)
+        return Peer(node: node, cluster: cluster, address: GossipAddress(ip: simulated.vtep, port: 7946), vtep: simulated.vtep)
     }
 
     /// Runs the maintenance in a service group until `body` returns, then shuts it down gracefully.

@@ -20,7 +20,7 @@ struct SimulatedHost: Sendable {
     var tags: [String: String] { ["role": "weft", "vtep": vtep.description].merging(identity.tags) { $1 } }
 
     var member: Member {
-        Member(name: name, address: GossipAddress(ip: vtep.bytes, port: 7946), meta: SerfTags.encode(tags), incarnation: 1,
+        Member(name: name, address: GossipAddress(ip: vtep, port: 7946), meta: SerfTags.encode(tags), incarnation: 1,
                state: .alive, versions: [])
     }
 
@@ -35,7 +35,7 @@ struct SimulatedHost: Sendable {
         let cluster = state(logger: logger)
         let node = try GossipNode(
             configuration: GossipConfiguration(name: name, tags: tags, logger: logger).scaled(by: 0.1),
-            transport: network.attach(GossipAddress(ip: vtep.bytes, port: 7946)), delegate: cluster)
+            transport: network.attach(GossipAddress(ip: vtep, port: 7946)), delegate: cluster)
         await cluster.attach { payload, key in await node.broadcast(payload, key: key) }
         Task { for await event in node.events { await cluster.apply(event) } }
         await node.start()

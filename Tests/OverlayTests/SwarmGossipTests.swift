@@ -23,7 +23,7 @@ struct SwarmGossipTests {
             logger.logLevel = .critical
             let simulated = SimulatedHost("h\(index)", vtep: "10.0.0.\(index + 1)")
             let (node, cluster) = try await simulated.startGossip(on: network, logger: logger)
-            let address = GossipAddress(ip: simulated.vtep.bytes, port: 7946)
+            let address = GossipAddress(ip: simulated.vtep, port: 7946)
             if let first = hosts.first { try await node.join([first.address]) }
             hosts.append(Host(node: node, cluster: cluster, store: StateStore(inMemory: PersistentState()), address: address))
         }

@@ -49,7 +49,7 @@ struct DaemonConfigurationTests {
         ]
         let configuration = try Self.resolve(flags, environment: environment)
         #expect(configuration.gossipPort == 7000 && configuration.vxlanPort == 4790)
-        #expect(configuration.seeds == [GossipAddress(ip: [192, 0, 2, 1], port: 7000)])
+        #expect(configuration.seeds == [GossipAddress(ip: .v4(IPv4Address(192, 0, 2, 1)), port: 7000)])
         #expect(configuration.failureDetection == .fast && configuration.scope == .global && configuration.logOutput == .stdout)
         #expect(configuration.keyFile == "/etc/weft/key" && configuration.insecureGossip)
         #expect(configuration.swarmIdleLeave == .milliseconds(2500))
@@ -61,7 +61,7 @@ struct DaemonConfigurationTests {
         #expect(throws: DaemonConfigurationError.self) { try Self.resolve(flags, environment: ["WEFT_RELAY_PORT": "4789"]) }
         #expect(throws: DaemonConfigurationError.self) { try Self.resolve(environment: ["WEFT_RELAY": "sometimes"]) }
         let fromEnvironment = try Self.resolve(environment: environment)
-        #expect(fromEnvironment.seeds == [GossipAddress(ip: [192, 0, 2, 9], port: 7100), GossipAddress(ip: [192, 0, 2, 8], port: 9000)])
+        #expect(fromEnvironment.seeds == [GossipAddress(ip: .v4(IPv4Address(192, 0, 2, 9)), port: 7100), GossipAddress(ip: .v4(IPv4Address(192, 0, 2, 8)), port: 9000)])
     }
 
     @Test("refusals name the flag, the variable, the value and what is allowed")

@@ -48,6 +48,8 @@ public struct GossipCounters: Sendable, Hashable {
     public var droppedBroadcasts = 0
     /// Datagrams that could not be sent (the error was counted, the datagram dropped, the socket kept).
     public var failedSends = 0
+    /// Alive messages and indirect probe requests whose address is not 4 or 16 bytes, dropped.
+    public var invalidAddresses = 0
 
     /// Messages and bytes sent, by message type (``MessageTraffic``).
     public var sent = MessageTraffic()

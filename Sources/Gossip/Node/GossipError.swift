@@ -20,7 +20,7 @@ public enum GossipError: Error, Sendable, Hashable, CustomStringConvertible {
     /// ``addressFamilyMismatch(seed:local:)`` when `seed` and `local` differ in family; nil when they agree or
     /// `local` is a wildcard (0.0.0.0 or ::, which may reach both).
     public static func otherAddressFamily(seed: GossipAddress, local: GossipAddress) -> GossipError? {
-        guard seed.ip.count != local.ip.count, local.ip.contains(where: { $0 != 0 }) else { return nil }
+        guard seed.ip.isIPv4 != local.ip.isIPv4, local.ip.bytes.contains(where: { $0 != 0 }) else { return nil }
         return .addressFamilyMismatch(seed: seed, local: local)
     }
 
@@ -35,8 +35,8 @@ public enum GossipError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownKey: "the key is not installed"
         case .removingPrimaryKey: "the primary key cannot be removed; use another key first"
         case .addressFamilyMismatch(let seed, let local):
-            "seed \(seed) is \(seed.ip.count == 4 ? "IPv4" : "IPv6") but this host gossips from \(local) "
-                + "(\(local.ip.count == 4 ? "IPv4" : "IPv6")): a weft cluster's gossip and VXLAN use one underlay "
+            "seed \(seed) is \(seed.ip.isIPv4 ? "IPv4" : "IPv6") but this host gossips from \(local) "
+                + "(\(local.ip.isIPv4 ? "IPv4" : "IPv6")): a weft cluster's gossip and VXLAN use one underlay "
                 + "address family; give every host an advertise address of the same family"
         }
     }

@@ -63,14 +63,19 @@ extension GossipNode {
             logLimit("indirect-probes", "dropped an indirect probe request: too many are running")
             return
         }
+        guard let target = GossipAddress(wire: request.target, port: request.port == 0 ? transport.localAddress.port : request.port)
+        else {
+            counters.invalidAddresses += 1
+            logLimit("invalid-address", "dropped an indirect probe request: its target is not a 4- or 16-byte address")
+            return
+        }
         activeIndirectProbes += 1
-        let target = GossipAddress(ip: request.target, port: request.port == 0 ? transport.localAddress.port : request.port)
         let requester = replyAddress(request.sourceAddr, request.sourcePort, fallback: source)
         let sequence = nextSequenceNumber()
         let (replies, sink) = AsyncStream.makeStream(of: ProbeReply.self)
         probeWaiters[sequence] = sink
         let ping = Ping(
-            seqNo: sequence, node: request.node, sourceAddr: transport.localAddress.ip,
+            seqNo: sequence, node: request.node, sourceAddr: transport.localAddress.ip.bytes,
             sourcePort: transport.localAddress.port, sourceNode: name)
         let timeout = configuration.probeTimeout
         Task {
@@ -108,8 +113,8 @@ extension GossipNode {
     }
 
     private func replyAddress(_ ip: [UInt8], _ port: UInt16, fallback: GossipAddress) -> GossipAddress {
-        guard (ip.count == 4 || ip.count == 16), port != 0 else { return fallback }
-        return GossipAddress(ip: ip, port: port)
+        guard port != 0, let address = GossipAddress(wire: ip, port: port) else { return fallback }
+        return address
     }
 
     /// The member at `address`, for deciding whether it understands the CRC wrapper.

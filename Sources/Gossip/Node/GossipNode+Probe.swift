@@ -47,7 +47,7 @@ extension GossipNode {
         probeWaiters[sequence] = sink
         defer { finishWaiter(sequence) }
         let local = transport.localAddress
-        let ping = Ping(seqNo: sequence, node: target.name, sourceAddr: local.ip, sourcePort: local.port, sourceNode: name)
+        let ping = Ping(seqNo: sequence, node: target.name, sourceAddr: local.ip.bytes, sourcePort: local.port, sourceNode: name)
         if target.state == .alive {
             await sendWithPiggyback(ping.encoded(), to: target.address)
         } else {
@@ -110,8 +110,8 @@ extension GossipNode {
             let wantsNack = peer.protocolMax >= 4
             if wantsNack { expectedNacks += 1 }
             let request = IndirectPing(
-                seqNo: sequence, target: target.address.ip, port: target.address.port, node: target.name,
-                nack: wantsNack, sourceAddr: local.ip, sourcePort: local.port, sourceNode: name)
+                seqNo: sequence, target: target.address.ip.bytes, port: target.address.port, node: target.name,
+                nack: wantsNack, sourceAddr: local.ip.bytes, sourcePort: local.port, sourceNode: name)
             let address = peer.address
             Task { await self.sendPlain([request.encoded()], to: address, checksum: false) }
         }
@@ -124,7 +124,7 @@ extension GossipNode {
         sink: AsyncStream<ProbeReply>.Continuation
     ) -> Task<Void, Never> {
         let local = transport.localAddress
-        let ping = Ping(seqNo: sequence, node: target.name, sourceAddr: local.ip, sourcePort: local.port, sourceNode: name)
+        let ping = Ping(seqNo: sequence, node: target.name, sourceAddr: local.ip.bytes, sourcePort: local.port, sourceNode: name)
         let transport = self.transport
         let wire = self.wire
         let compress = configuration.compressStreams

@@ -15,7 +15,11 @@ extension GossipNode {
                 return
             }
         }
-        let address = GossipAddress(ip: alive.addr, port: alive.port)
+        guard let address = GossipAddress(wire: alive.addr, port: alive.port) else {
+            counters.invalidAddresses += 1
+            logLimit("invalid-address", "ignoring an alive whose address is not 4 or 16 bytes", metadata: ["node": "\(alive.node)"])
+            return
+        }
         let now = clock.now
         var updatesNode = false
         var record: MemberRecord

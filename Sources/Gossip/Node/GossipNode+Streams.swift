@@ -165,7 +165,7 @@ extension GossipNode {
         }
         for node in remote.nodes {
             let isSelf = node.name == name
-            let fromItself = !isSelf && GossipAddress(ip: node.addr, port: node.port).ip == peer.ip
+            let fromItself = !isSelf && GossipAddress(wire: node.addr, port: node.port)?.ip == peer.ip
             switch node.state {
             case .alive:
                 let limit: UInt32? = (isSelf && isJoinReply) || fromItself ? .max : nil

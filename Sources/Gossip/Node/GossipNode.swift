@@ -71,7 +71,7 @@ public actor GossipNode {
     var tasks: [Task<Void, Never>] = []
     /// Inbound streams being served, in all and by source IP.
     var activeStreams = 0
-    var activeStreamsBySource: [[UInt8]: Int] = [:]
+    var activeStreamsBySource: [IPAddress: Int] = [:]
     let streamBudget: StreamBudget
     /// Indirect probes running on behalf of other nodes.
     var activeIndirectProbes = 0
@@ -111,7 +111,7 @@ public actor GossipNode {
         guard !running else { return }
         running = true
         let alive = Alive(
-            incarnation: incarnation, node: name, addr: transport.localAddress.ip, port: transport.localAddress.port,
+            incarnation: incarnation, node: name, addr: transport.localAddress.ip.bytes, port: transport.localAddress.port,
             meta: meta, vsn: configuration.versions)
         handleAlive(alive, bootstrap: true)
         tasks.append(Task { await self.receivePackets() })

@@ -16,12 +16,12 @@ struct MemberRecord: Sendable {
     var protocolMax: UInt8 { versions.count >= 2 ? versions[1] : 0 }
 
     var aliveMessage: Alive {
-        Alive(incarnation: incarnation, node: name, addr: address.ip, port: address.port, meta: meta, vsn: versions)
+        Alive(incarnation: incarnation, node: name, addr: address.ip.bytes, port: address.port, meta: meta, vsn: versions)
     }
 
     var pushState: PushNodeState {
         PushNodeState(
-            name: name, addr: address.ip, port: address.port, meta: meta, incarnation: incarnation, state: state,
+            name: name, addr: address.ip.bytes, port: address.port, meta: meta, incarnation: incarnation, state: state,
             vsn: versions)
     }
 }

@@ -5,7 +5,7 @@ public enum MembershipQuery {
     public static func members(
         of peer: GossipAddress, wire: WireConfig = WireConfig(), compress: Bool = true, timeout: Duration = .seconds(5)
     ) async throws -> [Member] {
-        let transport = try await NIOGossipTransport.bind(GossipAddress(ip: [0, 0, 0, 0], port: 0))
+        let transport = try await NIOGossipTransport.bind(GossipAddress(ip: .v4(IPv4Address(0)), port: 0))
         do {
             let members = try await ask(peer, through: transport, wire: wire, compress: compress, timeout: timeout)
             await transport.shutdown()
@@ -26,10 +26,13 @@ public enum MembershipQuery {
         let reply = try await readStreamMessage(stream, config: wire, timeout: timeout)
         switch reply.message {
         case .pushPull(let state):
-            return state.nodes.map { node in
-                Member(
-                    name: node.name, address: GossipAddress(ip: node.addr, port: node.port), meta: node.meta ?? [],
-                    incarnation: node.incarnation, state: node.state, versions: node.vsn)
+            // A node whose address is not 4 or 16 bytes is left out: there is no address to show for it.
+            return state.nodes.compactMap { node in
+                GossipAddress(wire: node.addr, port: node.port).map { address in
+                    Member(
+                        name: node.name, address: address, meta: node.meta ?? [],
+                        incarnation: node.incarnation, state: node.state, versions: node.vsn)
+                }
             }.sorted { $0.name < $1.name }
         case .error(let error):
             throw GossipError.unexpectedReply("remote error: \(error.error)")

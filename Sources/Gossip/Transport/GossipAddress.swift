@@ -1,22 +1,29 @@
-import Glibc
+import Addressing
 
-/// A gossip peer's address: the IP as memberlist puts it on the wire (4 bytes for IPv4, 16 for IPv6) and a port.
+/// A gossip peer's address: its IP and the port it gossips on.
 ///
-/// Peers are keyed by this value, never by a socket address's description (which is not canonical).
+/// Peers are keyed by this value, never by a socket address's description (which is not canonical). On the wire
+/// memberlist carries the IP as 4 or 16 raw bytes; ``init(wire:port:)`` is where those bytes are checked.
 public struct GossipAddress: Sendable, Hashable, CustomStringConvertible {
-    /// 4 bytes (IPv4) or 16 bytes (IPv6). IPv4-mapped IPv6 addresses are normalised to 4 bytes.
-    public var ip: [UInt8]
+    /// The IP; an IPv4-mapped IPv6 address is held as its IPv4 address.
+    public var ip: IPAddress
     /// The UDP and TCP port.
     public var port: UInt16
 
-    /// Makes an address from wire bytes, normalising an IPv4-mapped IPv6 address to its 4 bytes.
-    public init(ip: [UInt8], port: UInt16) {
-        if ip.count == 16, ip[0..<10].allSatisfy({ $0 == 0 }), ip[10] == 0xff, ip[11] == 0xff {
-            self.ip = Array(ip[12..<16])
+    /// Makes an address, normalising an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) to its IPv4 address.
+    public init(ip: IPAddress, port: UInt16) {
+        if case .v6(let address) = ip, address.value >> 32 == 0xFFFF {
+            self.ip = .v4(IPv4Address(UInt32(truncatingIfNeeded: address.value)))
         } else {
             self.ip = ip
         }
         self.port = port
+    }
+
+    /// The address from a message's raw IP bytes; nil unless there are 4 (IPv4) or 16 (IPv6) of them.
+    public init?(wire bytes: [UInt8], port: UInt16) {
+        guard let ip = IPAddress(bytes: bytes) else { return nil }
+        self.init(ip: ip, port: port)
     }
 
     /// Parses `a.b.c.d:port`, `a.b.c.d`, `[v6]:port`, `[v6]` or a bare IPv6 address (then `defaultPort`).
@@ -38,28 +45,14 @@ public struct GossipAddress: Sendable, Hashable, CustomStringConvertible {
             host = pieces[0]
             port = parsed
         }
-        guard host.count <= 45, !host.contains("%") else { return nil }
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        let hostText = String(host)
-        if !hostText.contains(":"), inet_pton(AF_INET, hostText, &v4) == 1 {
-            self.init(ip: withUnsafeBytes(of: &v4) { Array($0) }, port: port)
-        } else if hostText.contains(":"), inet_pton(AF_INET6, hostText, &v6) == 1 {
-            self.init(ip: withUnsafeBytes(of: &v6) { Array($0) }, port: port)
-        } else {
-            return nil
-        }
+        guard let ip = IPAddress(String(host)) else { return nil }
+        self.init(ip: ip, port: port)
     }
 
-    /// The IP as text: dotted quad for IPv4, colon-separated hex groups for IPv6.
-    public var host: String {
-        if ip.count == 4 { return ip.map(String.init).joined(separator: ".") }
-        guard ip.count == 16 else { return "invalid(\(ip.count) bytes)" }
-        return stride(from: 0, to: 16, by: 2).map { String(UInt16(ip[$0]) << 8 | UInt16(ip[$0 + 1]), radix: 16) }
-            .joined(separator: ":")
-    }
+    /// The IP as text: dotted quad for IPv4, RFC 5952 for IPv6.
+    public var host: String { ip.description }
 
     public var description: String {
-        ip.count == 16 ? "[\(host)]:\(port)" : "\(host):\(port)"
+        ip.isIPv4 ? "\(host):\(port)" : "[\(host)]:\(port)"
     }
 }

@@ -164,7 +164,7 @@ public final class NIOGossipTransport: GossipTransport {
     private static func wrap(_ channel: any Channel, remote: GossipAddress? = nil) throws -> GossipStream {
         let (inbound, sink) = AsyncThrowingStream.makeStream(of: [UInt8].self)
         try channel.pipeline.syncOperations.addHandler(StreamReader(sink: sink))
-        let peer = remote ?? channel.remoteAddress.flatMap(GossipAddress.init(socketAddress:)) ?? GossipAddress(ip: [], port: 0)
+        let peer = remote ?? channel.remoteAddress.flatMap(GossipAddress.init(socketAddress:)) ?? GossipAddress(ip: .v4(IPv4Address(0)), port: 0)
         return GossipStream(
             remote: peer, inbound: inbound,
             write: { bytes in try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get() },
@@ -178,13 +178,9 @@ extension GossipAddress {
         guard let port = socketAddress.port else { return nil }
         guard let text = socketAddress.ipAddress else { return nil }
         switch socketAddress.protocol {
-        case .inet:
-            guard let parsed = GossipAddress(parsing: text, defaultPort: UInt16(port)) else { return nil }
-            self = parsed
-        case .inet6:
-            var raw = [UInt8](repeating: 0, count: 16)
-            guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
-            self.init(ip: raw, port: UInt16(port))
+        case .inet, .inet6:
+            guard let ip = IPAddress(text) else { return nil }
+            self.init(ip: ip, port: UInt16(port))
         default:
             return nil
         }

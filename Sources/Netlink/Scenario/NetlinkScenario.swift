@@ -79,10 +79,10 @@ public struct NetlinkScenario: Sendable {
         try hostSession.perform(hostEnds)
 
         // Remote endpoints behind their VTEPs, and one flooding entry per remote host.
-        let hosts = (0..<remoteHosts).map { IPAddress.v4([192, 0, 2, UInt8(10 + $0)]) }
+        let hosts = (0..<remoteHosts).map { IPAddress.v4(IPv4Address(192, 0, 2, UInt8(10 + $0))) }
         var remotes: [(ip: IPAddress, mac: MACAddress, vtep: IPAddress)] = []
         for remote in 0..<remoteEndpoints {
-            let ip = IPAddress.v4([10, 1, UInt8(remote / 250), UInt8(2 + remote % 250)])
+            let ip = IPAddress.v4(IPv4Address(10, 1, UInt8(remote / 250), UInt8(2 + remote % 250)))
             remotes.append((ip, .randomLocallyAdministered(using: &generator), hosts[remote % hosts.count]))
         }
         let device = LinkReference.name(vxlanName)

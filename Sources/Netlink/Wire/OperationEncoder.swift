@@ -278,8 +278,8 @@ enum OperationEncoder {
     private static func putVXLAN(_ config: VXLANConfig, lowerIndex: Int32?, into message: MessageWriter) {
         message.put(IFLA_VXLAN_ID, u32: config.vni.value)
         switch config.local {
-        case .v4(let bytes)?: message.put(IFLA_VXLAN_LOCAL, bytes: bytes)
-        case .v6(let bytes)?: message.put(IFLA_VXLAN_LOCAL6, bytes: bytes)
+        case .v4(let address)?: message.put(IFLA_VXLAN_LOCAL, bytes: address.bytes)
+        case .v6(let address)?: message.put(IFLA_VXLAN_LOCAL6, bytes: address.bytes)
         case nil: break
         }
         if let lowerIndex { message.put(IFLA_VXLAN_LINK, u32: UInt32(bitPattern: lowerIndex)) }

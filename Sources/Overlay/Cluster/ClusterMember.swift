@@ -17,7 +17,7 @@ struct ClusterMember: Sendable, Equatable {
 
     init(_ member: Member, identity: PinnedIdentities.Outcome?) {
         let tags = member.tags
-        let gossipAddress = IPAddress(bytes: member.address.ip)
+        let gossipAddress = member.address.ip
         let tagged = tags[Self.vtepTag].flatMap { IPAddress($0) }
         vtep = tagged != nil && tagged == gossipAddress ? tagged : nil
         switch identity {

@@ -219,7 +219,7 @@ public actor ClusterState: GossipDelegate {
             newest[address] = (endpoint, entry.version)
         }
         return newest.filter { !local.contains($0.key) }.sorted { $0.key < $1.key }
-            .map { RemoteEndpoint(address: .v6($0.key.bytes), mac: $0.value.endpoint.mac, vtep: $0.value.endpoint.vtep) }
+            .map { RemoteEndpoint(address: .v6($0.key), mac: $0.value.endpoint.mac, vtep: $0.value.endpoint.vtep) }
     }
 
     private func remoteEndpoints4(vni: VNI) -> [RemoteEndpoint] {
@@ -252,7 +252,7 @@ public actor ClusterState: GossipDelegate {
             if let newest = pool.max(by: { $0.version < $1.version }) { chosen.append(newest.endpoint) }
         }
         return chosen.sorted { $0.address < $1.address }
-            .map { RemoteEndpoint(address: .v4($0.address.bytes), mac: $0.mac, vtep: $0.vtep) }
+            .map { RemoteEndpoint(address: .v4($0.address), mac: $0.mac, vtep: $0.vtep) }
     }
 
     /// When each remote endpoint of a network was last written by its owner, by MAC: its version's clock, which is

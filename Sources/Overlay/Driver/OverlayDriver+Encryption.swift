@@ -10,7 +10,7 @@ extension OverlayDriver {
     /// The VXLAN device's local address: the tunnel address for an encrypted network, so that its packets
     /// leave only through WireGuard; the advertise address otherwise.
     func vxlanLocal(_ network: NetworkRecord) -> IPAddress {
-        network.isEncrypted ? .v4(tunnelAddress.bytes) : host.advertiseAddress
+        network.isEncrypted ? .v4(tunnelAddress) : host.advertiseAddress
     }
 
     /// The WireGuard fields of this host's record of an encrypted network: its public key and endpoint.
@@ -116,7 +116,7 @@ extension OverlayDriver {
         var reachable: [VNI: [IPAddress: IPAddress]] = [:]
         for (vni, hosts) in plan.reachable {
             for (name, tunnel) in hosts {
-                if let vtep = advertised[name] { reachable[vni, default: [:]][vtep] = .v4(tunnel.bytes) }
+                if let vtep = advertised[name] { reachable[vni, default: [:]][vtep] = .v4(tunnel) }
             }
         }
         encryptedReachable = reachable

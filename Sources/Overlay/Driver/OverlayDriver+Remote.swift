@@ -197,7 +197,7 @@ extension OverlayDriver {
         guard cluster != nil, let session = try? networkNamespace(network),
             let bridge = try? session.index(of: .name(layout(for: network).bridgeName))
         else { return }
-        let addresses: [IPAddress] = [.v4(endpoint.address.bytes)] + (endpoint.address6.map { [.v6($0.bytes)] } ?? [])
+        let addresses: [IPAddress] = [.v4(endpoint.address)] + (endpoint.address6.map { [.v6($0)] } ?? [])
         for address in addresses {
             do throws(NetlinkError) {
                 try backend.send(GratuitousARP(address: address, mac: endpoint.mac, device: bridge), in: session.namespace)

@@ -23,6 +23,30 @@ public struct PoolState: Sendable, Equatable, Codable {
 
     /// The pool's deterministic gateway: the subnet's first usable address.
     public var gateway: IPv4Address { IPv4Address(subnet.network.value + 1) }
+
+    /// Where automatic allocation draws from: the usable addresses (no network or broadcast address), inside the
+    /// `--ip-range` when there is one; nil when the two do not meet or the subnet has no usable address.
+    var automaticRange: ClosedRange<IPv4Address>? {
+        guard let usable = subnet.usableRange else { return nil }
+        guard let range else { return usable }
+        let bounds = range.network...range.lastAddress
+        return usable.overlaps(bounds) ? usable.clamped(to: bounds) : nil
+    }
+}
+
+extension PoolState: AddressPool {
+    func checkAssignable(_ address: IPv4Address) throws(IPAMError) {
+        guard subnet.contains(address) else { throw .addressOutsidePool(address, pool: subnet) }
+        guard let usable = subnet.usableRange, usable.contains(address) else {
+            throw .addressNotAssignable(address, pool: subnet)
+        }
+    }
+
+    func checkContains(_ address: IPv4Address) throws(IPAMError) {
+        guard subnet.contains(address) else { throw .addressOutsidePool(address, pool: subnet) }
+    }
+
+    func inUse(_ address: IPv4Address) -> IPAMError { .addressInUse(address, pool: subnet) }
 }
 
 /// The complete state of a local allocator: a plain value, so it can be persisted, inspected and tested
@@ -88,49 +112,27 @@ public struct AllocatorState: Sendable, Equatable, Codable {
     }
 
     /// See ``AddressAllocator/requestAddress(in:address:role:)``. With `sharing`, a requested endpoint address
-    /// already held gains a holder (see ``AllocatorConfiguration/sharesRequestedAddresses``).
+    /// already held gains a holder (see ``AllocatorConfiguration/sharesRequestedAddresses``). With `blocks` (the
+    /// cluster allocator's), an automatic address comes from those ranges only, and never is the gateway.
     public mutating func requestAddress(
-        in id: PoolID, address wanted: IPv4Address?, role: AddressRole, sharing: Bool = false
+        in id: PoolID, address wanted: IPv4Address?, role: AddressRole, sharing: Bool = false,
+        within blocks: [ClosedRange<IPv4Address>]? = nil
     ) throws(IPAMError) -> AllocatedAddress {
-        guard var pool = pools[id] else { throw .unknownPool(id) }
-        defer { pools[id] = pool }
-        let subnet = pool.subnet
-        let address: IPv4Address
-        if let wanted {
-            guard subnet.contains(wanted) else { throw .addressOutsidePool(wanted, pool: subnet) }
-            guard let usable = subnet.usableRange, usable.contains(wanted) else {
-                throw .addressNotAssignable(wanted, pool: subnet)
+        let (address, pool) = try allocate(in: \.pools, id: id, wanted: wanted, role: role, sharing: sharing) {
+            (pool: PoolState) throws(IPAMError) -> IPv4Address in
+            let automatic = pool.automaticRange.map { [$0] } ?? []
+            let ranges = blocks.map { blocks in automatic.flatMap { PoolState.clip(blocks, to: $0) } } ?? automatic
+            guard let free = pool.nextFree(in: ranges, excluding: blocks == nil ? nil : pool.gateway) else {
+                throw .poolExhausted(pool: pool.subnet, range: pool.range)
             }
-            address = wanted
-        } else if role == .gateway {
-            address = pool.gateway
-        } else {
-            address = try Self.nextFreeAddress(in: pool)
-            pool.lastAllocated = address
+            return free
         }
-        switch (pool.addresses[address], role) {
-        case (nil, _):
-            pool.addresses[address] = AddressAllocation(role: role, references: 1)
-        case (let held?, .gateway) where held.role == .gateway:
-            pool.addresses[address]!.references += 1
-        case (let held?, .endpoint) where held.role == .endpoint && sharing && wanted != nil:
-            pool.addresses[address]!.references += 1
-        case (_?, _):
-            throw .addressInUse(address, pool: subnet)
-        }
-        return AllocatedAddress(address: address, subnet: subnet)
+        return AllocatedAddress(address: address, subnet: pool.subnet)
     }
 
     /// See ``AddressAllocator/releaseAddress(_:in:)``.
     public mutating func releaseAddress(_ address: IPv4Address, in id: PoolID) throws(IPAMError) {
-        guard let pool = pools[id] else { return }
-        guard pool.subnet.contains(address) else { throw .addressOutsidePool(address, pool: pool.subnet) }
-        guard let held = pool.addresses[address] else { return }
-        if held.references > 1 {
-            pools[id]!.addresses[address]!.references -= 1
-        } else {
-            pools[id]!.addresses[address] = nil
-        }
+        try release(address, in: \.pools, id: id)
     }
 
     /// The first subnet of the default range, in address order, that overlaps no existing pool.
@@ -150,31 +152,5 @@ public struct AllocatorState: Sendable, Equatable, Codable {
             start += step
         }
         throw .defaultRangeExhausted(range: range, prefixLength: prefixLength)
-    }
-
-    /// The first free address after the pool's last automatic allocation, wrapping around once, inside the
-    /// pool's `--ip-range` when it has one. Network and broadcast addresses are never returned.
-    private static func nextFreeAddress(in pool: PoolState) throws(IPAMError) -> IPv4Address {
-        guard let usable = pool.subnet.usableRange else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
-        var low = usable.lowerBound.value
-        var high = usable.upperBound.value
-        if let range = pool.range {
-            low = max(low, range.network.value)
-            high = min(high, range.lastAddress.value)
-        }
-        guard low <= high else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
-        var start = low
-        if let last = pool.lastAllocated?.value, last >= low, last < high {
-            start = last + 1
-        }
-        for value in start...high where pool.addresses[IPv4Address(value)] == nil {
-            return IPv4Address(value)
-        }
-        if start > low {
-            for value in low...(start - 1) where pool.addresses[IPv4Address(value)] == nil {
-                return IPv4Address(value)
-            }
-        }
-        throw .poolExhausted(pool: pool.subnet, range: pool.range)
     }
 }

@@ -27,24 +27,21 @@ extension ClusterAddressAllocator {
                 try state.ipam.requestAddress6(in: pool, address: address, role: role, sharing: sharing)
             }
         }
-        guard let subnet = store.current.ipam.pools6[pool]?.subnet else { throw .unknownPool(pool) }
-        for _ in 0..<64 {
-            guard let poolState = store.current.ipam.pools6[pool] else { throw .unknownPool(pool) }
-            let geometry = IPv6BlockGeometry(subnet: poolState.subnet, blockPrefixLength: poolState.blockPrefixLength)
-            let owners = await cluster.blockOwners(pool: .v6(poolState.subnet))
-            let mine = owners.filter { $0.value == cluster.node }.keys.sorted().map(geometry.range(of:))
-            if !mine.isEmpty {
-                do {
-                    return try change { (state: inout PersistentState) throws(IPAMError) in
-                        try state.ipam.requestAddress6(in: pool, address: nil, role: .endpoint, within: mine)
-                    }
-                } catch .poolExhausted6 {
-                    // every owned block is full: claim another
+        guard let poolState = store.current.ipam.pools6[pool] else { throw .unknownPool(pool) }
+        let geometry = IPv6BlockGeometry(subnet: poolState.subnet, blockPrefixLength: poolState.blockPrefixLength)
+        return try await allocateInBlocks(of: .v6(poolState.subnet), exhausted: .poolExhausted6(pool: poolState.subnet)) {
+            (mine: [Int]) throws(IPAMError) -> AllocatedAddress6? in
+            do throws(IPAMError) {
+                return try change { (state: inout PersistentState) throws(IPAMError) in
+                    try state.ipam.requestAddress6(in: pool, address: nil, role: .endpoint, within: mine.map(geometry.range(of:)))
                 }
+            } catch .poolExhausted6 {
+                return nil
             }
-            try await claimBlock6(of: poolState, geometry: geometry, owners: owners)
+        } claim: { (owners: [Int: String]) async throws(IPAMError) in
+            guard let poolState = self.store.current.ipam.pools6[pool] else { throw .unknownPool(pool) }
+            try await self.claimBlock6(of: poolState, geometry: geometry, owners: owners)
         }
-        throw .poolExhausted6(pool: subnet)
     }
 
     public func releaseAddress6(_ address: IPv6Address, in pool: PoolID) throws(IPAMError) {
@@ -60,18 +57,6 @@ extension ClusterAddressAllocator {
         guard let block = (0..<tries).lazy.map({ Int((start + $0) % count) }).first(where: { owners[$0] == nil }) else {
             throw .poolExhausted6(pool: pool.subnet)
         }
-        let claim = BlockClaim(subnet: .v6(pool.subnet), block: block, host: cluster.node)
-        _ = await cluster.claim(claim)
-        try? await Task.sleep(for: settle)
-        if await cluster.blockOwners(pool: .v6(pool.subnet))[block] == cluster.node {
-            _ = try change { (state: inout PersistentState) throws(IPAMError) in
-                state.claimedBlocks[pool.subnet.description, default: []].append(block)
-            }
-            logger.info("claimed an IPv6 address block", metadata: [
-                "subnet": "\(pool.subnet)", "block": "\(block)", "first": "\(geometry.range(of: block).lowerBound)"])
-        } else {
-            await cluster.unclaim(claim)
-            logger.info("lost an IPv6 block to an earlier claim", metadata: ["subnet": "\(pool.subnet)", "block": "\(block)"])
-        }
+        try await settleClaim(block, of: .v6(pool.subnet), first: "\(geometry.range(of: block).lowerBound)")
     }
 }

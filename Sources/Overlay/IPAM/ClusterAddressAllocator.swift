@@ -73,25 +73,21 @@ public actor ClusterAddressAllocator: AddressAllocator {
             }
         }
         guard let subnet = store.current.ipam.pools[pool]?.subnet else { throw .unknownPool(pool) }
-        for _ in 0..<64 {
-            guard let poolState = store.current.ipam.pools[pool] else { throw .unknownPool(pool) }
-            let geometry = BlockGeometry(subnet: poolState.subnet, blockSize: blockSize)
-            let owners = await cluster.blockOwners(subnet: poolState.subnet)
-            let mine = owners.filter { $0.value == cluster.node }.keys.sorted()
-            if let free = nextFreeAddress(in: mine, of: poolState, geometry: geometry) {
-                do {
-                    return try change { (state: inout PersistentState) throws(IPAMError) in
-                        let allocated = try state.ipam.requestAddress(in: pool, address: free, role: .endpoint)
-                        state.ipam.pools[pool]?.lastAllocated = free
-                        return allocated
-                    }
-                } catch .addressInUse {
-                    continue  // a concurrent request took it first
+        let geometry = BlockGeometry(subnet: subnet, blockSize: blockSize)
+        return try await allocateInBlocks(of: .v4(subnet), exhausted: .poolExhausted(pool: subnet, range: nil)) {
+            (mine: [Int]) throws(IPAMError) -> AllocatedAddress? in
+            let blocks = mine.map { geometry.range(of: $0) }.map { IPv4Address($0.lowerBound)...IPv4Address($0.upperBound) }
+            do throws(IPAMError) {
+                return try change { (state: inout PersistentState) throws(IPAMError) in
+                    try state.ipam.requestAddress(in: pool, address: nil, role: .endpoint, within: blocks)
                 }
+            } catch .poolExhausted {
+                return nil
             }
-            try await claimBlock(of: poolState, geometry: geometry, owners: owners)
+        } claim: { (owners: [Int: String]) async throws(IPAMError) in
+            guard let poolState = self.store.current.ipam.pools[pool] else { throw .unknownPool(pool) }
+            try await self.claimBlock(of: poolState, geometry: geometry, owners: owners)
         }
-        throw .poolExhausted(pool: subnet, range: nil)
     }
 
     public func releaseAddress(_ address: IPv4Address, in pool: PoolID) throws(IPAMError) {
@@ -106,34 +102,41 @@ public actor ClusterAddressAllocator: AddressAllocator {
         let start = Int(FNV1a.hash64(cluster.node.utf8) % UInt64(usable.count))  // hosts spread over the blocks
         guard let block = (0..<usable.count).lazy.map({ usable[(start + $0) % usable.count] }).first(where: { owners[$0] == nil })
         else { throw .poolExhausted(pool: pool.subnet, range: pool.range) }
-        let claim = BlockClaim(subnet: pool.subnet, block: block, host: cluster.node)
-        _ = await cluster.claim(claim)
-        try? await Task.sleep(for: settle)
-        if await cluster.blockOwners(subnet: pool.subnet)[block] == cluster.node {
-            _ = try change { (state: inout PersistentState) throws(IPAMError) in
-                state.claimedBlocks[pool.subnet.description, default: []].append(block)
-            }
-            EventJournal.shared.record(
-                "ipam", subject: "\(pool.subnet)", "claimed block \(block) from \(geometry.range(of: block).lowerBound)")
-            logger.info("claimed an address block", metadata: ["subnet": "\(pool.subnet)", "block": "\(block)", "first": "\(geometry.range(of: block).lowerBound)"])
-        } else {
-            await cluster.unclaim(claim)
-            EventJournal.shared.record("ipam", subject: "\(pool.subnet)", "lost block \(block) to an earlier claim")
-            logger.info("lost a block to an earlier claim", metadata: ["subnet": "\(pool.subnet)", "block": "\(block)"])
-        }
+        try await settleClaim(block, of: .v4(pool.subnet), first: "\(IPv4Address(geometry.range(of: block).lowerBound))")
     }
 
-    /// The next free address of this host's blocks after the last one handed out, wrapping around: a just
-    /// released address is not handed out again at once, since other containers may still have the old
-    /// endpoint's MAC for it in their ARP caches (MACs are random, never derived from the address).
-    private func nextFreeAddress(in blocks: [Int], of pool: PoolState, geometry: BlockGeometry) -> IPv4Address? {
-        guard let usable = pool.subnet.usableRange else { return nil }
-        let candidates = blocks.flatMap { geometry.range(of: $0) }.map(IPv4Address.init).filter { address in
-            usable.contains(address) && address != pool.gateway && pool.addresses[address] == nil
-                && (pool.range.map { $0.contains(address) } ?? true)
+    /// The automatic allocation of both families: `attempt` takes the next free address of this host's blocks
+    /// (nil when they are full), and while they are full `claim` claims another block; at most 64 rounds.
+    func allocateInBlocks<Allocated>(
+        of subnet: IPSubnet, exhausted: IPAMError, attempt: ([Int]) throws(IPAMError) -> Allocated?,
+        claim: ([Int: String]) async throws(IPAMError) -> Void
+    ) async throws(IPAMError) -> Allocated {
+        for _ in 0..<64 {
+            let owners = await cluster.blockOwners(pool: subnet)
+            let mine = owners.filter { $0.value == cluster.node }.keys.sorted()
+            if !mine.isEmpty, let allocated = try attempt(mine) { return allocated }
+            try await claim(owners)
         }
-        guard let last = pool.lastAllocated else { return candidates.first }
-        return candidates.first { $0 > last } ?? candidates.first
+        throw exhausted
+    }
+
+    /// Claims `block` of `subnet` and keeps it if no earlier claim on it shows up within `settle` (of two claims
+    /// on one block the earlier owns it everywhere); a kept block is saved, so a restart claims it again.
+    func settleClaim(_ block: Int, of subnet: IPSubnet, first: String) async throws(IPAMError) {
+        let claim = BlockClaim(subnet: subnet, block: block, host: cluster.node)
+        _ = await cluster.claim(claim)
+        try? await Task.sleep(for: settle)
+        if await cluster.blockOwners(pool: subnet)[block] == cluster.node {
+            _ = try change { (state: inout PersistentState) throws(IPAMError) in
+                state.claimedBlocks[subnet.description, default: []].append(block)
+            }
+            EventJournal.shared.record("ipam", subject: "\(subnet)", "claimed block \(block) from \(first)")
+            logger.info("claimed an address block", metadata: ["subnet": "\(subnet)", "block": "\(block)", "first": "\(first)"])
+        } else {
+            await cluster.unclaim(claim)
+            EventJournal.shared.record("ipam", subject: "\(subnet)", "lost block \(block) to an earlier claim")
+            logger.info("lost a block to an earlier claim", metadata: ["subnet": "\(subnet)", "block": "\(block)"])
+        }
     }
 
     func change<T>(_ body: (inout PersistentState) throws(IPAMError) -> T) throws(IPAMError) -> T {

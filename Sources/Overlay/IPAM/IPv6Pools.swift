@@ -57,26 +57,19 @@ public struct IPv6PoolState: Sendable, Equatable, Codable {
     /// Every address but the subnet-router anycast address (the network address) is assignable: IPv6 has no
     /// broadcast.
     public var usableRange: ClosedRange<IPv6Address> { gateway...subnet.lastAddress }
+}
 
-    /// The first address of `range` after `after` (wrapping once) that is not taken and not the gateway, found in
-    /// at most `taken + 2` steps; nil when the whole range is taken.
-    func nextFree(in range: ClosedRange<IPv6Address>, after: IPv6Address?) -> IPv6Address? {
-        let low = max(range.lowerBound, usableRange.lowerBound).value
-        let high = min(range.upperBound, usableRange.upperBound).value
-        guard low <= high else { return nil }
-        var candidate = low
-        if let last = after?.value, last >= low, last < high { candidate = last + 1 }
-        let span = high - low
-        var steps: UInt128 = 0
-        while steps <= span {
-            let address = IPv6Address(candidate)
-            if address != gateway, addresses[address] == nil { return address }
-            candidate = candidate == high ? low : candidate + 1
-            steps += 1
-            if steps > UInt128(addresses.count) + 2 { return nil }
-        }
-        return nil
+extension IPv6PoolState: AddressPool {
+    func checkAssignable(_ address: IPv6Address) throws(IPAMError) {
+        guard subnet.contains(address) else { throw .addressOutsidePool6(address, pool: subnet) }
+        guard address != subnet.network else { throw .addressNotAssignable6(address, pool: subnet) }
     }
+
+    func checkContains(_ address: IPv6Address) throws(IPAMError) {
+        guard subnet.contains(address) else { throw .addressOutsidePool6(address, pool: subnet) }
+    }
+
+    func inUse(_ address: IPv6Address) -> IPAMError { .addressInUse6(address, pool: subnet) }
 }
 
 /// How an IPv6 pool is cut into blocks of `2^(128 − blockPrefixLength)` addresses.
@@ -119,56 +112,24 @@ extension AllocatorState {
         return AllocatedPool6(id: id, subnet: pool.subnet, gateway: pool.gateway, blockPrefixLength: pool.blockPrefixLength)
     }
 
-    /// Allocates `wanted` in the IPv6 pool, or (with `automatic`) the next free address of `ranges` after the
-    /// last one handed out; the gateway role without an address gets the pool's gateway.
+    /// Allocates `wanted` in the IPv6 pool, or the next free address of `ranges` (the whole pool without them)
+    /// after the last one handed out, never the gateway; the gateway role without an address gets the gateway.
     mutating func requestAddress6(
         in id: PoolID, address wanted: IPv6Address?, role: AddressRole, sharing: Bool = false,
         within ranges: [ClosedRange<IPv6Address>]? = nil
     ) throws(IPAMError) -> AllocatedAddress6 {
-        guard var pool = pools6[id] else { throw .unknownPool(id) }
-        defer { pools6[id] = pool }
-        let address: IPv6Address
-        if let wanted {
-            guard pool.subnet.contains(wanted) else { throw .addressOutsidePool6(wanted, pool: pool.subnet) }
-            guard wanted != pool.subnet.network else { throw .addressNotAssignable6(wanted, pool: pool.subnet) }
-            address = wanted
-        } else if role == .gateway {
-            address = pool.gateway
-        } else {
-            var search = ranges ?? [pool.usableRange]
-            // Start at the range of the last address handed out, so a just released address waits its turn.
-            if let last = pool.lastAllocated, let here = search.firstIndex(where: { $0.upperBound >= last }) {
-                search = Array(search[here...] + search[..<here])
-            }
-            guard let free = search.lazy.compactMap({ pool.nextFree(in: $0, after: pool.lastAllocated) }).first else {
-                throw .poolExhausted6(pool: pool.subnet)
-            }
-            address = free
-            pool.lastAllocated = address
-        }
-        switch (pool.addresses[address], role) {
-        case (nil, _):
-            pool.addresses[address] = AddressAllocation(role: role, references: 1)
-        case (let held?, .gateway) where held.role == .gateway:
-            pool.addresses[address]!.references += 1
-        case (let held?, .endpoint) where held.role == .endpoint && sharing && wanted != nil:
-            pool.addresses[address]!.references += 1
-        case (_?, _):
-            throw .addressInUse6(address, pool: pool.subnet)
+        let (address, pool) = try allocate(in: \.pools6, id: id, wanted: wanted, role: role, sharing: sharing) {
+            (pool: IPv6PoolState) throws(IPAMError) -> IPv6Address in
+            let search = IPv6PoolState.clip(ranges ?? [pool.usableRange], to: pool.usableRange)
+            guard let free = pool.nextFree(in: search, excluding: pool.gateway) else { throw .poolExhausted6(pool: pool.subnet) }
+            return free
         }
         return AllocatedAddress6(address: address, subnet: pool.subnet)
     }
 
     /// Frees `address` in the IPv6 pool (or drops a reference); unknown pools and free addresses succeed.
     mutating func releaseAddress6(_ address: IPv6Address, in id: PoolID) throws(IPAMError) {
-        guard let pool = pools6[id] else { return }
-        guard pool.subnet.contains(address) else { throw .addressOutsidePool6(address, pool: pool.subnet) }
-        guard let held = pool.addresses[address] else { return }
-        if held.references > 1 {
-            pools6[id]!.addresses[address]!.references -= 1
-        } else {
-            pools6[id]!.addresses[address] = nil
-        }
+        try release(address, in: \.pools6, id: id)
     }
 }
 

@@ -101,11 +101,11 @@ public struct PathAdvert: Sendable, Equatable {
         var view: [IPAddress: PeerPathView] = [:]
         for start in stride(from: 0, to: views.count, by: 8) {
             let micros = UInt32(views[start + 5]) << 16 | UInt32(views[start + 6]) << 8 | UInt32(views[start + 7])
-            view[.v4(Array(views[start..<start + 4]))] = PeerPathView(isUp: views[start + 4] != 0, rtt: micros == 0 ? nil : Double(micros) / 1e6)
+            view[.v4(IPv4Address(bytes: views[start..<start + 4])!)] = PeerPathView(isUp: views[start + 4] != 0, rtt: micros == 0 ? nil : Double(micros) / 1e6)
         }
         var relays: [IPAddress: IPAddress] = [:]
         for start in stride(from: 0, to: relayed.count, by: 8) {
-            relays[.v4(Array(relayed[start..<start + 4]))] = .v4(Array(relayed[start + 4..<start + 8]))
+            relays[.v4(IPv4Address(bytes: relayed[start..<start + 4])!)] = .v4(IPv4Address(bytes: relayed[start + 4..<start + 8])!)
         }
         var advert = PathAdvert(owner: owner, vtep: vtep, sequence: sequence, view: view, relays: relays)
         advert.signature = signature

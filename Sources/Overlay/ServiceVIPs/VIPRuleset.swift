@@ -24,7 +24,7 @@ public struct VIPRuleset: Hashable, Sendable {
     /// subnet for the rewritten packets).
     public func bridgeAddresses(subnet: IPv4Subnet) -> Set<InterfaceAddress> {
         Set(services.compactMap { service in
-            IPAddress(bytes: service.vip.bytes).flatMap { InterfaceAddress(address: $0, prefixLength: UInt8(subnet.prefixLength)) }
+            InterfaceAddress(address: .v4(service.vip), prefixLength: UInt8(subnet.prefixLength))
         })
     }
 

@@ -19,11 +19,11 @@ struct PathAdvertTests {
     @Test func anAdvertOfManyPeersFitsOneGossipPacket() {
         var view: [IPAddress: PeerPathView] = [:]
         for index in 0..<500 {
-            view[IPAddress.v4([10, 0, UInt8(index >> 8), UInt8(index & 0xFF)])] = PeerPathView(isUp: index != 7, rtt: Double(index) / 1e4)
+            view[IPAddress.v4(IPv4Address(10, 0, UInt8(index >> 8), UInt8(index & 0xFF)))] = PeerPathView(isUp: index != 7, rtt: Double(index) / 1e4)
         }
         let trimmed = PathAdvert.trimmed(view)
         #expect(trimmed.count == 140)
-        #expect(trimmed[IPAddress.v4([10, 0, 0, 7])]?.isUp == false, "a down peer is always kept")
+        #expect(trimmed[IPAddress.v4(IPv4Address(10, 0, 0, 7))]?.isUp == false, "a down peer is always kept")
         var advert = PathAdvert(owner: "192.0.2.11", vtep: a, sequence: .max, view: trimmed, relays: [b: c])
         advert.signature = [UInt8](repeating: 7, count: 64)
         #expect(advert.encoded().count < 1_300)
@@ -36,7 +36,7 @@ struct PathAdvertTests {
         #expect(throws: PathAdvert.DecodingFailure.self) { try PathAdvert.decode([PathAdvert.magic] + [UInt8](repeating: 0x90, count: 70_000)) }
         var view: [IPAddress: PeerPathView] = [:]
         for index in 0..<(PathAdvert.maxEntries + 1) {
-            view[IPAddress.v4([10, 0, UInt8(index >> 8), UInt8(index & 0xFF)])] = PeerPathView(isUp: true, rtt: nil)
+            view[IPAddress.v4(IPv4Address(10, 0, UInt8(index >> 8), UInt8(index & 0xFF)))] = PeerPathView(isUp: true, rtt: nil)
         }
         let big = PathAdvert(owner: "a", vtep: a, sequence: 1, view: view, relays: [:])
         #expect(throws: PathAdvert.DecodingFailure.self) { try PathAdvert.decode(big.encoded()) }

@@ -1,28 +1,32 @@
 /// An IPv6 address, held as its 128-bit value (the first group in the top bits).
 ///
-/// weft's IPAM and domain records use ``IPv4Address`` and this type; `Netlink.IPAddress` stays the kernel's
-/// byte form (issue 11, one IP type across modules, is left for a change of its own: it touches every module).
-///
 /// Parsing accepts the RFC 4291 text forms (hex groups, one `::`, a trailing dotted quad) and refuses zone IDs
 /// (`%eth0`): an address in a pool has no zone. Printing is RFC 5952: lower case, no leading zeros, the longest
 /// run of two or more zero groups (the first of equal runs) as `::`, IPv4-mapped addresses with a dotted quad.
 public struct IPv6Address: Hashable, Comparable, Sendable {
-    public let value: UInt128
+    /// The top and bottom 64 bits. Held as two words rather than one `UInt128`, so `IPAddress` and every record
+    /// holding one keep an 8-byte alignment (a `UInt128` payload makes `IPAddress` 16-aligned, stride 32, not 24).
+    private let high: UInt64
+    private let low: UInt64
+
+    /// The address as a 128-bit number, the first group in the top bits.
+    public var value: UInt128 { UInt128(high) << 64 | UInt128(low) }
 
     public init(_ value: UInt128) {
-        self.value = value
+        high = UInt64(truncatingIfNeeded: value >> 64)
+        low = UInt64(truncatingIfNeeded: value)
     }
 
     /// The address from its 16 network-order bytes.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
-        self.value = bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }
+        self.init(bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) })
     }
 
     /// Parses the textual form, throwing a description of what is wrong with `text`.
     public init(parsing text: String) throws(IPAddressParseError) {
         guard let value = Self.parse(Substring(text)) else { throw .invalidIPv6Address(text) }
-        self.value = value
+        self.init(value)
     }
 
     /// The sixteen bytes in network order.
@@ -103,7 +107,7 @@ extension IPv6Address: CustomStringConvertible {
 extension IPv6Address: LosslessStringConvertible {
     public init?(_ description: String) {
         guard let value = Self.parse(Substring(description)) else { return nil }
-        self.value = value
+        self.init(value)
     }
 }
 

@@ -32,3 +32,17 @@ extension TextCodingKeyRepresentable {
         self = value
     }
 }
+
+/// A plain string coding key, for dictionaries keyed by addresses or other text-valued identifiers.
+public struct AddressCodingKey: CodingKey {
+    public let stringValue: String
+    public var intValue: Int? { nil }
+
+    public init(stringValue: String) {
+        self.stringValue = stringValue
+    }
+
+    public init?(intValue: Int) {
+        nil
+    }
+}

@@ -12,6 +12,17 @@ public struct IPv4Address: Hashable, Comparable, Sendable {
         self.value = value
     }
 
+    /// The address `a.b.c.d` from its four octets.
+    public init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
+        self.value = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
+    }
+
+    /// The address from its 4 network-order bytes; nil for any other count.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 4 else { return nil }
+        self.value = bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    }
+
     /// Parses dotted-quad notation, throwing a description of what is wrong with `text`.
     public init(parsing text: String) throws(IPAddressParseError) {
         if text.contains(":") {
@@ -53,21 +64,6 @@ extension IPv4Address: LosslessStringConvertible {
 }
 
 extension IPv4Address: TextCodingKeyRepresentable {}
-
-
-/// A plain string coding key, for dictionaries keyed by IPAM value types.
-struct AddressCodingKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-
-    init(stringValue: String) {
-        self.stringValue = stringValue
-    }
-
-    init?(intValue: Int) {
-        nil
-    }
-}
 
 extension IPv4Address {
     /// The four bytes in network order.
