@@ -65,7 +65,8 @@ run: build
 test: deps plugin-dir
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(SWIFT) build --build-tests
-	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests
+	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --skip EndToEndTests --skip SerfSoak
+	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --filter SerfSoak
 	WEFT_REQUIRE_ROOT_TESTS=1 $(SWIFT) test --skip-build --no-parallel --filter EndToEndTests
 
 # Benchmarks: each figure against a reference measured in the same run. The container-start benchmark, the

@@ -134,7 +134,7 @@ extension StringProtocol {
 /// Connects to the Unix socket at `path` and runs `body` with a raw connection. The connection closes itself
 /// after `closeAfter`, so a test waiting on a server that never answers ends in bounded time instead of hanging.
 public func withConnection<R: Sendable>(
-    to path: String, closeAfter: TimeAmount = .seconds(10), _ body: (inout RawConnection) async throws -> R
+    to path: String, closeAfter: TimeAmount = .seconds(30), _ body: (inout RawConnection) async throws -> R
 ) async throws -> R {
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .connect(unixDomainSocketPath: path) { channel in
