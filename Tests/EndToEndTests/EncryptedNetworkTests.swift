@@ -29,7 +29,7 @@ struct EncryptedNetworkTests {
             #expect(unknown.stderr.contains("option weft.encrypt is not supported"), "\(unknown)")
 
             #expect(try await host.docker("network", "ls", "--format", "{{.Name}}").split(separator: "\n").contains("enc") == false)
-            let namespaces = try await host.run([Tools.sh, "-c", "ls /run/weft/netns 2>/dev/null || true"]).check().output
+            let namespaces = try await host.weftNamespaces()
             #expect(namespaces.isEmpty, "weft made a namespace for a refused network: \(namespaces)")
 
             // encrypted=false is a plain network, as on Docker's overlay: no WireGuard interface.

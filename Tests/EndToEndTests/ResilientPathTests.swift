@@ -192,7 +192,7 @@ struct ResilientPathTests {
             let left = try await Self.fdbLines(on: h1)
             #expect(!left.contains { $0.contains("port 4790") }, "relayed entries left after exit: \(left)")
             #expect(left.contains { $0.lowercased().hasPrefix(c3MAC) && $0.contains("dst \(h3.underlayAddress)") }, "\(left)")
-            #expect(!(try await h1.weftNamespaces()).contains("paths"), "the probe namespace is left after exit")
+            #expect(!(try await h1.allWeftNamespaces()).contains(TestHost.probeNamespace), "the probe namespace is left after exit")
             try await Self.apply(cut, "-D", in: cluster)
         }
     }

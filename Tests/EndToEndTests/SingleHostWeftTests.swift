@@ -22,8 +22,7 @@ struct SingleHostWeftTests {
         var found: [String] = []
         let links = try await host.run([Tools.path("ip"), "-o", "link", "show"]).check().output
         found += links.split(separator: "\n").filter { $0.contains(": wve") || $0.contains(": wvx-") }.map(String.init)
-        let namespaces = try await host.run([Tools.sh, "-c", "ls /run/weft/netns 2>/dev/null || true"]).check().output
-        found += namespaces.split(separator: "\n").map { "namespace \($0)" }
+        found += try await host.weftNamespaces().map { "namespace \($0)" }
         let state = try await host.run([PackagePaths.weftBinary, "state", "--state-dir", host.weftStateDirectory]).check().output
         if !state.contains("networks (0):") || !state.contains("IPAM pools (0):") { found.append(state) }
         return found

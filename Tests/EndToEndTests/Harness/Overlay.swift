@@ -184,8 +184,17 @@ struct VXLANEntries: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension TestHost {
-    /// weft's network namespaces in this host (`/run/weft/netns/*`), by name (the VNI in hex).
+    /// The namespace of weft's data-path probes (`/run/weft/netns/paths`): the daemon's own, there while weft runs
+    /// and removed when it stops, whatever networks exist.
+    static let probeNamespace = "paths"
+
+    /// weft's network namespaces in this host (`/run/weft/netns/*` but the probe namespace), by name (the VNI in hex).
     func weftNamespaces() async throws -> [String] {
+        try await allWeftNamespaces().filter { $0 != Self.probeNamespace }
+    }
+
+    /// Every namespace under `/run/weft/netns`, the probe namespace included.
+    func allWeftNamespaces() async throws -> [String] {
         let output = try await run([Tools.sh, "-c", "ls \(Self.weftRuntimeDirectory)/netns 2>/dev/null || true"]).check().output
         return output.split(separator: "\n").map(String.init)
     }
@@ -197,6 +206,7 @@ extension TestHost {
             for n in \(Self.weftRuntimeDirectory)/netns/*; do
               [ -e "$n" ] || continue
               b=${n##*/}
+              [ "$b" = \(Self.probeNamespace) ] && continue
               echo "== fdb $b"; nsenter --net="$n" bridge -j fdb show dev "wvx-$b" || echo "[]"
               echo "== neigh $b"; nsenter --net="$n" ip -j neigh show dev "wvx-$b" || echo "[]"
             done
