@@ -352,10 +352,12 @@ enum ManagedPlugin {
         host.directory.appendingPathComponent("data/plugins/\(try await id(on: host))/propagated-mount/netns").path
     }
 
-    /// The addresses of the neighbour entries in every weft namespace on `host` (one per remote endpoint).
+    /// The addresses of the neighbour entries in every weft network namespace on `host` (one per remote endpoint).
     static func neighbourAddresses(on host: TestHost) async throws -> Set<String> {
         let directory = try await namespaceDirectory(on: host)
-        let output = try await host.run([Tools.sh, "-c", "for n in \(directory)/*; do nsenter --net=$n ip neigh show; done"]).check().output
+        let output = try await host.run([
+            Tools.sh, "-c", "for n in \(directory)/*; do [ \"${n##*/}\" = \(TestHost.probeNamespace) ] || nsenter --net=$n ip neigh show; done",
+        ]).check().output
         return Set(output.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
     }
 
@@ -391,7 +393,9 @@ enum ManagedPlugin {
         let links = try await host.run([Tools.ip, "-o", "link", "show"]).check().output
         found += links.split(separator: "\n").filter { $0.contains(": wve") || $0.contains(": wvx-") }.map(String.init)
         let namespaces = try await namespaceDirectory(on: host)
-        found += ((try? FileManager.default.contentsOfDirectory(atPath: namespaces)) ?? []).map { "namespace \($0)" }
+        // The probe namespace is the running plugin's own (removed when it stops), not a network's.
+        found += ((try? FileManager.default.contentsOfDirectory(atPath: namespaces)) ?? [])
+            .filter { $0 != TestHost.probeNamespace }.map { "namespace \($0)" }
         let state = try await Command.run([PackagePaths.weftBinary, "state", "--state-dir", host.weftStateDirectory]).check().output
         if !state.contains("networks (0):") || !state.contains("IPAM pools (0):") || state.contains("allocated as swarm manager") {
             found.append(state)
