@@ -166,8 +166,11 @@ struct ClusterIPAMTests {
             #expect(addresses6["fd00:80::1"] == nil, "the IPv6 gateway address went to a container")
             for host in cluster.hosts {
                 let ids = try await host.docker("ps", "-aq").split(separator: "\n").map(String.init)
+                let removal = clock.now
                 try await host.docker(["rm", "-f"] + ids, timeout: .seconds(120))
+                let removed = clock.now
                 try await host.removeNetwork("big")
+                print("e2e IPAM: \(host.name): \(ids.count) containers removed in \(removed - removal), the network in \(clock.now - removed)")
                 #expect(try await SingleHostWeftTests.weftLeftovers(in: host) == [])
             }
         }

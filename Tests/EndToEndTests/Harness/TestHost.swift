@@ -231,7 +231,10 @@ final class TestHost: Sendable {
     func docker(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> String {
         let result = try await dockerResult(arguments, timeout: timeout)
         guard result.succeeded else {
-            throw HarnessError("\(name): \(result)\n--- \(name) dockerd log (tail):\n\(dockerd?.logTail(15) ?? "")")
+            var stacks = ""
+            if result.timedOut, let dockerd { stacks = "\n--- \(name) " + (await DockerdStacks.dump(dockerd)) }
+            throw HarnessError(
+                "\(name): \(result)\n--- \(name) dockerd log (tail):\n\(dockerd?.logTail(15) ?? "")\(stacks)")
         }
         return result.output
     }
