@@ -431,6 +431,28 @@ struct SocketTests {
         #expect(requests[1].level == .warning)
     }
 
+    @Test("a request the backend holds past the slow-request bound gets one warning while pending, and its answer")
+    func warnsOnceAboutARequestTheBackendHolds() async throws {
+        let capture = LogCapture()
+        let gate = Gate()
+        try await withServer(network: GatedBackend(gate: gate), logger: capture.logger(),
+                             configure: { $0.slowRequestWarning = .milliseconds(100) }) { path in
+            try await withConnection(to: path) { connection in
+                try await connection.send(dockerRequest(.createNetwork, createNetworkBody))
+                let warned = await eventually(within: .seconds(10)) {
+                    capture.records.contains { $0.level == .warning && $0.message.contains("still unanswered") }
+                }
+                #expect(warned != nil, "no slow-request warning while the backend held the request")
+                #expect(gate.waiting == 1)
+                gate.open()
+                #expect(try await connection.readResponse()?.status == 200)
+            }
+        }
+        let warnings = capture.records.filter { $0.message.contains("still unanswered") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.metadata["route"] == "NetworkDriver.CreateNetwork")
+    }
+
     @Test func servesTheAllocatorEndToEnd() async throws {
         try await withServer(ipam: AllocatorIpamBackend(allocator: LocalAddressAllocator())) { path in
             try await withConnection(to: path) { connection in

@@ -18,6 +18,8 @@ struct HTTPConnection {
     let maxBodySize: Int
     /// Who is served (``PluginServerConfiguration/allowedPeerUserIDs``).
     let allowedPeers: Set<UInt32>?
+    /// ``PluginServerConfiguration/slowRequestWarning``.
+    let slowRequestWarning: Duration?
     let logger: Logger
 
     /// A body larger than the limit but no larger than this is read and discarded, so the client can finish
@@ -88,8 +90,10 @@ struct HTTPConnection {
                         } else if request.tooLarge {
                             response = tooLarge(request.received, request)
                         } else {
+                            let watchdog = slowRequestWatchdog(for: request)
                             response = await responder.respond(
                                 method: request.head.method.rawValue, path: request.head.uri, body: request.body)
+                            watchdog?.cancel()
                         }
                         logger.trace(
                             "request body",
@@ -110,6 +114,21 @@ struct HTTPConnection {
             }
         } catch {
             logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Logs one warning (and counts it) if `request` is still unanswered after ``slowRequestWarning``; the
+    /// caller cancels it when the answer comes.
+    private func slowRequestWatchdog(for request: PendingRequest) -> Task<Void, Never>? {
+        guard let slowRequestWarning else { return nil }
+        let (logger, method, uri) = (logger, request.head.method.rawValue, request.head.uri)
+        let route = PluginEndpoint(path: uri)?.rawValue
+        return Task {
+            do { try await Task.sleep(for: slowRequestWarning) } catch { return }
+            if let route { Counter(label: "weft_plugin_slow_requests_total", dimensions: [("route", route)]).increment() }
+            logger.warning(
+                "\(method) \(uri) still unanswered after \(slowRequestWarning): dockerd waits for it",
+                metadata: ["route": "\(route ?? uri)", "pending_after": "\(slowRequestWarning)"])
         }
     }
 

@@ -43,7 +43,7 @@ public struct PluginServer: Service {
         let quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
         let connection = HTTPConnection(
             responder: responder, maxBodySize: configuration.maxBodySize, allowedPeers: configuration.allowedPeerUserIDs,
-            logger: logger)
+            slowRequestWarning: configuration.slowRequestWarning, logger: logger)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelInitializer { channel in

@@ -20,6 +20,11 @@ public struct PluginServerConfiguration: Sendable, Equatable {
     /// The user IDs whose connections are served, checked with `SO_PEERCRED` beside the socket's mode; a
     /// connection from any other user gets 403 on every request. `nil` serves whoever can connect.
     public var allowedPeerUserIDs: Set<UInt32>?
+    /// A request the backend has not answered after this long gets one warning line (and
+    /// `weft_plugin_slow_requests_total`), while it is still pending: dockerd waits on weft's answers with no
+    /// timeout of its own (a container's removal waits for Leave and DeleteEndpoint), so an operator whose
+    /// `docker rm` hangs sees whether weft is the one it waits for. `nil` never warns.
+    public var slowRequestWarning: Duration?
     /// What the socket serves, as log lines name it.
     public var name: String
     /// A TCP address to listen on instead of the Unix socket (the metrics listener); nil for the socket.
@@ -44,6 +49,7 @@ public struct PluginServerConfiguration: Sendable, Equatable {
         maxBodySize: Int = 1 << 20,
         requestTimeout: Duration = .seconds(10),
         idleTimeout: Duration? = .seconds(300),
+        slowRequestWarning: Duration? = .seconds(5),
         allowedPeerUserIDs: Set<UInt32>? = nil,
         name: String = "plugin API",
         tcpAddress: TCPAddress? = nil
@@ -56,5 +62,6 @@ public struct PluginServerConfiguration: Sendable, Equatable {
         self.maxBodySize = maxBodySize
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout
+        self.slowRequestWarning = slowRequestWarning
     }
 }
