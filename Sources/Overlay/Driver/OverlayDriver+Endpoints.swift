@@ -37,12 +37,12 @@ extension OverlayDriver {
                                     prefixLength: request.address.prefixLength, mac: mac, macChosenByWeft: request.mac == nil,
                                     address6: address6)
             try checkLinkNames(of: record, in: network)
-            try save { $0.endpoints[record.id] = record }
+            try save(.endpoint(record.id, record))
         }
         do throws(DriverError) {
             try attach(record, to: network)
         } catch {
-            try? save { $0.endpoints[record.id] = nil }
+            try? save(.endpoint(record.id, nil))
             detach(record, from: network)
             throw error
         }
@@ -82,7 +82,7 @@ extension OverlayDriver {
     /// Removes the endpoint's veth pair. Unknown endpoints succeed: Docker may retry.
     public func deleteEndpoint(network: String, endpoint: String) async throws(DriverError) {
         guard let record = store.current.endpoints[endpoint], record.networkID == network else { return }
-        try save { $0.endpoints[endpoint] = nil }
+        try save(.endpoint(endpoint, nil))
         if let networkRecord = store.current.networks[network] {
             detach(record, from: networkRecord)
             await cluster?.withdraw(endpoint: announcement(of: record, in: networkRecord).key)

@@ -60,7 +60,7 @@ extension OverlayDriver {
         if let problem = LinkName.problem(with: hostEnd) ?? LinkName.problem(with: KernelLayout.bridgeEnd(endpoint: id)) {
             throw .invalidOption(name: "EndpointID", value: id, reason: problem)
         }
-        if let other = store.current.endpoints.values.first(where: { $0.id != id && KernelLayout.hostEnd(endpoint: $0.id) == hostEnd }) {
+        if let other = store.current.endpoints.values.first(where: { $0.id != id && KernelLayout.sameLinkNames($0.id, id) }) {
             throw .linkNameTaken(
                 endpoint: id, link: hostEnd,
                 reason: "endpoint \(other.id.prefix(12)) on network \(other.networkID.prefix(12)) has it (both IDs begin with \(id.prefix(11)))")
@@ -166,6 +166,11 @@ extension OverlayDriver {
 
     func save(_ change: (inout PersistentState) -> Void) throws(DriverError) {
         do { try store.update(change) } catch { throw .persistence("\(error)") }
+    }
+
+    /// Saves a change named key by key (an endpoint's): costs the change, not the state's size.
+    func save(_ delta: StateDelta) throws(DriverError) {
+        do throws(StateStore.StoreError) { try store.apply(delta) } catch { throw .persistence("\(error)") }
     }
 
     static func summary(_ record: NetworkRecord) -> String {

@@ -34,7 +34,13 @@ public struct KernelLayout: Sendable {
     public static let vxlanPrefix = "wvx-"
 
     /// The endpoint's veth end in the host namespace, which Docker moves into the container.
-    public static func hostEnd(endpoint id: String) -> String { hostEndPrefix + String(id.prefix(11)) }
+    public static func hostEnd(endpoint id: String) -> String { hostEndPrefix + String(id.prefix(linkNameIDLength)) }
+    /// How much of an endpoint ID its link names hold.
+    static let linkNameIDLength = 11
+    /// Whether two endpoints' links would have the same names (their IDs begin alike), without building them.
+    static func sameLinkNames(_ one: String, _ other: String) -> Bool {
+        one.utf8.prefix(linkNameIDLength).elementsEqual(other.utf8.prefix(linkNameIDLength))
+    }
     /// The endpoint's veth end in the network namespace, a port of the bridge.
-    public static func bridgeEnd(endpoint id: String) -> String { bridgeEndPrefix + String(id.prefix(11)) }
+    public static func bridgeEnd(endpoint id: String) -> String { bridgeEndPrefix + String(id.prefix(linkNameIDLength)) }
 }

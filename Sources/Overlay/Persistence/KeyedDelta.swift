@@ -6,6 +6,11 @@ struct KeyedDelta<Key: Hashable & Codable & Sendable, Value: Equatable & Codable
     var set: [Key: Value] = [:]
     var removed: [Key] = []
 
+    init(set: [Key: Value] = [:], removed: [Key] = []) {
+        self.set = set
+        self.removed = removed
+    }
+
     /// The delta that turns `old` into `new`, or nil when they are equal.
     init?(from old: [Key: Value], to new: [Key: Value]) {
         for (key, value) in new where old[key] != value { set[key] = value }

@@ -35,6 +35,13 @@ struct StateDelta: Codable, Sendable, Equatable {
 
     private init() {}
 
+    /// One endpoint set (`record`) or removed (`nil`): the change CreateEndpoint and DeleteEndpoint make.
+    static func endpoint(_ id: String, _ record: EndpointRecord?) -> StateDelta {
+        var delta = StateDelta()
+        delta.endpoints = record.map { KeyedDelta(set: [id: $0]) } ?? KeyedDelta(removed: [id])
+        return delta
+    }
+
     /// Whether the change is to the set of networks, which the slot files must always show as they are (an
     /// operator reading the state directory must not find a network that is gone): such a change is written as
     /// a snapshot, not journalled. Networks change rarely; endpoints and addresses are what churn.

@@ -217,6 +217,28 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// Applies `delta`, a change its caller names key by key, and makes it durable before returning. The hot
+    /// paths (an endpoint created or removed) use it: it costs the size of the change, where ``update(_:)``
+    /// copies and compares the whole state to find what changed. If the write fails, nothing changes.
+    func apply(_ delta: StateDelta) throws(StoreError) {
+        try slots.withLock { (slots: inout Slots) throws(StoreError) in
+            guard let directory else {
+                delta.apply(to: &slots.state)
+                return
+            }
+            if readOnly { throw .readOnly(directory: directory) }
+            if slots.generation > 0, slots.journalEntries < journalLimit, !delta.changesNetworks {
+                try Self.append(delta, directory: directory, to: &slots)
+                delta.apply(to: &slots.state)
+            } else {
+                var next = slots.state
+                delta.apply(to: &next)
+                try Self.writeSnapshot(next, directory: directory, into: &slots)
+                slots.state = next
+            }
+        }
+    }
+
     /// The newest slot file, for operators and tools.
     public var newestFile: String? {
         guard let directory else { return nil }
