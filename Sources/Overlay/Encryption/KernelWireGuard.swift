@@ -88,6 +88,7 @@ public final class KernelWireGuard: WireGuardBackend {
         return status
     }
 
+    /// A peer as `WG_CMD_SET_DEVICE` takes it.
     static func kernelPeer(_ peer: WireGuardPeer) -> WireGuardMessages.Peer {
         WireGuardMessages.Peer(publicKey: peer.publicKey.bytes, endpoint: peer.endpoint.address, port: peer.endpoint.port,
                                allowedIPs: peer.allowedIPs)
