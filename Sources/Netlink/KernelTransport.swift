@@ -96,6 +96,12 @@ public final class KernelTransport: NetlinkTransport {
     }
 
     public func query(_ message: [UInt8], object: String) throws(NetlinkError) -> [UInt8] {
+        try query(message, object: object, maximumBytes: .max)
+    }
+
+    /// A reply over `maximumBytes` is read to its end (so the socket stays in step) and dropped, then refused.
+    /// A dump's `NLMSG_DONE` carrying a negative errno (generic netlink dumps report their errors there) fails it.
+    public func query(_ message: [UInt8], object: String, maximumBytes: Int) throws(NetlinkError) -> [UInt8] {
         try socket.withLock { (socket: inout Socket) throws(NetlinkError) -> [UInt8] in
             var request = message
             let sequence = socket.nextSequence
@@ -103,6 +109,7 @@ public final class KernelTransport: NetlinkTransport {
             OperationEncoder.stamp(&request, sequence: sequence)
             try Self.send(request, on: &socket)
             var replies: [UInt8] = []
+            var oversized = false
             while true {
                 let received = try Self.receive(on: &socket)
                 var finished = false
@@ -110,6 +117,12 @@ public final class KernelTransport: NetlinkTransport {
                     switch Int32(reply.type) {
                     case NLMSG_DONE:
                         finished = true
+                        if reply.payload.count >= 4 {
+                            let code = Int32(bitPattern: reply.payload.loadUInt32(at: reply.payload.startIndex))
+                            if code < 0 {
+                                throw NetlinkError.fromAcknowledgement(errno: -code, object: object, kernelMessage: nil)
+                            }
+                        }
                     case NLMSG_ERROR:
                         let ack = try Acknowledgement.decode(reply)
                         if ack.errno != 0 {
@@ -118,12 +131,20 @@ public final class KernelTransport: NetlinkTransport {
                         }
                         finished = true
                     default:
-                        replies += Self.messageBytes(reply)
+                        if !oversized, replies.count + MessageView.headerSize + reply.payload.count <= maximumBytes {
+                            replies += Self.messageBytes(reply)
+                        } else {
+                            oversized = true
+                            replies = []
+                        }
                         // A plain get is answered by one message without NLM_F_MULTI.
                         if Int32(reply.flags) & NLM_F_MULTI == 0 { finished = true }
                     }
                 }
-                if finished { return replies }
+                if finished {
+                    if oversized { throw NetlinkError.malformedMessage("the reply about \(object) is longer than \(maximumBytes) bytes") }
+                    return replies
+                }
             }
         }
     }

@@ -3,6 +3,8 @@ public enum LinkKind: Hashable, Sendable {
     case bridge
     case vxlan(VXLANConfig)
     case veth(peer: VethPeer)
+    /// The kernel's WireGuard device; its keys and peers are set over generic netlink (``WireGuardMessages``).
+    case wireguard
 
     /// The kernel's name for the kind (`IFLA_INFO_KIND`).
     public var kernelName: String {
@@ -10,6 +12,7 @@ public enum LinkKind: Hashable, Sendable {
         case .bridge: "bridge"
         case .vxlan: "vxlan"
         case .veth: "veth"
+        case .wireguard: "wireguard"
         }
     }
 }

@@ -10,4 +10,19 @@ public protocol NetlinkTransport: Sendable {
     /// Sends one read request (a get or a dump) and returns the reply messages, back to back, without the
     /// terminating `NLMSG_DONE`. A kernel error for the read is thrown with `object` named.
     func query(_ message: [UInt8], object: String) throws(NetlinkError) -> [UInt8]
+
+    /// ``query(_:object:)`` refusing a reply longer than `maximumBytes` (a dump whose size the kernel decides,
+    /// such as a WireGuard device's peers), without keeping more than that.
+    func query(_ message: [UInt8], object: String, maximumBytes: Int) throws(NetlinkError) -> [UInt8]
+}
+
+extension NetlinkTransport {
+    /// For transports whose replies are made in memory (the dry run, tests): checked once complete.
+    public func query(_ message: [UInt8], object: String, maximumBytes: Int) throws(NetlinkError) -> [UInt8] {
+        let reply = try query(message, object: object)
+        guard reply.count <= maximumBytes else {
+            throw .malformedMessage("the reply about \(object) is longer than \(maximumBytes) bytes")
+        }
+        return reply
+    }
 }

@@ -4,7 +4,7 @@ import Overlay
 extension Daemon {
     /// This host's WireGuard key pair (made on first start, 0600 in the state directory) and the backend
     /// `--wireguard` selects (the kernel's WireGuard is asked for over generic netlink), reported at start. With the
-    /// userspace backend (or the dry run's printing one), the datapath the driver uses for
+    /// kernel's WireGuard, wireguard-go (or the dry run's printing one), the datapath the driver uses for
     /// encrypted networks (its interface is made only when one exists); without one, encrypted networks are
     /// refused with the reason.
     func setUpEncryption(_ config: DaemonConfiguration) throws -> (EncryptionSupport, EncryptedDatapath?) {
@@ -29,8 +29,17 @@ extension Daemon {
                 device: DryRunWireGuardDevice(privateKeyPath: config.stateDirectory + "/" + WireGuardKeyPair.fileName, emit: print),
                 filter: PlaintextVXLANFilter(printing: print), keys: keys, backend: "\(selection)")
             support = .available
+        case .chosen(.kernel, _):
+            do {
+                datapath = EncryptedDatapath(
+                    device: KernelWireGuardDevice(backend: try KernelWireGuard.open()), keys: keys,
+                    keyDirectory: config.stateDirectory, backend: "\(selection)")
+                support = .available
+            } catch {
+                support = .unavailable(reason: "\(error)")
+            }
         case .chosen(let kind, _):
-            support = .unavailable(reason: "the \(kind) WireGuard backend cannot carry encrypted networks yet")
+            support = .unavailable(reason: "the \(kind) WireGuard backend cannot carry encrypted networks")
         case .unavailable(let reason):
             support = .unavailable(reason: reason)
         }

@@ -46,6 +46,69 @@ struct WireGuardMessageTests {
         #expect(HexDump.string(messages[0]) == HexDump.string(HexDump.bytes(golden)))
     }
 
+    @Test("WG_CMD_GET_DEVICE: a dump (REQUEST|ACK|DUMP) naming the interface, as wg show sends it")
+    func getDevice() throws {
+        let golden = """
+            200000001c0005030000000000000000 // nlmsghdr: len 32, family 28, REQUEST|ACK|DUMP (0x305), seq 0, port 0
+            00010000 // genlmsghdr: WG_CMD_GET_DEVICE, WG_GENL_VERSION 1
+            0c000200 776566742d776700 // WGDEVICE_A_IFNAME "weft-wg" NUL-terminated
+            """
+        #expect(HexDump.string(try WireGuardMessages.getDevice(interface: "weft-wg", family: 28)) == HexDump.string(HexDump.bytes(golden)))
+        #expect(throws: NetlinkError.self) { _ = try WireGuardMessages.getDevice(interface: "a-name-far-too-long", family: 28) }
+    }
+
+    @Test("WG_CMD_SET_DEVICE for a key rotation: the key (and the port when given), no flags, no peers")
+    func setIdentity() throws {
+        let golden = """
+            4c0000001c0005000000000000000000 // nlmsghdr: len 76, family 28, REQUEST|ACK
+            01010000 // genlmsghdr: WG_CMD_SET_DEVICE, version 1
+            0c000200 776566742d776700 // WGDEVICE_A_IFNAME "weft-wg"
+            24000300 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa // WGDEVICE_A_PRIVATE_KEY
+            06000600 6cca0000 // WGDEVICE_A_LISTEN_PORT 51820
+            """
+        let message = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: Self.privateKey, listenPort: 51820, family: 28)
+        #expect(HexDump.string(message) == HexDump.string(HexDump.bytes(golden)))
+        let keyOnly = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: Self.privateKey, listenPort: nil, family: 28)
+        #expect(keyOnly.count == 68 && keyOnly[0] == 68 && HexDump.string(keyOnly).hasSuffix(HexDump.string(Self.privateKey)))
+        #expect(throws: NetlinkError.self) {
+            _ = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: [1], listenPort: nil, family: 28)
+        }
+    }
+
+    @Test("WG_CMD_SET_DEVICE in place: no REPLACE_PEERS; a peer set with keepalive and its allowed IPs replaced; a peer removed with REMOVE_ME")
+    func updatePeers() throws {
+        let peer = WireGuardMessages.Peer(publicKey: Self.publicKey, endpoint: IPAddress("192.0.2.2")!, port: 51820,
+                                          allowedIPs: [InterfaceAddress("100.64.0.2/32")!])
+        let golden = """
+            c00000001c0005000000000000000000 // nlmsghdr: len 192, family 28, REQUEST|ACK
+            01010000 // genlmsghdr: WG_CMD_SET_DEVICE, version 1
+            0c000200 776566742d776700 // WGDEVICE_A_IFNAME "weft-wg"; no key, port or WGDEVICE_A_FLAGS
+            a0000880 // WGDEVICE_A_PEERS (NLA_F_NESTED), 160 bytes
+                6c000080 // peer 0, 108 bytes
+                    24000100 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb // WGPEER_A_PUBLIC_KEY
+                    08000300 02000000 // WGPEER_A_FLAGS WGPEER_F_REPLACE_ALLOWEDIPS (not UPDATE_ONLY: a new peer is created)
+                    14000400 0200ca6c c0000202 0000000000000000 // WGPEER_A_ENDPOINT 192.0.2.2:51820
+                    06000500 19000000 // WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL 25
+                    20000980 // WGPEER_A_ALLOWEDIPS
+                        1c000080 06000100 02000000 08000200 64400002 05000300 20000000 // AF_INET 100.64.0.2/32
+                30000180 // peer 1, 48 bytes
+                    24000100 cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc // WGPEER_A_PUBLIC_KEY
+                    08000300 01000000 // WGPEER_A_FLAGS WGPEER_F_REMOVE_ME
+            """
+        let messages = try WireGuardMessages.updatePeers(
+            interface: "weft-wg", peers: [peer], keepaliveSeconds: 25, removing: [[UInt8](repeating: 0xCC, count: 32)], family: 28)
+        #expect(messages.count == 1)
+        #expect(HexDump.string(messages[0]) == HexDump.string(HexDump.bytes(golden)))
+        #expect(throws: NetlinkError.self) {
+            _ = try WireGuardMessages.updatePeers(interface: "weft-wg", peers: [], keepaliveSeconds: 25, removing: [[1, 2]], family: 28)
+        }
+        var crowded = peer
+        crowded.allowedIPs = (0..<65).map { InterfaceAddress("100.64.1.\($0)/32")! }
+        #expect(throws: NetlinkError.self) {
+            _ = try WireGuardMessages.updatePeers(interface: "weft-wg", peers: [crowded], keepaliveSeconds: 25, removing: [], family: 28)
+        }
+    }
+
     @Test("many peers are split across messages; only the first replaces the peers; bad keys are refused")
     func splitAndRefusals() throws {
         let peers = (0..<100).map { index in

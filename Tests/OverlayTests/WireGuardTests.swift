@@ -239,10 +239,25 @@ struct WireGuardSelectionTests {
         let bare = Capabilities(kernel: Self.noFamily, userspaceTool: nil, tunDevice: true)
         #expect(WireGuardSelection.choose(.userspace, capabilities: bare)
             == .unavailable(reason: "--wireguard userspace: wireguard-go is not installed (apt-get install wireguard-go)"))
-        let noTun = Capabilities(kernel: .resolved(id: 27), userspaceTool: "/usr/bin/wireguard-go", tunDevice: false)
+        let noTun = Capabilities(kernel: Self.noFamily, userspaceTool: "/usr/bin/wireguard-go", tunDevice: false)
         #expect("\(WireGuardSelection.choose(.auto, capabilities: noTun))"
-            == "none: the kernel has WireGuard (generic netlink family id 27), but weft's kernel WireGuard datapath is not built yet (its set-device messages are; reading peers' handshakes over WG_CMD_GET_DEVICE is not), and /dev/net/tun is missing or not writable")
+            == "none: \(Self.noFamily), and /dev/net/tun is missing or not writable")
         #expect(WireGuardSelection.Capabilities.detect().userspaceTool != nil, "wireguard-go is in APT_PACKAGES")
+    }
+
+    @Test("a kernel with WireGuard: auto and kernel take it and say so, whatever wireguard-go's state; userspace stays userspace")
+    func kernelChosen() {
+        let kernelOnly = Capabilities(kernel: .resolved(id: 27), userspaceTool: nil, tunDevice: false)
+        #expect(WireGuardSelection.choose(.auto, capabilities: kernelOnly)
+            == .chosen(.kernel, note: "the kernel has WireGuard (generic netlink family id 27)"))
+        #expect("\(WireGuardSelection.choose(.kernel, capabilities: kernelOnly))"
+            == "kernel (the kernel's WireGuard (generic netlink family id 27), as requested)")
+        let both = Capabilities(kernel: .resolved(id: 27), userspaceTool: "/usr/bin/wireguard-go", tunDevice: true)
+        #expect(WireGuardSelection.choose(.auto, capabilities: both)
+            == .chosen(.kernel, note: "the kernel has WireGuard (generic netlink family id 27)"))
+        #expect(WireGuardSelection.choose(.userspace, capabilities: both) == .chosen(.userspace, note: "wireguard-go, as requested"))
+        #expect(WireGuardSelection.choose(.userspace, capabilities: kernelOnly)
+            == .unavailable(reason: "--wireguard userspace: wireguard-go is not installed (apt-get install wireguard-go)"))
     }
 
     @Test("the real kernel, asked from a test namespace: the family resolves only where WireGuard is; auto falls back to wireguard-go saying why; kernel is refused naming the cause",
@@ -257,6 +272,8 @@ struct WireGuardSelectionTests {
                     return
                 }
                 #expect(id >= 16, "generic netlink ids start above GENL_ID_CTRL")
+                #expect(WireGuardSelection.choose(.auto, capabilities: capabilities)
+                    == .chosen(.kernel, note: "the kernel has WireGuard (generic netlink family id \(id))"))
             } else {
                 #expect(capabilities.kernel == Self.noFamily)
                 #expect(WireGuardSelection.choose(.auto, capabilities: capabilities)

@@ -32,7 +32,7 @@ struct IPRoute2Renderer {
             words += linkOptions(mtu: spec.mtu, mac: spec.mac)
             words += ["type", spec.kind.kernelName]
             switch spec.kind {
-            case .bridge:
+            case .bridge, .wireguard:
                 break
             case .vxlan(let config):
                 words += ["id", "\(config.vni)"]

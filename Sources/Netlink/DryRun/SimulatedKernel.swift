@@ -58,6 +58,9 @@ struct SimulatedKernel {
             switch spec.kind {
             case .bridge:
                 namespace.links[link.index] = SimulatedLink(link: link)
+            case .wireguard:
+                link.mtu = spec.mtu ?? 1420
+                namespace.links[link.index] = SimulatedLink(link: link)
             case .vxlan(var config):
                 if let lower = config.lowerDevice {
                     guard let lowerIndex = index(lower) else { return ENODEV }

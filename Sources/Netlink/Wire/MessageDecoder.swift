@@ -161,6 +161,8 @@ enum MessageDecoder {
         switch kindName {
         case "bridge":
             kind = .bridge
+        case "wireguard":
+            kind = .wireguard
         case "vxlan":
             guard let data = try info.nested(IFLA_INFO_DATA), let config = decodeVXLAN(data) else {
                 throw .malformedMessage("vxlan \(name) without a valid VNI")

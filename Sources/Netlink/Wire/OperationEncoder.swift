@@ -254,7 +254,7 @@ enum OperationEncoder {
         message.nest(IFLA_LINKINFO) {
             message.put(IFLA_INFO_KIND, string: kind.kernelName)
             switch kind {
-            case .bridge:
+            case .bridge, .wireguard:
                 break
             case .vxlan(let config):
                 message.nest(IFLA_INFO_DATA) { putVXLAN(config, lowerIndex: lowerIndex, into: message) }

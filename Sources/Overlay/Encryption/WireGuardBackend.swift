@@ -19,6 +19,8 @@ public enum WireGuardBackendKind: String, Sendable, CaseIterable, CustomStringCo
     public var description: String { rawValue }
 }
 
+import Netlink
+
 /// Why configuring WireGuard failed; each case names the interface or the cause.
 public enum WireGuardError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The UAPI socket could not be reached or broke (`action` says what weft was doing).
@@ -27,6 +29,11 @@ public enum WireGuardError: Error, Sendable, Equatable, CustomStringConvertible 
     case refused(errno: Int)
     case malformedReply(String)
     case unsupported(String)
+    /// The kernel's WireGuard refused a request or sent a reply weft refuses (the error names the command, the
+    /// errno and the kernel's extended-ack text).
+    case kernel(interface: String, NetlinkError)
+    /// The kernel has no WireGuard weft can use (the family does not resolve, or no generic-netlink socket).
+    case kernelUnavailable(reason: String)
 
     public var description: String {
         switch self {
@@ -34,6 +41,8 @@ public enum WireGuardError: Error, Sendable, Equatable, CustomStringConvertible 
         case .refused(let code): "WireGuard refused the configuration (errno \(code))"
         case .malformedReply(let reason): "WireGuard sent a malformed reply: \(reason)"
         case .unsupported(let reason): "WireGuard: \(reason)"
+        case .kernel(let interface, let error): "kernel WireGuard interface \(interface): \(error)"
+        case .kernelUnavailable(let reason): "kernel WireGuard unavailable: \(reason)"
         }
     }
 }

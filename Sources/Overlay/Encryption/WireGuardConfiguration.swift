@@ -68,9 +68,6 @@ extension WireGuardConfiguration {
     public func kernelDevice(interface: String) -> WireGuardMessages.Device {
         WireGuardMessages.Device(
             interface: interface, privateKey: keys.privateKey.bytes, listenPort: listenPort,
-            peers: peers.map {
-                WireGuardMessages.Peer(publicKey: $0.publicKey.bytes, endpoint: $0.endpoint.address, port: $0.endpoint.port,
-                                       allowedIPs: $0.allowedIPs)
-            })
+            peers: peers.map(KernelWireGuard.kernelPeer))
     }
 }

@@ -22,8 +22,7 @@ public final class UserspaceWireGuardDevice: Sendable {
     public let backend: UserspaceWireGuard
     /// The `wireguard-go` command, with any prefix that places it (`ip netns exec …` in tests).
     private let command: [String]
-    /// iproute2's `ip`, with any prefix that places it (`ip -n …` in tests): the fail-closed route.
-    private let ipCommand: [String]
+    private let linkSetup: WireGuardLinkSetup
     private let launch: @Sendable (Process) throws -> Void
     private let child = Mutex<Process?>(nil)
     /// How long wireguard-go may take to open its UAPI socket.
@@ -31,13 +30,14 @@ public final class UserspaceWireGuardDevice: Sendable {
 
     /// - Parameters:
     ///   - command: `wireguard-go`'s path, after any prefix; `-f <name>` is appended (foreground: weft's child).
+    ///   - ipCommand: iproute2's `ip`, with any prefix that places it (`ip -n …` in tests): the fail-closed route.
     ///   - launch: starts the process (tests serialise their children's starts).
     public init(name: String = defaultName, command: [String] = ["/usr/bin/wireguard-go"],
                 ipCommand: [String] = ["/usr/sbin/ip"], backend: UserspaceWireGuard = UserspaceWireGuard(),
                 launch: @escaping @Sendable (Process) throws -> Void = { try $0.run() }) {
         self.name = name
         self.command = command
-        self.ipCommand = ipCommand
+        linkSetup = WireGuardLinkSetup(name: name, ipCommand: ipCommand, launch: launch)
         self.backend = backend
         self.launch = launch
     }
@@ -70,22 +70,7 @@ public final class UserspaceWireGuardDevice: Sendable {
                 try backend.apply(configuration, interface: name)
             }
         } catch { throw .configure(interface: name, error) }
-        guard let address = InterfaceAddress("\(tunnel)/\(TunnelAddressing.prefixLength)") else {
-            throw .netlink(interface: name, .invalidOperation(object: "address \(tunnel)", reason: "not a tunnel address"))
-        }
-        let present: [AssignedAddress]
-        do { present = try session.addresses() } catch { throw .netlink(interface: name, error) }
-        let index = try? session.index(of: .name(name))
-        var operations: [NetlinkOperation] = []
-        for stale in present where stale.device == index && stale.address != address {
-            operations.append(.deleteAddress(stale.address, device: .name(name)))
-        }
-        if !present.contains(where: { $0.device == index && $0.address == address }) {
-            operations.append(.addAddress(address, device: .name(name)))
-        }
-        operations.append(.setLink(.name(name), LinkChanges(up: true, mtu: mtu)))
-        do { try session.perform(operations) } catch { throw .netlink(interface: name, error) }
-        try runIP(["route", "replace"] + Self.failClosedRoute)
+        try linkSetup.finish(tunnel: tunnel, mtu: mtu, session: session)
         return origin
     }
 
@@ -107,7 +92,7 @@ public final class UserspaceWireGuardDevice: Sendable {
     /// fail-closed route, which is left in place when weft dies without tearing down.
     public func tearDown(session: NetlinkSession) {
         if (try? session.link(.name(name))) != nil { try? session.perform(.deleteLink(.name(name))) }
-        defer { try? runIP(["route", "del"] + Self.failClosedRoute) }
+        defer { linkSetup.removeRoute() }
         guard let process = child.withLock({ process in defer { process = nil }; return process }) else { return }
         let deadline = ContinuousClock.now + .seconds(5)
         while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
@@ -118,19 +103,6 @@ public final class UserspaceWireGuardDevice: Sendable {
     /// A blackhole for 100.64.0.0/10 behind the interface's own route (the largest metric): should the interface
     /// vanish, VXLAN packets of encrypted networks are dropped, never sent in clear along a default route.
     public static let failClosedRoute = ["blackhole", "\(TunnelAddressing.prefix)/\(TunnelAddressing.prefixLength)", "metric", "4294967295"]
-
-    private func runIP(_ arguments: [String]) throws(WireGuardDeviceError) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ipCommand[0])
-        process.arguments = Array(ipCommand.dropFirst()) + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try launch(process) } catch { throw .route(reason: "\(ipCommand[0]): \(error)") }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw .route(reason: "ip \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
-        }
-    }
 
     private func start() throws(WireGuardDeviceError) {
         let process = Process()

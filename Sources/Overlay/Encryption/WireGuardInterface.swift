@@ -1,7 +1,7 @@
 import Netlink
 
-/// weft's WireGuard interface as the driver uses it, whoever runs it: wireguard-go (``UserspaceWireGuardDevice``)
-/// or the dry run, which prints what it would do (``DryRunWireGuardDevice``).
+/// weft's WireGuard interface as the driver uses it, whoever runs it: wireguard-go (``UserspaceWireGuardDevice``),
+/// the kernel (``KernelWireGuardDevice``), or the dry run, which prints what it would do (``DryRunWireGuardDevice``).
 public protocol WireGuardInterface: Sendable {
     var name: String { get }
     /// Makes the interface exist with `configuration`, `tunnel` as its address in 100.64.0.0/10, `mtu`, and up.

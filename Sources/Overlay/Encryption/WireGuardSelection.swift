@@ -32,31 +32,27 @@ public enum WireGuardSelection: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// What weft cannot do yet with a kernel that has WireGuard.
-    static let kernelDatapathMissing =
-        "weft's kernel WireGuard datapath is not built yet (its set-device messages are; reading peers' handshakes over WG_CMD_GET_DEVICE is not)"
-
-    /// The backend for `requested` on a host with `capabilities`.
+    /// The backend for `requested` on a host with `capabilities`: `auto` takes the kernel's WireGuard whenever
+    /// its family resolves, else wireguard-go, and says why.
     public static func choose(_ requested: WireGuardBackendKind, capabilities: Capabilities) -> WireGuardSelection {
         let userspaceProblem: String? =
             capabilities.userspaceTool == nil ? "wireguard-go is not installed (apt-get install wireguard-go)"
             : capabilities.tunDevice ? nil : "/dev/net/tun is missing or not writable"
-        let kernel: String =
-            switch capabilities.kernel {
-            case .resolved(let id): "the kernel has WireGuard (generic netlink family id \(id)), but \(kernelDatapathMissing)"
-            case .unavailable(let reason): reason
-            }
-        switch requested {
-        case .dryRun:
+        switch (requested, capabilities.kernel) {
+        case (.dryRun, _):
             return .chosen(.dryRun, note: "dry run: WireGuard changes are printed as wg set commands")
-        case .kernel:
-            return .unavailable(reason: "--wireguard kernel: \(kernel)")
-        case .userspace:
+        case (.kernel, .resolved(let id)):
+            return .chosen(.kernel, note: "the kernel's WireGuard (generic netlink family id \(id)), as requested")
+        case (.kernel, .unavailable(let reason)):
+            return .unavailable(reason: "--wireguard kernel: \(reason)")
+        case (.userspace, _):
             if let userspaceProblem { return .unavailable(reason: "--wireguard userspace: \(userspaceProblem)") }
             return .chosen(.userspace, note: "wireguard-go, as requested")
-        case .auto:
-            if let userspaceProblem { return .unavailable(reason: "\(kernel), and \(userspaceProblem)") }
-            return .chosen(.userspace, note: "\(kernel): wireguard-go")
+        case (.auto, .resolved(let id)):
+            return .chosen(.kernel, note: "the kernel has WireGuard (generic netlink family id \(id))")
+        case (.auto, .unavailable(let reason)):
+            if let userspaceProblem { return .unavailable(reason: "\(reason), and \(userspaceProblem)") }
+            return .chosen(.userspace, note: "\(reason): wireguard-go")
         }
     }
 

@@ -87,6 +87,10 @@ public enum WireGuardUAPI {
                 peer?.endpoint = WireGuardEndpoint(value)
             case "last_handshake_time_sec":
                 peer?.lastHandshakeSeconds = Int64(value) ?? 0
+            case "rx_bytes":
+                peer?.receivedBytes = UInt64(value) ?? 0
+            case "tx_bytes":
+                peer?.transmittedBytes = UInt64(value) ?? 0
             case "allowed_ip":
                 if let allowed = InterfaceAddress(value) { peer?.allowedIPs.append(allowed) }
             default:
@@ -106,13 +110,17 @@ public struct WireGuardStatus: Sendable, Equatable {
         public var allowedIPs: [InterfaceAddress] = []
         /// Seconds since the epoch of the last handshake; 0 before the first.
         public var lastHandshakeSeconds: Int64 = 0
+        public var receivedBytes: UInt64 = 0
+        public var transmittedBytes: UInt64 = 0
 
         public init(publicKey: WireGuardKey, endpoint: WireGuardEndpoint? = nil, allowedIPs: [InterfaceAddress] = [],
-                    lastHandshakeSeconds: Int64 = 0) {
+                    lastHandshakeSeconds: Int64 = 0, receivedBytes: UInt64 = 0, transmittedBytes: UInt64 = 0) {
             self.publicKey = publicKey
             self.endpoint = endpoint
             self.allowedIPs = allowedIPs
             self.lastHandshakeSeconds = lastHandshakeSeconds
+            self.receivedBytes = receivedBytes
+            self.transmittedBytes = transmittedBytes
         }
 
         public var hasHandshaken: Bool { lastHandshakeSeconds > 0 }
