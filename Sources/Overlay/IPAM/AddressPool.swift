@@ -10,10 +10,12 @@ public protocol PoolAddress: Hashable, Comparable, Sendable, CustomStringConvert
 extension IPv4Address: PoolAddress {}
 extension IPv6Address: PoolAddress {}
 
-/// A pool of either family as the allocation path sees it: the addresses held, the last one handed out, and the
-/// family's own checks and errors. ``PoolState`` (IPv4) and ``IPv6PoolState`` conform.
+/// A pool of either family as the allocation path and the state journal see it: its holders, the addresses held,
+/// the last one handed out, and the family's own checks and errors. ``PoolState`` (IPv4) and ``IPv6PoolState`` conform.
 protocol AddressPool {
     associatedtype Address: PoolAddress
+    /// How many pool requests hold the pool.
+    var references: Int { get set }
     var addresses: [Address: AddressAllocation] { get set }
     var lastAllocated: Address? { get set }
     var gateway: Address { get }

@@ -17,22 +17,8 @@ struct AllocatorDelta: Codable, Sendable, Equatable {
     /// The delta that turns `old` into `new`, or nil when they are equal.
     init?(from old: AllocatorState, to new: AllocatorState) {
         if old == new { return nil }
-        for (id, pool) in new.pools where old.pools[id] != pool {
-            if let before = old.pools[id], before.subnet == pool.subnet, before.range == pool.range {
-                changedPools[id] = PoolChange(references: pool.references, lastAllocated: pool.lastAllocated,
-                                              addresses: KeyedDelta(from: before.addresses, to: pool.addresses))
-            } else {
-                addedPools[id] = pool
-            }
-        }
-        for (id, pool) in new.pools6 where old.pools6[id] != pool {
-            if let before = old.pools6[id], before.subnet == pool.subnet, before.blockPrefixLength == pool.blockPrefixLength {
-                changedPools6[id] = PoolChange(references: pool.references, lastAllocated: pool.lastAllocated,
-                                               addresses: KeyedDelta(from: before.addresses, to: pool.addresses))
-            } else {
-                addedPools6[id] = pool
-            }
-        }
+        (addedPools, changedPools) = Self.difference(from: old.pools, to: new.pools)
+        (addedPools6, changedPools6) = Self.difference(from: old.pools6, to: new.pools6)
         removedPools = old.pools.keys.filter { new.pools[$0] == nil } + old.pools6.keys.filter { new.pools6[$0] == nil }
     }
 
@@ -41,17 +27,45 @@ struct AllocatorDelta: Codable, Sendable, Equatable {
             state.pools[id] = nil
             state.pools6[id] = nil
         }
-        for (id, pool) in addedPools { state.pools[id] = pool }
-        for (id, pool) in addedPools6 { state.pools6[id] = pool }
-        for (id, change) in changedPools where state.pools[id] != nil {
-            state.pools[id]!.references = change.references
-            state.pools[id]!.lastAllocated = change.lastAllocated
-            change.addresses?.apply(to: &state.pools[id]!.addresses)
+        Self.apply(added: addedPools, changed: changedPools, to: &state.pools)
+        Self.apply(added: addedPools6, changed: changedPools6, to: &state.pools6)
+    }
+
+    /// The pools of one family that are new or differ: a pool that differs only in what a ``PoolChange``
+    /// carries is a change; any other (a new subnet, range or block size under the same ID) is written whole.
+    private static func difference<Pool: AddressPool & Equatable>(
+        from old: [PoolID: Pool], to new: [PoolID: Pool]
+    ) -> (added: [PoolID: Pool], changed: [PoolID: PoolChange<Pool.Address>]) where Pool.Address: Codable {
+        var added: [PoolID: Pool] = [:]
+        var changed: [PoolID: PoolChange<Pool.Address>] = [:]
+        for (id, pool) in new where old[id] != pool {
+            if let before = old[id], isChange(from: before, to: pool) {
+                changed[id] = PoolChange(references: pool.references, lastAllocated: pool.lastAllocated,
+                                         addresses: KeyedDelta(from: before.addresses, to: pool.addresses))
+            } else {
+                added[id] = pool
+            }
         }
-        for (id, change) in changedPools6 where state.pools6[id] != nil {
-            state.pools6[id]!.references = change.references
-            state.pools6[id]!.lastAllocated = change.lastAllocated
-            change.addresses?.apply(to: &state.pools6[id]!.addresses)
+        return (added, changed)
+    }
+
+    /// Whether `new` is `old` but for its holders, addresses and last allocation: what a ``PoolChange`` carries.
+    private static func isChange<Pool: AddressPool & Equatable>(from old: Pool, to new: Pool) -> Bool {
+        var carried = old
+        carried.references = new.references
+        carried.lastAllocated = new.lastAllocated
+        carried.addresses = new.addresses
+        return carried == new
+    }
+
+    private static func apply<Pool: AddressPool>(
+        added: [PoolID: Pool], changed: [PoolID: PoolChange<Pool.Address>], to pools: inout [PoolID: Pool]
+    ) where Pool.Address: Codable {
+        for (id, pool) in added { pools[id] = pool }
+        for (id, change) in changed where pools[id] != nil {
+            pools[id]!.references = change.references
+            pools[id]!.lastAllocated = change.lastAllocated
+            change.addresses?.apply(to: &pools[id]!.addresses)
         }
     }
 }
