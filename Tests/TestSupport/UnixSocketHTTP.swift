@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Logging
 import NIOCore
@@ -13,7 +14,7 @@ public struct TestSetupFailure: Error, CustomStringConvertible {
 /// A logger that drops everything, for tests that do not look at logs.
 public let silentLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-/// A fresh directory under /tmp with a short name (sun_path holds 108 bytes), removed with its contents.
+/// A fresh directory under /tmp with a short name (sun_path holds 108 bytes), removed with all it holds.
 public func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
     var template = Array("/tmp/weft-XXXXXX".utf8CString)
     let directory = template.withUnsafeMutableBufferPointer { buffer -> String? in
@@ -21,16 +22,7 @@ public func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async 
         return String(cString: result)
     }
     guard let directory else { throw TestSetupFailure("mkdtemp failed: errno \(errno)") }
-    defer {
-        if let handle = opendir(directory) {
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { unlink(directory + "/" + name) }
-            }
-            closedir(handle)
-        }
-        rmdir(directory)
-    }
+    defer { try? FileManager.default.removeItem(atPath: directory) }
     return try await body(directory)
 }
 
