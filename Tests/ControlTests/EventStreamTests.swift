@@ -10,14 +10,28 @@ import TestSupport
 /// events waiting for each (a slow reader is cut off and counted).
 @Suite
 struct EventStreamTests {
+    /// A standalone daemon's status whose events are `journal`'s.
+    static func source(_ journal: EventJournal) -> StatusSource {
+        let base = ControlSocketTests.standaloneSource()
+        return StatusSource(
+            version: "test", host: base.host, node: nil, cluster: nil, driver: base.driver, store: base.store, journal: journal)
+    }
+
     static func router(_ journal: EventJournal, maxWatchers: Int = 8, maxBehind: Int = 256, heartbeat: Duration = .seconds(60))
         -> (ControlRouter, EventWatchers)
     {
-        let base = ControlSocketTests.standaloneSource()
-        let source = StatusSource(
-            version: "test", host: base.host, node: nil, cluster: nil, driver: base.driver, store: base.store, journal: journal)
         let watchers = EventWatchers(journal: journal, maxWatchers: maxWatchers, maxBehind: maxBehind, heartbeat: heartbeat)
-        return (ControlRouter(source: source, watchers: watchers), watchers)
+        return (ControlRouter(source: source(journal), watchers: watchers), watchers)
+    }
+
+    /// The control server for `journal`'s events on a socket in a temporary directory, for this user, not yet
+    /// bound; `body` gets it and the socket's path.
+    static func withServer(_ journal: EventJournal, _ body: (PluginServer, _ path: String) async throws -> Void) async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/control.sock"
+            try await body(
+                ControlServer.make(socketPath: path, source: source(journal), allowedUserIDs: [getuid()], logger: silentLogger), path)
+        }
     }
 
     static func follow(_ router: ControlRouter, _ query: String = "") async throws -> StreamedBody {
@@ -105,12 +119,7 @@ struct EventStreamTests {
     @Test("over the control socket: the reply is chunked, PluginClient.follow hands over each event line as it comes")
     func overTheSocket() async throws {
         let journal = EventJournal()
-        let base = ControlSocketTests.standaloneSource()
-        let source = StatusSource(
-            version: "test", host: base.host, node: nil, cluster: nil, driver: base.driver, store: base.store, journal: journal)
-        try await withTemporaryDirectory { directory in
-            let path = directory + "/control.sock"
-            let server = ControlServer.make(socketPath: path, source: source, allowedUserIDs: [getuid()], logger: silentLogger)
+        try await Self.withServer(journal) { server, path in
             let listener = try await server.bind()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await listener.serve() }
@@ -141,12 +150,7 @@ struct EventStreamTests {
     @Test("a graceful shutdown of the daemon ends a follower's stream with a last line, and the server stops", .timeLimit(.minutes(1)))
     func gracefulShutdownEndsTheStream() async throws {
         let journal = EventJournal()
-        let base = ControlSocketTests.standaloneSource()
-        let source = StatusSource(
-            version: "test", host: base.host, node: nil, cluster: nil, driver: base.driver, store: base.store, journal: journal)
-        try await withTemporaryDirectory { directory in
-            let path = directory + "/control.sock"
-            let server = ControlServer.make(socketPath: path, source: source, allowedUserIDs: [getuid()], logger: silentLogger)
+        try await Self.withServer(journal) { server, path in
             let group = ServiceGroup(services: [server], logger: silentLogger)
             let running = Task { try await group.run() }
             #expect(await eventually(within: .seconds(30)) { FileManager.default.fileExists(atPath: path) } != nil)
