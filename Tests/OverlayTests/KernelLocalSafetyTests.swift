@@ -16,25 +16,15 @@ struct KernelLocalSafetyTests {
     func withDriver(
         _ purpose: String, _ body: (OverlayDriver, ClusterState, _ directory: String, _ hostNamespace: String) async throws -> Void
     ) async throws {
-        let tag = TestNamespaces.uniqueName(purpose)
-        let directory = "/run/\(tag)/netns"
-        let hostName = "\(tag)-h"
-        defer {
-            _ = try? Shell.run(["ip", "netns", "del", hostName])
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                try? backend.deleteNamespace(.path("\(directory)/\(file)"))
-            }
-            _ = try? Shell.run(["umount", "-l", directory])
-            try? FileManager.default.removeItem(atPath: "/run/\(tag)")
+        try await DriverNamespaces.with(purpose) { namespaces in
+            let host = HostSettings(
+                advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500, namespaceDirectory: namespaces.directory)
+            let cluster = ClusterState(node: "a", logger: Logger(label: "test"))
+            let driver = OverlayDriver(
+                host: host, backend: backend, store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"),
+                hostNamespace: .named(namespaces.host), cluster: cluster)
+            try await body(driver, cluster, namespaces.directory, namespaces.host)
         }
-        _ = try backend.createNamespace(.named(hostName))
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let host = HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500, namespaceDirectory: directory)
-        let cluster = ClusterState(node: "a", logger: Logger(label: "test"))
-        let driver = OverlayDriver(
-            host: host, backend: backend, store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"),
-            hostNamespace: .named(hostName), cluster: cluster)
-        try await body(driver, cluster, directory, hostName)
     }
 
     @Test("start removes links planted among the namespaces without following them")

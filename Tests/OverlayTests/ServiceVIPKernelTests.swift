@@ -24,89 +24,75 @@ struct ServiceVIPKernelTests {
 
     @Test("a VIP answers from both tasks, from the remaining one after a scale-down, not after the service goes; nothing is left")
     func vipAnswersAndGoes() async throws {
-        let tag = TestNamespaces.uniqueName("vip")
-        let directory = "/run/\(tag)/netns"
-        let backend = KernelBackend()
-        let names = (host: "\(tag)-h", tasks: ["\(tag)-1", "\(tag)-2"], client: "\(tag)-c")
-        let all = [names.host, names.client] + names.tasks
-        let site = FileManager.default.temporaryDirectory.appendingPathComponent(tag).path
-        defer {
-            for name in all {
-                if let pids = try? Shell.run(["ip", "netns", "pids", name]) {
-                    for pid in pids.split(separator: "\n") { _ = try? Shell.run(["kill", String(pid)]) }
-                }
-                _ = try? Shell.run(["ip", "netns", "del", name])
+        try await DriverNamespaces.with("vip", containers: ["1", "2", "c"]) { namespaces in
+            let directory = namespaces.directory
+            let backend = KernelBackend()
+            let names = (host: namespaces.host, tasks: Array(namespaces.containers.prefix(2)), client: namespaces.containers[2])
+            let site = FileManager.default.temporaryDirectory.appendingPathComponent(namespaces.tag).path
+            defer { try? FileManager.default.removeItem(atPath: site) }
+            let host = HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500, namespaceDirectory: directory)
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let store = StateStore(inMemory: PersistentState())
+            let driver = OverlayDriver(host: host, backend: backend, store: store, logger: logger, hostNamespace: .named(names.host))
+            try await driver.start()
+            try await driver.createNetwork(
+                NetworkCreation(id: "net1", options: NetworkOptions(vni: VNI(78)), ipv4Pools: [.init(subnet: subnet("10.9.0.0/24"), gateway: nil)]))
+            let containers = [(names.tasks[0], "10.9.0.2"), (names.tasks[1], "10.9.0.3"), (names.client, "10.9.0.4")]
+            for (index, (container, ip)) in containers.enumerated() {
+                let id = ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc"][index]
+                let endpoint = try await driver.createEndpoint(EndpointCreation(networkID: "net1", endpointID: id, address: IPv4Interface("\(ip)/24")!))
+                let info = try await driver.join(network: "net1", endpoint: endpoint.id)
+                try Shell.run(["ip", "-n", names.host, "link", "set", info.interfaceName, "netns", container])
+                try Shell.run(["ip", "-n", container, "addr", "add", "\(ip)/24", "dev", info.interfaceName])
+                try Shell.run(["ip", "-n", container, "link", "set", info.interfaceName, "up"])
             }
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                try? backend.deleteNamespace(.path("\(directory)/\(file)"))
+            var servers: [Process] = []
+            for (index, task) in names.tasks.enumerated() {
+                let root = "\(site)/\(index)"
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+                try "task\(index)\n".write(toFile: "\(root)/index.html", atomically: true, encoding: .utf8)
+                let server = Process()
+                server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                server.arguments = ["ip", "netns", "exec", task, "busybox", "httpd", "-f", "-p", "80", "-h", root]
+                server.standardInput = FileHandle.nullDevice
+                server.standardOutput = FileHandle.nullDevice
+                server.standardError = FileHandle.nullDevice
+                try ProcessLauncher.start(server)
+                servers.append(server)
             }
-            _ = try? Shell.run(["umount", "-l", directory])
-            try? FileManager.default.removeItem(atPath: "/run/\(tag)")
-            try? FileManager.default.removeItem(atPath: site)
-        }
-        for name in all { _ = try backend.createNamespace(.named(name)) }
-        let host = HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500, namespaceDirectory: directory)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let store = StateStore(inMemory: PersistentState())
-        let driver = OverlayDriver(host: host, backend: backend, store: store, logger: logger, hostNamespace: .named(names.host))
-        try await driver.start()
-        try await driver.createNetwork(
-            NetworkCreation(id: "net1", options: NetworkOptions(vni: VNI(78)), ipv4Pools: [.init(subnet: subnet("10.9.0.0/24"), gateway: nil)]))
-        let containers = [(names.tasks[0], "10.9.0.2"), (names.tasks[1], "10.9.0.3"), (names.client, "10.9.0.4")]
-        for (index, (container, ip)) in containers.enumerated() {
-            let id = ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc"][index]
-            let endpoint = try await driver.createEndpoint(EndpointCreation(networkID: "net1", endpointID: id, address: IPv4Interface("\(ip)/24")!))
-            let info = try await driver.join(network: "net1", endpoint: endpoint.id)
-            try Shell.run(["ip", "-n", names.host, "link", "set", info.interfaceName, "netns", container])
-            try Shell.run(["ip", "-n", container, "addr", "add", "\(ip)/24", "dev", info.interfaceName])
-            try Shell.run(["ip", "-n", container, "link", "set", info.interfaceName, "up"])
-        }
-        var servers: [Process] = []
-        for (index, task) in names.tasks.enumerated() {
-            let root = "\(site)/\(index)"
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            try "task\(index)\n".write(toFile: "\(root)/index.html", atomically: true, encoding: .utf8)
-            let server = Process()
-            server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            server.arguments = ["ip", "netns", "exec", task, "busybox", "httpd", "-f", "-p", "80", "-h", root]
-            server.standardInput = FileHandle.nullDevice
-            server.standardOutput = FileHandle.nullDevice
-            server.standardError = FileHandle.nullDevice
-            try ProcessLauncher.start(server)
-            servers.append(server)
-        }
-        // busybox httpd outlives SIGTERM here.
-        defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        try await Task.sleep(for: .milliseconds(300))
-        func ask() throws -> String? {
-            let outcome = try Shell.outcome(["ip", "netns", "exec", names.client, "curl", "-s", "--max-time", "2", "http://10.9.0.100/"])
-            return outcome.succeeded ? outcome.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) : nil
-        }
+            // busybox httpd outlives SIGTERM here.
+            defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+            try await Task.sleep(for: .milliseconds(300))
+            func ask() throws -> String? {
+                let outcome = try Shell.outcome(["ip", "netns", "exec", names.client, "curl", "-s", "--max-time", "2", "http://10.9.0.100/"])
+                return outcome.succeeded ? outcome.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+            }
 
-        let records = Records()
-        records.set(["10.9.0.2", "10.9.0.3"])
-        let server = ServiceVIPServer(
-            store: store, namespaceDirectory: directory, backend: backend, source: records, loader: try NftRulesetLoader(), logger: logger)
-        await server.pass()
-        let answers = try (0..<10).map { _ in try ask() }
-        #expect(answers.allSatisfy { $0 != nil }, "\(answers)")
-        #expect(Set(answers.compactMap { $0 }) == ["task0", "task1"])
+            let records = Records()
+            records.set(["10.9.0.2", "10.9.0.3"])
+            let server = ServiceVIPServer(
+                store: store, namespaceDirectory: directory, backend: backend, source: records, loader: try NftRulesetLoader(), logger: logger)
+            await server.pass()
+            let answers = try (0..<10).map { _ in try ask() }
+            #expect(answers.allSatisfy { $0 != nil }, "\(answers)")
+            #expect(Set(answers.compactMap { $0 }) == ["task0", "task1"])
 
-        records.set(["10.9.0.3"])
-        await server.pass()
-        #expect(try (0..<5).map { _ in try ask() } == Array(repeating: "task1", count: 5))
+            records.set(["10.9.0.3"])
+            await server.pass()
+            #expect(try (0..<5).map { _ in try ask() } == Array(repeating: "task1", count: 5))
 
-        records.set(nil)
-        await server.pass()
-        #expect(try ask() == nil)
+            records.set(nil)
+            await server.pass()
+            #expect(try ask() == nil)
 
-        records.set(["10.9.0.2"])
-        await server.pass()
-        #expect(try ask() == "task0")
-        await server.removeAll()
-        let networkNamespace = "../\(tag)/netns/00004e"
-        #expect(try Shell.run(["nsenter", "--net=\(directory)/00004e", "nft", "list", "tables"]).isEmpty)
-        #expect(try IPRoute2.addresses(in: networkNamespace, device: "wbr-00004e").flatMap(\.addr_info).filter { !$0.local.contains(":") }.isEmpty)
+            records.set(["10.9.0.2"])
+            await server.pass()
+            #expect(try ask() == "task0")
+            await server.removeAll()
+            let networkNamespace = namespaces.network("00004e")
+            #expect(try Shell.run(["nsenter", "--net=\(directory)/00004e", "nft", "list", "tables"]).isEmpty)
+            #expect(try IPRoute2.addresses(in: networkNamespace, device: "wbr-00004e").flatMap(\.addr_info).filter { !$0.local.contains(":") }.isEmpty)
+        }
     }
 }
