@@ -122,24 +122,12 @@ struct ConcurrentNetworkTests {
 
 /// The dry-run backend, except that while `failing` is set every change in the host namespace is refused
 /// (as a kernel without VXLAN support would).
-final class HostFailingBackend: NetlinkBackend {
+final class HostFailingBackend: DryRunWrapper {
     let inner: DryRunBackend
     let failing = Mutex(false)
 
     init(_ inner: DryRunBackend) { self.inner = inner }
 
-    func createNamespace(_ reference: NamespaceReference) throws(NetlinkError) -> NetworkNamespace {
-        try inner.createNamespace(reference)
-    }
-    func openNamespace(_ reference: NamespaceReference) throws(NetlinkError) -> NetworkNamespace {
-        try inner.openNamespace(reference)
-    }
-    func deleteNamespace(_ reference: NamespaceReference) throws(NetlinkError) { try inner.deleteNamespace(reference) }
-    func namespaceExists(_ reference: NamespaceReference) -> Bool { inner.namespaceExists(reference) }
-    func namespaces(in directory: String) -> [NamespaceReference] { inner.namespaces(in: directory) }
-    func send(_ announcement: GratuitousARP, in namespace: NetworkNamespace) throws(NetlinkError) {
-        try inner.send(announcement, in: namespace)
-    }
     func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport {
         let transport = try inner.transport(for: namespace)
         return namespace.reference == .current ? Transport(inner: transport, backend: self) : transport

@@ -3,7 +3,7 @@ import Synchronization
 
 /// The dry-run backend, counting what is asked of the kernel: operations (each acknowledged request), dumps
 /// (reads with `NLM_F_DUMP`) and single reads.
-final class CountingBackend: NetlinkBackend {
+final class CountingBackend: DryRunWrapper {
     struct Counts: Sendable, Equatable {
         var operations = 0
         var dumps = 0
@@ -33,26 +33,8 @@ final class CountingBackend: NetlinkBackend {
         }
     }
 
-    func createNamespace(_ reference: NamespaceReference) throws(NetlinkError) -> NetworkNamespace {
-        try inner.createNamespace(reference)
-    }
-
-    func openNamespace(_ reference: NamespaceReference) throws(NetlinkError) -> NetworkNamespace {
-        try inner.openNamespace(reference)
-    }
-
-    func deleteNamespace(_ reference: NamespaceReference) throws(NetlinkError) { try inner.deleteNamespace(reference) }
-
-    func namespaceExists(_ reference: NamespaceReference) -> Bool { inner.namespaceExists(reference) }
-
-    func namespaces(in directory: String) -> [NamespaceReference] { inner.namespaces(in: directory) }
-
     func transport(for namespace: NetworkNamespace) throws(NetlinkError) -> any NetlinkTransport {
         CountingTransport(inner: try inner.transport(for: namespace), backend: self)
-    }
-
-    func send(_ announcement: GratuitousARP, in namespace: NetworkNamespace) throws(NetlinkError) {
-        try inner.send(announcement, in: namespace)
     }
 }
 
