@@ -103,8 +103,9 @@ struct ClusterMaintenanceTests {
             EndpointAnnouncement(vni: vni, endpointID: "eb", address: remoteAddress, mac: remoteMAC, host: "b", vtep: peer.vtep))
     }
 
-    @Test("join through the seeds; B's endpoint reaches A's kernel; B fails: gone; B returns: back; B leaves: gone and forgotten")
-    func membershipDrivesTheKernel() async throws {
+    /// A with its maintenance running and B as its seed on one simulated network, A's network of VNI 42 created
+    /// and B's endpoint in it announced; B's node is stopped after `body`.
+    static func withEndpointOnB(_ body: (SimulatedNetwork, HostA, Peer) async throws -> Void) async throws {
         let network = SimulatedNetwork()
         let a = try HostA(network: network)
         let b = try await Self.peerB(network: network)
@@ -112,6 +113,13 @@ struct ClusterMaintenanceTests {
         try await Self.withMaintenance(a, seeds: [b.address]) {
             try await a.driver.createNetwork(DriverHarness.network(options: ["weft.vni": "42"]))
             await Self.announceEndpoint(on: b)
+            try await body(network, a, b)
+        }
+    }
+
+    @Test("join through the seeds; B's endpoint reaches A's kernel; B fails: gone; B returns: back; B leaves: gone and forgotten")
+    func membershipDrivesTheKernel() async throws {
+        try await Self.withEndpointOnB { network, a, b in
             // Joined by the maintenance (nothing else joins A to B), the record merged, the kernel programmed.
             #expect(await eventually(within: .seconds(10)) { a.hasRemoteEndpoint() } != nil, "B's endpoint never reached A's kernel")
             #expect(a.harness.store.current.knownPeers == ["10.0.0.2:7946"])
@@ -130,13 +138,7 @@ struct ClusterMaintenanceTests {
 
     @Test("the repair pass runs on the clock: an entry removed behind weft's back is rewritten when 10 s pass")
     func repairPassOnTheClock() async throws {
-        let network = SimulatedNetwork()
-        let a = try HostA(network: network)
-        let b = try await Self.peerB(network: network)
-        defer { Task { await b.node.stop() } }
-        try await Self.withMaintenance(a, seeds: [b.address]) {
-            try await a.driver.createNetwork(DriverHarness.network(options: ["weft.vni": "42"]))
-            await Self.announceEndpoint(on: b)
+        try await Self.withEndpointOnB { _, a, _ in
             #expect(await eventually(within: .seconds(10)) { a.hasRemoteEndpoint() } != nil)
             // The tables count as complete only after a push/pull or the "alone" timer; force it for the repair.
             await a.cluster.markSynchronized()
