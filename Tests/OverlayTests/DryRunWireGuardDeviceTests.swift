@@ -55,7 +55,7 @@ struct DryRunWireGuardDeviceTests {
     @Test("peer changes print as wg set lines: added or changed peers with endpoint, keepalive and allowed IPs, the rest removed")
     func peerLines() {
         let (old, new, other) = (EncryptedPeerPlanTests.key(2), EncryptedPeerPlanTests.key(5), EncryptedPeerPlanTests.key(3))
-        let tunnel = [InterfaceAddress("100.64.2.12/32")!]
+        let tunnel = [IPInterface("100.64.2.12/32")!]
         let endpoint = WireGuardEndpoint(address: IPAddress("192.0.2.12")!)
         let kept = WireGuardPeer(publicKey: other, endpoint: WireGuardEndpoint(address: IPAddress("192.0.2.13")!),
                                  allowedIPs: [InterfaceAddress("100.64.2.13/32")!])

@@ -60,7 +60,7 @@ enum DeviceDumpReply {
         for address in peer.allowedIPs {
             var entry: [UInt8] = attribute(1, little(2, 2))
             entry += attribute(2, address.address.bytes)
-            entry += attribute(3, [address.prefixLength])
+            entry += attribute(3, [UInt8(address.prefixLength)])
             allowed += attribute(0, entry, nested: true)
         }
         children += attribute(9, allowed, nested: true)

@@ -337,7 +337,7 @@ struct EncryptedPeerPlanTests {
 /// Key rotation: a host that rotated keeps its FDB entries while its new peer handshakes, within a grace.
 struct WireGuardKeyRotationTests {
     typealias Plan = EncryptedPeerPlanTests
-    static let tunnelB = InterfaceAddress("100.64.2.12/32")!
+    static let tunnelB = IPInterface("100.64.2.12/32")!
 
     @Test("mid-rotation the newest definition's key counts, and the host stays reachable while its new peer handshakes")
     func newKeyWithinGrace() {

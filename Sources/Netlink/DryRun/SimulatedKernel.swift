@@ -14,7 +14,7 @@ struct SimulatedKernel {
 
     struct Namespace {
         var links: [Int32: SimulatedLink] = [:]
-        var addresses: [Int32: [InterfaceAddress]] = [:]
+        var addresses: [Int32: [IPInterface]] = [:]
         var fdb: [FDBEntry] = []
         var neighbours: [NeighbourEntry] = []
 

@@ -76,7 +76,7 @@ enum MessageDecoder {
             let header = try message.familyHeader(ifaddrmsg.self, "ifaddrmsg")
             let attributes = try message.attributes(after: addressHeaderSize)
             guard let address = attributes.address(IFA_LOCAL) ?? attributes.address(IFA_ADDRESS),
-                let interfaceAddress = InterfaceAddress(address: address, prefixLength: header.ifa_prefixlen)
+                let interfaceAddress = IPInterface(address: address, prefixLength: Int(header.ifa_prefixlen))
             else { throw .malformedMessage("address message without a valid address") }
             let device = LinkReference.index(Int32(bitPattern: header.ifa_index))
             return .operation(
@@ -120,7 +120,7 @@ enum MessageDecoder {
         let header = try message.familyHeader(ifaddrmsg.self, "ifaddrmsg")
         let attributes = try message.attributes(after: addressHeaderSize)
         guard let address = attributes.address(IFA_LOCAL) ?? attributes.address(IFA_ADDRESS),
-            let assigned = InterfaceAddress(address: address, prefixLength: header.ifa_prefixlen)
+            let assigned = IPInterface(address: address, prefixLength: Int(header.ifa_prefixlen))
         else { throw .malformedMessage("address entry without a valid address") }
         return AssignedAddress(device: Int32(bitPattern: header.ifa_index), address: assigned)
     }

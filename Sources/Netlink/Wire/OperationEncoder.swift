@@ -82,7 +82,7 @@ enum OperationEncoder {
             return MessageWriter.build(type: isAdd ? RTM_NEWADDR : RTM_DELADDR, flags: flags) { message in
                 var header = ifaddrmsg()
                 header.ifa_family = address.address.family
-                header.ifa_prefixlen = address.prefixLength
+                header.ifa_prefixlen = UInt8(address.prefixLength)
                 header.ifa_index = UInt32(bitPattern: index)
                 message.putFamilyHeader(header)
                 message.put(IFA_LOCAL, bytes: address.address.bytes)
@@ -210,7 +210,7 @@ enum OperationEncoder {
         var bytes = MessageWriter.build(type: RTM_NEWADDR, flags: NLM_F_MULTI) { message in
             var header = ifaddrmsg()
             header.ifa_family = entry.address.address.family
-            header.ifa_prefixlen = entry.address.prefixLength
+            header.ifa_prefixlen = UInt8(entry.address.prefixLength)
             header.ifa_index = UInt32(bitPattern: entry.device)
             message.putFamilyHeader(header)
             message.put(IFA_LOCAL, bytes: entry.address.address.bytes)

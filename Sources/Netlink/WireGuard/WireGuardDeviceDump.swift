@@ -17,7 +17,7 @@ public struct WireGuardDeviceDump: Sendable, Equatable {
         public var receivedBytes: UInt64 = 0
         public var transmittedBytes: UInt64 = 0
         public var keepaliveSeconds: UInt16 = 0
-        public var allowedIPs: [InterfaceAddress] = []
+        public var allowedIPs: [IPInterface] = []
 
         public init(publicKey: [UInt8]) { self.publicKey = publicKey }
     }
@@ -153,7 +153,7 @@ public struct WireGuardDeviceDump: Sendable, Equatable {
         return (address, UInt16(bytes[start + 2]) << 8 | UInt16(bytes[start + 3]))
     }
 
-    private static func allowedIP(_ bytes: ArraySlice<UInt8>) throws(NetlinkError) -> InterfaceAddress {
+    private static func allowedIP(_ bytes: ArraySlice<UInt8>) throws(NetlinkError) -> IPInterface {
         var family: Int32?
         var address: ArraySlice<UInt8>?
         var prefix: UInt8?
@@ -171,7 +171,7 @@ public struct WireGuardDeviceDump: Sendable, Equatable {
         }
         guard let family, let address, let prefix else { throw .malformedMessage("an allowed IP without family, address or mask") }
         guard (family == AF_INET && address.count == 4) || (family == AF_INET6 && address.count == 16),
-            let ip = IPAddress(bytes: address), let allowed = InterfaceAddress(address: ip, prefixLength: prefix)
+            let ip = IPAddress(bytes: address), let allowed = IPInterface(address: ip, prefixLength: Int(prefix))
         else { throw .malformedMessage("an allowed IP of family \(family), \(address.count) bytes, /\(prefix)") }
         return allowed
     }

@@ -11,9 +11,9 @@ public enum WireGuardMessages {
         public var publicKey: [UInt8]
         public var endpoint: IPAddress
         public var port: UInt16
-        public var allowedIPs: [InterfaceAddress]
+        public var allowedIPs: [IPInterface]
 
-        public init(publicKey: [UInt8], endpoint: IPAddress, port: UInt16, allowedIPs: [InterfaceAddress]) {
+        public init(publicKey: [UInt8], endpoint: IPAddress, port: UInt16, allowedIPs: [IPInterface]) {
             self.publicKey = publicKey
             self.endpoint = endpoint
             self.port = port
@@ -178,7 +178,7 @@ public enum WireGuardMessages {
                 message.nest(position) {
                     message.put(Int(WGALLOWEDIP_A_FAMILY.rawValue), u16: UInt16(allowed.address.family))
                     message.put(Int(WGALLOWEDIP_A_IPADDR.rawValue), bytes: allowed.address.bytes)
-                    message.put(Int(WGALLOWEDIP_A_CIDR_MASK.rawValue), u8: allowed.prefixLength)
+                    message.put(Int(WGALLOWEDIP_A_CIDR_MASK.rawValue), u8: UInt8(allowed.prefixLength))
                 }
             }
         }

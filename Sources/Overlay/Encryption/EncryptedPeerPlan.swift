@@ -67,7 +67,7 @@ public struct EncryptedPeerPlan: Sendable, Equatable {
         let configured = Dictionary(device.peers.map { ($0.publicKey, $0) }, uniquingKeysWith: { first, _ in first })
         var plan = EncryptedPeerPlan(peers: [], reachable: [:], excluded: [:])
         for (host, (key, endpoint)) in keys.sorted(by: { $0.key < $1.key }) where excluded[host] == nil {
-            guard let tunnel = tunnels.addresses[host], let allowed = InterfaceAddress("\(tunnel)/32") else {
+            guard let tunnel = tunnels.addresses[host], let allowed = IPInterface("\(tunnel)/32") else {
                 excluded[host] = "no tunnel address (not a member)"
                 continue
             }

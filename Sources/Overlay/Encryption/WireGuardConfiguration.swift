@@ -30,9 +30,9 @@ public struct WireGuardPeer: Sendable, Equatable {
     /// Its underlay address and WireGuard port.
     public var endpoint: WireGuardEndpoint
     /// The inner addresses routed to it: its tunnel address.
-    public var allowedIPs: [InterfaceAddress]
+    public var allowedIPs: [IPInterface]
 
-    public init(publicKey: WireGuardKey, endpoint: WireGuardEndpoint, allowedIPs: [InterfaceAddress]) {
+    public init(publicKey: WireGuardKey, endpoint: WireGuardEndpoint, allowedIPs: [IPInterface]) {
         self.publicKey = publicKey
         self.endpoint = endpoint
         self.allowedIPs = allowedIPs

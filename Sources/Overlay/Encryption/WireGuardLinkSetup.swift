@@ -10,7 +10,7 @@ struct WireGuardLinkSetup: Sendable {
     let launch: @Sendable (Process) throws -> Void
 
     func finish(tunnel: IPv4Address, mtu: UInt32, session: NetlinkSession) throws(WireGuardDeviceError) {
-        guard let address = InterfaceAddress("\(tunnel)/\(TunnelAddressing.prefixLength)") else {
+        guard let address = IPInterface("\(tunnel)/\(TunnelAddressing.prefixLength)") else {
             throw .netlink(interface: name, .invalidOperation(object: "address \(tunnel)", reason: "not a tunnel address"))
         }
         let present: [AssignedAddress]

@@ -92,7 +92,7 @@ public enum WireGuardUAPI {
             case "tx_bytes":
                 peer?.transmittedBytes = UInt64(value) ?? 0
             case "allowed_ip":
-                if let allowed = InterfaceAddress(value) { peer?.allowedIPs.append(allowed) }
+                if let allowed = IPInterface(value) { peer?.allowedIPs.append(allowed) }
             default:
                 continue
             }
@@ -107,13 +107,13 @@ public struct WireGuardStatus: Sendable, Equatable {
     public struct Peer: Sendable, Equatable {
         public var publicKey: WireGuardKey
         public var endpoint: WireGuardEndpoint?
-        public var allowedIPs: [InterfaceAddress] = []
+        public var allowedIPs: [IPInterface] = []
         /// Seconds since the epoch of the last handshake; 0 before the first.
         public var lastHandshakeSeconds: Int64 = 0
         public var receivedBytes: UInt64 = 0
         public var transmittedBytes: UInt64 = 0
 
-        public init(publicKey: WireGuardKey, endpoint: WireGuardEndpoint? = nil, allowedIPs: [InterfaceAddress] = [],
+        public init(publicKey: WireGuardKey, endpoint: WireGuardEndpoint? = nil, allowedIPs: [IPInterface] = [],
                     lastHandshakeSeconds: Int64 = 0, receivedBytes: UInt64 = 0, transmittedBytes: UInt64 = 0) {
             self.publicKey = publicKey
             self.endpoint = endpoint

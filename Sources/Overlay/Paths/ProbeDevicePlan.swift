@@ -16,7 +16,7 @@ public struct ProbeDevicePlan: Sendable, Equatable {
         local: IPAddress, vxlanPort: UInt16, relayPort: UInt16, peers: Set<IPAddress>, links: [Link], hostLinks: [Link],
         addresses: [AssignedAddress], fdb: [FDBEntry], namespaceFD: Int32
     ) -> ProbeDevicePlan? {
-        guard let mac = PathProbe.mac(for: local), let address = InterfaceAddress(address: local, prefixLength: 32) else { return nil }
+        guard let mac = PathProbe.mac(for: local), let address = IPInterface(address: local, prefixLength: 32) else { return nil }
         var plan = ProbeDevicePlan()
         let name = PathProbe.deviceName
         let config = VXLANConfig(vni: PathProbe.vni, port: vxlanPort, local: local, proxy: false)

@@ -22,9 +22,9 @@ public struct VIPRuleset: Hashable, Sendable {
 
     /// The VIPs, as addresses of the bridge with the network's prefix length (so the bridge has a route to the
     /// subnet for the rewritten packets).
-    public func bridgeAddresses(subnet: IPv4Subnet) -> Set<InterfaceAddress> {
+    public func bridgeAddresses(subnet: IPv4Subnet) -> Set<IPInterface> {
         Set(services.compactMap { service in
-            InterfaceAddress(address: .v4(service.vip), prefixLength: UInt8(subnet.prefixLength))
+            IPInterface(address: .v4(service.vip), prefixLength: subnet.prefixLength)
         })
     }
 
