@@ -12,51 +12,45 @@ struct DaemonGossipKeyTests {
         return (outcome.status, outcome.standardOutput + outcome.standardError)
     }
 
-    func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "weft-daemon-key-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        return path
-    }
-
     @Test("seeds without a key: refused, saying how to get the key")
-    func seedsWithoutKey() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try run([
-            "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
-            "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1",
-        ])
-        #expect(result.status != 0)
-        #expect(result.output.contains("needs the cluster's key") && result.output.contains("--insecure-gossip"), "\(result.output)")
+    func seedsWithoutKey() async throws {
+        try await withTemporaryDirectory { directory in
+            let result = try run([
+                "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
+                "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1",
+            ])
+            #expect(result.status != 0)
+            #expect(result.output.contains("needs the cluster's key") && result.output.contains("--insecure-gossip"), "\(result.output)")
+        }
     }
 
     @Test("a key file others can read: refused, naming the file and chmod")
-    func openKeyFile() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let keyPath = directory + "/cluster.key"
-        let key = Data((0..<16).map { UInt8($0) }).base64EncodedString()
-        _ = FileManager.default.createFile(atPath: keyPath, contents: Data(key.utf8), attributes: [.posixPermissions: 0o644])
-        let result = try run([
-            "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
-            "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1", "--key-file", keyPath,
-        ])
-        #expect(result.status != 0)
-        #expect(result.output.contains("chmod 600 \(keyPath)"), "\(result.output)")
-        #expect(!result.output.contains(key))
+    func openKeyFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let keyPath = directory + "/cluster.key"
+            let key = Data((0..<16).map { UInt8($0) }).base64EncodedString()
+            _ = FileManager.default.createFile(atPath: keyPath, contents: Data(key.utf8), attributes: [.posixPermissions: 0o644])
+            let result = try run([
+                "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
+                "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1", "--key-file", keyPath,
+            ])
+            #expect(result.status != 0)
+            #expect(result.output.contains("chmod 600 \(keyPath)"), "\(result.output)")
+            #expect(!result.output.contains(key))
+        }
     }
 
     @Test("--insecure-gossip with a key is a contradiction, refused")
-    func insecureWithKey() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try run([
-            "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
-            "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1", "--insecure-gossip",
-            "--key-file", directory + "/none.key",
-        ])
-        #expect(result.status != 0)
-        #expect(result.output.contains("--insecure-gossip cannot be combined"), "\(result.output)")
+    func insecureWithKey() async throws {
+        try await withTemporaryDirectory { directory in
+            let result = try run([
+                "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
+                "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1", "--insecure-gossip",
+                "--key-file", directory + "/none.key",
+            ])
+            #expect(result.status != 0)
+            #expect(result.output.contains("--insecure-gossip cannot be combined"), "\(result.output)")
+        }
     }
 
     @Test("weft key generate prints a fresh 32-byte key each time")

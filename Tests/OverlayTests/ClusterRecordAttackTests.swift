@@ -5,6 +5,7 @@ import Logging
 import Netlink
 import Overlay
 import Testing
+import TestSupport
 
 /// Issue 12's attacks on the cluster tables, each through the gossip delegate's entry points (`notifyMessage`,
 /// `mergeRemoteState`): what the table holds, what the kernel would be programmed with (`remoteEndpoints`,
@@ -315,39 +316,33 @@ struct ClusterRecordAttackTests {
 
 /// The identity key and the pins on disk.
 struct NodeIdentityFileTests {
-    static func temporaryDirectory() throws -> String {
-        var template = Array("/tmp/weft-identity-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        return String(cString: try #require(made))
+    @Test func theIdentityKeyIsCreatedPrivateAndLoadedAgain() async throws {
+        try await withTemporaryDirectory { directory in
+            let first = try NodeIdentity.loadOrCreate(directory: directory)
+            let path = directory + "/" + NodeIdentity.fileName
+            var info = stat()
+            #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+            #expect(try NodeIdentity.loadOrCreate(directory: directory).publicKey == first.publicKey)
+            #expect(first.tag.utf8.count == 44 && NodeIdentity.publicKey(tag: first.tag) == first.publicKey)
+            #expect(chmod(path, 0o644) == 0)
+            #expect(throws: NodeIdentity.IdentityError.self) { _ = try NodeIdentity.loadOrCreate(directory: directory) }
+            // A daemon's tags with the key still fit serf's 512-byte meta.
+            let tags = ["role": "weft", "vtep": "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"].merging(first.tags) { $1 }
+            #expect(SerfTags.encode(tags).count < 512)
+        }
     }
 
-    @Test func theIdentityKeyIsCreatedPrivateAndLoadedAgain() throws {
-        let directory = try Self.temporaryDirectory()
-        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
-        let first = try NodeIdentity.loadOrCreate(directory: directory)
-        let path = directory + "/" + NodeIdentity.fileName
-        var info = stat()
-        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
-        #expect(try NodeIdentity.loadOrCreate(directory: directory).publicKey == first.publicKey)
-        #expect(first.tag.utf8.count == 44 && NodeIdentity.publicKey(tag: first.tag) == first.publicKey)
-        #expect(chmod(path, 0o644) == 0)
-        #expect(throws: NodeIdentity.IdentityError.self) { _ = try NodeIdentity.loadOrCreate(directory: directory) }
-        // A daemon's tags with the key still fit serf's 512-byte meta.
-        let tags = ["role": "weft", "vtep": "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"].merging(first.tags) { $1 }
-        #expect(SerfTags.encode(tags).count < 512)
-    }
-
-    @Test func pinsSurviveARestartAndCanBeRemoved() throws {
-        let directory = try Self.temporaryDirectory()
-        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
-        let key = NodeIdentity().tag
-        let other = NodeIdentity().tag
-        let pins = try PinnedIdentities(directory: directory)
-        #expect(try pins.check(node: "b", key: key) == .pinned)
-        let reloaded = try PinnedIdentities(directory: directory)
-        #expect(try reloaded.check(node: "b", key: key) == .matches)
-        #expect(try reloaded.check(node: "b", key: other) == .differs(pinned: key))
-        try reloaded.unpin("b")
-        #expect(try PinnedIdentities(directory: directory).check(node: "b", key: other) == .pinned)
+    @Test func pinsSurviveARestartAndCanBeRemoved() async throws {
+        try await withTemporaryDirectory { directory in
+            let key = NodeIdentity().tag
+            let other = NodeIdentity().tag
+            let pins = try PinnedIdentities(directory: directory)
+            #expect(try pins.check(node: "b", key: key) == .pinned)
+            let reloaded = try PinnedIdentities(directory: directory)
+            #expect(try reloaded.check(node: "b", key: key) == .matches)
+            #expect(try reloaded.check(node: "b", key: other) == .differs(pinned: key))
+            try reloaded.unpin("b")
+            #expect(try PinnedIdentities(directory: directory).check(node: "b", key: other) == .pinned)
+        }
     }
 }

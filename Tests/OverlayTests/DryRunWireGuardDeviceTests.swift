@@ -4,52 +4,53 @@ import Netlink
 import Overlay
 import Synchronization
 import Testing
+import TestSupport
 
 /// `--dry-run` with an encrypted network: weft-wg printed as `ip` and `wg set` lines beside the `ip`/`bridge`
 /// lines of the network, never the private key itself.
 struct DryRunWireGuardDeviceTests {
     @Test("an encrypted network in a dry run prints weft-wg's link, key file, address, MTU, blackhole route and the nft filter")
     func encryptedNetworkPrinted() async throws {
-        let directory = try NodeIdentityFileTests.temporaryDirectory()
-        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
-        let keys = try WireGuardKeyPair.loadOrCreate(directory: directory)
-        let keyPath = directory + "/" + WireGuardKeyPair.fileName
-        let privateKey = try String(contentsOfFile: keyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let harness = DriverHarness()
-        let printed = harness.printed
-        let emit: @Sendable (String) -> Void = { line in printed.lines.withLock { $0.append(line) } }
-        let driver = OverlayDriver(
-            host: DriverHarness.host, backend: harness.backend, store: harness.store, logger: Logger(label: "test"),
-            wireGuard: EncryptedDatapath(
-                device: DryRunWireGuardDevice(privateKeyPath: keyPath, emit: emit), filter: PlaintextVXLANFilter(printing: emit),
-                keys: keys))
-        try await driver.start()
-        _ = harness.take()
-        try await driver.createNetwork(DriverHarness.network(options: ["encrypted": "", "weft.vni": "4242"]))
-        let lines = harness.take()
-        let wireGuard = lines.filter { !$0.hasPrefix("nft") && ($0.contains("weft-wg") || $0.contains("100.64.0.0/10")) }
-        #expect(wireGuard == [
-            "ip link add weft-wg type wireguard",
-            "wg set weft-wg listen-port 51820 private-key \(keyPath)",
-            "ip address add 100.64.2.1/10 dev weft-wg",
-            "ip link set weft-wg mtu 1440 up",  // underlay − 60; the VXLAN inside takes 50 more
-            "ip route replace blackhole 100.64.0.0/10 metric 4294967295",
-        ], "\(lines.joined(separator: "\n"))")
-        #expect(lines.contains { $0.hasPrefix("nft -f - <<'EOF'") && $0.contains("udp dport 4789 @th,96,24 { 4242 } iifname != \"weft-wg\" counter drop") })
-        // The VXLAN port of the encrypted network sends from the tunnel address.
-        #expect(lines.contains { $0.contains("type vxlan id 4242") && $0.contains("local 100.64.2.1") }, "\(lines.joined(separator: "\n"))")
-        let all = lines.joined(separator: "\n")
-        let hex = Data(base64Encoded: privateKey)!.map { String(format: "%02x", $0) }.joined()
-        #expect(!all.contains(privateKey) && !all.contains(hex), "the dry run printed the private key")
+        try await withTemporaryDirectory { directory in
+            let keys = try WireGuardKeyPair.loadOrCreate(directory: directory)
+            let keyPath = directory + "/" + WireGuardKeyPair.fileName
+            let privateKey = try String(contentsOfFile: keyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let harness = DriverHarness()
+            let printed = harness.printed
+            let emit: @Sendable (String) -> Void = { line in printed.lines.withLock { $0.append(line) } }
+            let driver = OverlayDriver(
+                host: DriverHarness.host, backend: harness.backend, store: harness.store, logger: Logger(label: "test"),
+                wireGuard: EncryptedDatapath(
+                    device: DryRunWireGuardDevice(privateKeyPath: keyPath, emit: emit), filter: PlaintextVXLANFilter(printing: emit),
+                    keys: keys))
+            try await driver.start()
+            _ = harness.take()
+            try await driver.createNetwork(DriverHarness.network(options: ["encrypted": "", "weft.vni": "4242"]))
+            let lines = harness.take()
+            let wireGuard = lines.filter { !$0.hasPrefix("nft") && ($0.contains("weft-wg") || $0.contains("100.64.0.0/10")) }
+            #expect(wireGuard == [
+                "ip link add weft-wg type wireguard",
+                "wg set weft-wg listen-port 51820 private-key \(keyPath)",
+                "ip address add 100.64.2.1/10 dev weft-wg",
+                "ip link set weft-wg mtu 1440 up",  // underlay − 60; the VXLAN inside takes 50 more
+                "ip route replace blackhole 100.64.0.0/10 metric 4294967295",
+            ], "\(lines.joined(separator: "\n"))")
+            #expect(lines.contains { $0.hasPrefix("nft -f - <<'EOF'") && $0.contains("udp dport 4789 @th,96,24 { 4242 } iifname != \"weft-wg\" counter drop") })
+            // The VXLAN port of the encrypted network sends from the tunnel address.
+            #expect(lines.contains { $0.contains("type vxlan id 4242") && $0.contains("local 100.64.2.1") }, "\(lines.joined(separator: "\n"))")
+            let all = lines.joined(separator: "\n")
+            let hex = Data(base64Encoded: privateKey)!.map { String(format: "%02x", $0) }.joined()
+            #expect(!all.contains(privateKey) && !all.contains(hex), "the dry run printed the private key")
 
-        // A rotation prints the key file again, never the key.
-        _ = try await driver.rotateWireGuardKey()
-        #expect(harness.take().filter { $0.hasPrefix("wg ") } == ["wg set weft-wg private-key \(keyPath)"])
+            // A rotation prints the key file again, never the key.
+            _ = try await driver.rotateWireGuardKey()
+            #expect(harness.take().filter { $0.hasPrefix("wg ") } == ["wg set weft-wg private-key \(keyPath)"])
 
-        try await driver.deleteNetwork(id: "net1")
-        let removed = harness.take()
-        #expect(removed.contains("ip link del weft-wg"))
-        #expect(removed.contains("ip route del blackhole 100.64.0.0/10 metric 4294967295"))
+            try await driver.deleteNetwork(id: "net1")
+            let removed = harness.take()
+            #expect(removed.contains("ip link del weft-wg"))
+            #expect(removed.contains("ip route del blackhole 100.64.0.0/10 metric 4294967295"))
+        }
     }
 
     @Test("peer changes print as wg set lines: added or changed peers with endpoint, keepalive and allowed IPs, the rest removed")
@@ -86,22 +87,22 @@ final class KeyRefusingDevice: WireGuardInterface {
 struct KeyRotationFailureTests {
     @Test("an interface that refuses the new key: the rotation fails naming the cause, the key file and the announced key stay the old ones")
     func refusedKeyRestored() async throws {
-        let directory = try NodeIdentityFileTests.temporaryDirectory()
-        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
-        let keys = try WireGuardKeyPair.loadOrCreate(directory: directory)
-        let harness = DriverHarness()
-        let driver = OverlayDriver(
-            host: DriverHarness.host, backend: harness.backend, store: harness.store, logger: Logger(label: "test"),
-            wireGuard: EncryptedDatapath(device: KeyRefusingDevice(), filter: PlaintextVXLANFilter(printing: { _ in }), keys: keys,
-                                         keyDirectory: directory))
-        try await driver.start()
-        try await driver.createNetwork(DriverHarness.network(options: ["encrypted": "", "weft.vni": "4242"]))
-        await #expect {
-            try await driver.rotateWireGuardKey()
-        } throws: { error in
-            "\(error)".contains("the interface refused the new key (the old one stays)") && "\(error)".contains("connect")
+        try await withTemporaryDirectory { directory in
+            let keys = try WireGuardKeyPair.loadOrCreate(directory: directory)
+            let harness = DriverHarness()
+            let driver = OverlayDriver(
+                host: DriverHarness.host, backend: harness.backend, store: harness.store, logger: Logger(label: "test"),
+                wireGuard: EncryptedDatapath(device: KeyRefusingDevice(), filter: PlaintextVXLANFilter(printing: { _ in }), keys: keys,
+                                             keyDirectory: directory))
+            try await driver.start()
+            try await driver.createNetwork(DriverHarness.network(options: ["encrypted": "", "weft.vni": "4242"]))
+            await #expect {
+                try await driver.rotateWireGuardKey()
+            } throws: { error in
+                "\(error)".contains("the interface refused the new key (the old one stays)") && "\(error)".contains("connect")
+            }
+            #expect(try WireGuardKeyPair.loadOrCreate(directory: directory).publicKey == keys.publicKey, "the key file lost the key peers know")
+            #expect(await driver.wireGuardKeys?.publicKey == keys.publicKey)
         }
-        #expect(try WireGuardKeyPair.loadOrCreate(directory: directory).publicKey == keys.publicKey, "the key file lost the key peers know")
-        #expect(await driver.wireGuardKeys?.publicKey == keys.publicKey)
     }
 }

@@ -188,7 +188,8 @@ struct StateStoreTests {
             let ready = directory + "/ready"
             let go = directory + "/go"
             let parent = Task { () -> (holder: Int32?, refused: StateStore.StoreError?) in
-                guard await Self.poll(seconds: 60, { FileManager.default.fileExists(atPath: ready) }) else { return (nil, nil) }
+                guard await eventually(within: .seconds(60), every: .milliseconds(20), { FileManager.default.fileExists(atPath: ready) }) != nil
+                else { return (nil, nil) }
                 let holder = Int32((try? String(contentsOfFile: ready, encoding: .utf8)) ?? "")
                 var refused: StateStore.StoreError?
                 do throws(StateStore.StoreError) { _ = try StateStore(directory: state) } catch { refused = error }
@@ -226,14 +227,5 @@ struct StateStoreTests {
             #expect(mode(directory) == 0o700)
             for file in files { #expect(mode(file) == 0o600, "\(file)") }
         }
-    }
-
-    static func poll(seconds: Int, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
     }
 }

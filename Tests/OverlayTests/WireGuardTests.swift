@@ -15,25 +15,25 @@ struct WireGuardTests {
     static let otherKey = WireGuardKey(bytes: (0..<32).map { UInt8($0) })!
 
     @Test("the private key is made once, 0600 under the state directory, and read back the same")
-    func keyPairOnDisk() throws {
-        let directory = try NodeIdentityFileTests.temporaryDirectory()
-        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
-        let first = try WireGuardKeyPair.loadOrCreate(directory: directory)
-        let path = directory + "/" + WireGuardKeyPair.fileName
-        var info = stat()
-        #expect(stat(path, &info) == 0)
-        #expect(info.st_mode & 0o777 == 0o600)
-        let second = try WireGuardKeyPair.loadOrCreate(directory: directory)
-        #expect(first.publicKey == second.publicKey)
-        // The file holds the private key (as `wg genkey` writes it), never the public one.
-        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(WireGuardKey(base64: text) != nil && text != first.publicKey.base64)
-        #expect(chmod(path, 0o644) == 0)
-        #expect(throws: WireGuardKeyPair.KeyError.self) { try WireGuardKeyPair.loadOrCreate(directory: directory) }
-        #expect(chmod(path, 0o600) == 0)
-        try "not a key\n".write(toFile: path, atomically: false, encoding: .utf8)
-        #expect(throws: WireGuardKeyPair.KeyError.malformed(path: path)) {
-            try WireGuardKeyPair.loadOrCreate(directory: directory)
+    func keyPairOnDisk() async throws {
+        try await withTemporaryDirectory { directory in
+            let first = try WireGuardKeyPair.loadOrCreate(directory: directory)
+            let path = directory + "/" + WireGuardKeyPair.fileName
+            var info = stat()
+            #expect(stat(path, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o600)
+            let second = try WireGuardKeyPair.loadOrCreate(directory: directory)
+            #expect(first.publicKey == second.publicKey)
+            // The file holds the private key (as `wg genkey` writes it), never the public one.
+            let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(WireGuardKey(base64: text) != nil && text != first.publicKey.base64)
+            #expect(chmod(path, 0o644) == 0)
+            #expect(throws: WireGuardKeyPair.KeyError.self) { try WireGuardKeyPair.loadOrCreate(directory: directory) }
+            #expect(chmod(path, 0o600) == 0)
+            try "not a key\n".write(toFile: path, atomically: false, encoding: .utf8)
+            #expect(throws: WireGuardKeyPair.KeyError.malformed(path: path)) {
+                try WireGuardKeyPair.loadOrCreate(directory: directory)
+            }
         }
     }
 
@@ -400,25 +400,25 @@ struct WireGuardKeyRotationTests {
 
     @Test("a rotation saves the new key in the state directory and the driver uses it; without a datapath it is refused")
     func driverRotates() async throws {
-        let directory = try NodeIdentityFileTests.temporaryDirectory()
-        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
-        let keys = try WireGuardKeyPair.loadOrCreate(directory: directory)
-        let backend = DryRunBackend(seedFromCurrentNamespace: false, output: { _ in })
-        let host = HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500, namespaceDirectory: "/run/weft-rotation-test/netns")
-        let datapath = EncryptedDatapath(
-            device: UserspaceWireGuardDevice(backend: UserspaceWireGuard(socketDirectory: directory + "/none")), keys: keys,
-            keyDirectory: directory)
-        let driver = OverlayDriver(
-            host: host, backend: backend, store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"),
-            wireGuard: datapath)
-        // No encrypted network: no interface to update; the key file holds the new key at once.
-        let result = try await driver.rotateWireGuardKey()
-        #expect(result.previousPublicKey == keys.publicKey.base64 && result.publicKey != keys.publicKey.base64)
-        #expect(!result.interfaceUpdated)
-        #expect(try WireGuardKeyPair.loadOrCreate(directory: directory).publicKey.base64 == result.publicKey)
-        #expect(await driver.wireGuardKeys?.publicKey.base64 == result.publicKey)
-        // Without a datapath: refused with the reason.
-        let plain = OverlayDriver(host: host, backend: backend, store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"))
-        await #expect(throws: WireGuardRotationError.self) { try await plain.rotateWireGuardKey() }
+        try await withTemporaryDirectory { directory in
+            let keys = try WireGuardKeyPair.loadOrCreate(directory: directory)
+            let backend = DryRunBackend(seedFromCurrentNamespace: false, output: { _ in })
+            let host = HostSettings(advertiseAddress: IPAddress("192.0.2.1")!, underlayMTU: 1500, namespaceDirectory: "/run/weft-rotation-test/netns")
+            let datapath = EncryptedDatapath(
+                device: UserspaceWireGuardDevice(backend: UserspaceWireGuard(socketDirectory: directory + "/none")), keys: keys,
+                keyDirectory: directory)
+            let driver = OverlayDriver(
+                host: host, backend: backend, store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"),
+                wireGuard: datapath)
+            // No encrypted network: no interface to update; the key file holds the new key at once.
+            let result = try await driver.rotateWireGuardKey()
+            #expect(result.previousPublicKey == keys.publicKey.base64 && result.publicKey != keys.publicKey.base64)
+            #expect(!result.interfaceUpdated)
+            #expect(try WireGuardKeyPair.loadOrCreate(directory: directory).publicKey.base64 == result.publicKey)
+            #expect(await driver.wireGuardKeys?.publicKey.base64 == result.publicKey)
+            // Without a datapath: refused with the reason.
+            let plain = OverlayDriver(host: host, backend: backend, store: StateStore(inMemory: PersistentState()), logger: Logger(label: "test"))
+            await #expect(throws: WireGuardRotationError.self) { try await plain.rotateWireGuardKey() }
+        }
     }
 }
