@@ -19,7 +19,7 @@ public final class DryRunBackend: NetlinkBackend {
         var kernel = SimulatedKernel()
         var current = SimulatedKernel.Namespace()
         if seedFromCurrentNamespace, let links = try? Self.realLinks() {
-            for link in links { current.links[link.index] = SimulatedKernel.SimulatedLink(link: link) }
+            for link in links { current.insert(SimulatedKernel.SimulatedLink(link: link)) }
         }
         kernel.namespaces[NamespaceReference.current.path] = current
         self.kernel = Mutex(kernel)

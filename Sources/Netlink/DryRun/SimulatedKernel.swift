@@ -12,25 +12,18 @@ struct SimulatedKernel {
         var port = BridgePortChanges()
     }
 
-    struct Namespace {
-        var links: [Int32: SimulatedLink] = [:]
-        var addresses: [Int32: [IPInterface]] = [:]
-        var fdb: [FDBEntry] = []
-        var neighbours: [NeighbourEntry] = []
-
-        func index(named name: String) -> Int32? { links.first { $0.value.link.name == name }?.key }
-    }
-
     var namespaces: [String: Namespace] = [:]
-    /// Placeholder descriptors handed out for namespaces, by path.
-    var descriptors: [Int32: String] = [:]
+    /// Placeholder descriptors handed out for namespaces: the path of each, and the descriptor of each path.
+    private(set) var descriptors: [Int32: String] = [:]
+    private var descriptorsByPath: [String: Int32] = [:]
     private var nextDescriptor: Int32 = 1000
     private var nextIndex: Int32 = 1000
 
     mutating func descriptor(for path: String) -> Int32 {
-        if let existing = descriptors.first(where: { $0.value == path })?.key { return existing }
+        if let existing = descriptorsByPath[path] { return existing }
         nextDescriptor += 1
         descriptors[nextDescriptor] = path
+        descriptorsByPath[path] = nextDescriptor
         return nextDescriptor
     }
 
@@ -40,8 +33,9 @@ struct SimulatedKernel {
 
     /// Applies one operation to the namespace at `path`; returns 0 or the errno the kernel would give.
     mutating func apply(_ operation: NetlinkOperation, in path: String) -> Int32 {
-        guard var namespace = namespaces[path] else { return ENOENT }
-        defer { if namespaces[path] != nil { namespaces[path] = namespace } }
+        // Taken out of the dictionary while it changes: changed in place there, its tables would be copied.
+        guard var namespace = namespaces.removeValue(forKey: path) else { return ENOENT }
+        defer { namespaces[path] = namespace }
         func index(_ reference: LinkReference) -> Int32? {
             switch reference {
             case .index(let index): namespace.links[index] != nil ? index : nil
@@ -57,10 +51,10 @@ struct SimulatedKernel {
                 mac: spec.mac ?? MACAddress.randomLocallyAdministered())
             switch spec.kind {
             case .bridge:
-                namespace.links[link.index] = SimulatedLink(link: link)
+                namespace.insert(SimulatedLink(link: link))
             case .wireguard:
                 link.mtu = spec.mtu ?? 1420
-                namespace.links[link.index] = SimulatedLink(link: link)
+                namespace.insert(SimulatedLink(link: link))
             case .vxlan(var config):
                 if let lower = config.lowerDevice {
                     guard let lowerIndex = index(lower) else { return ENODEV }
@@ -68,7 +62,7 @@ struct SimulatedKernel {
                 }
                 link.mtu = spec.mtu ?? 1450
                 link.vxlan = config
-                namespace.links[link.index] = SimulatedLink(link: link)
+                namespace.insert(SimulatedLink(link: link))
             case .veth(let peerSpec):
                 let peerPath = peerSpec.namespaceFD.map { descriptors[$0] } ?? path
                 guard let peerPath else { return EBADF }
@@ -77,13 +71,13 @@ struct SimulatedKernel {
                     mac: peerSpec.mac ?? MACAddress.randomLocallyAdministered())
                 if peerPath == path {
                     if peerSpec.name == spec.name || namespace.index(named: peerSpec.name) != nil { return EEXIST }
-                    namespace.links[peerLink.index] = SimulatedLink(link: peerLink, peer: (path, link.index))
+                    namespace.insert(SimulatedLink(link: peerLink, peer: (path, link.index)))
                 } else {
                     guard namespaces[peerPath] != nil else { return EBADF }
                     if namespaces[peerPath]!.index(named: peerSpec.name) != nil { return EEXIST }
-                    namespaces[peerPath]!.links[peerLink.index] = SimulatedLink(link: peerLink, peer: (path, link.index))
+                    namespaces[peerPath]!.insert(SimulatedLink(link: peerLink, peer: (path, link.index)))
                 }
-                namespace.links[link.index] = SimulatedLink(link: link, peer: (peerPath, peerLink.index))
+                namespace.insert(SimulatedLink(link: link, peer: (peerPath, peerLink.index)))
             }
             return 0
 
@@ -100,7 +94,7 @@ struct SimulatedKernel {
             return 0
 
         case .setLink(let reference, let changes):
-            guard let target = index(reference), var entry = namespace.links[target] else { return ENODEV }
+            guard let target = index(reference), let entry = namespace.links[target] else { return ENODEV }
             var masterIndex: Int32??
             switch changes.master {
             case .bridge(let bridge)?:
@@ -116,28 +110,31 @@ struct SimulatedKernel {
             }
             var targetPath: String?
             if let fd = changes.namespaceFD {
-                guard let destination = descriptors[fd], namespaces[destination] != nil else { return EINVAL }
+                guard let destination = descriptors[fd], destination == path || namespaces[destination] != nil else {
+                    return EINVAL
+                }
                 let finalName = changes.name ?? entry.link.name
                 if destination != path, namespaces[destination]!.index(named: finalName) != nil { return EEXIST }
                 targetPath = destination
             }
-            if let up = changes.up { entry.link.isUp = up }
-            if let mtu = changes.mtu { entry.link.mtu = mtu }
-            if let mac = changes.mac { entry.link.mac = mac }
-            if let masterIndex { entry.link.master = masterIndex }
-            if let newName = changes.name { entry.link.name = newName }
-            namespace.links[target] = entry
+            namespace.update(target) { entry in
+                if let up = changes.up { entry.link.isUp = up }
+                if let mtu = changes.mtu { entry.link.mtu = mtu }
+                if let mac = changes.mac { entry.link.mac = mac }
+                if let masterIndex { entry.link.master = masterIndex }
+                if let newName = changes.name { entry.link.name = newName }
+            }
             if let targetPath, targetPath != path {
                 move(target, from: &namespace, fromPath: path, to: targetPath)
             }
             return 0
 
         case .setBridgePort(let reference, let changes):
-            guard let target = index(reference), namespace.links[target] != nil else { return ENODEV }
-            guard namespace.links[target]!.link.master != nil else { return EOPNOTSUPP }
-            if let learning = changes.learning { namespace.links[target]!.port.learning = learning }
-            if let suppress = changes.neighbourSuppression {
-                namespace.links[target]!.port.neighbourSuppression = suppress
+            guard let target = index(reference), let entry = namespace.links[target] else { return ENODEV }
+            guard entry.link.master != nil else { return EOPNOTSUPP }
+            namespace.update(target) { entry in
+                if let learning = changes.learning { entry.port.learning = learning }
+                if let suppress = changes.neighbourSuppression { entry.port.neighbourSuppression = suppress }
             }
             return 0
 
@@ -157,51 +154,21 @@ struct SimulatedKernel {
             guard let target = index(entry.device) else { return ENODEV }
             entry.device = .index(target)
             if entry.table == .bridge { entry.master = namespace.links[target]?.link.master }
-            let sameMAC = namespace.fdb.indices.filter {
-                namespace.fdb[$0].device == entry.device && namespace.fdb[$0].mac == entry.mac
-                    && namespace.fdb[$0].table == entry.table
-            }
-            switch mode {
-            case .add:
-                if !sameMAC.isEmpty { return EEXIST }
-                namespace.fdb.append(entry)
-            case .replace:
-                if let first = sameMAC.first { namespace.fdb[first] = entry } else { namespace.fdb.append(entry) }
-            case .append:
-                if !sameMAC.contains(where: { namespace.fdb[$0].destination == entry.destination && namespace.fdb[$0].port == entry.port }) {
-                    namespace.fdb.append(entry)
-                }
-            }
-            return 0
+            return namespace.fdb.write(entry, on: target, mode: mode)
 
         case .deleteFDB(var entry):
             guard let target = index(entry.device) else { return ENODEV }
             entry.device = .index(target)
-            let before = namespace.fdb.count
-            namespace.fdb.removeAll {
-                $0.device == entry.device && $0.mac == entry.mac && $0.table == entry.table
-                    && (entry.destination == nil || ($0.destination == entry.destination && $0.port == entry.port))
-            }
-            return namespace.fdb.count == before ? ENOENT : 0
+            return namespace.fdb.delete(entry, on: target) ? 0 : ENOENT
 
         case .writeNeighbour(var entry, let mode):
             guard let target = index(entry.device) else { return ENODEV }
             entry.device = .index(target)
-            if let existing = namespace.neighbours.firstIndex(where: {
-                $0.device == entry.device && $0.address == entry.address
-            }) {
-                if mode == .add { return EEXIST }
-                namespace.neighbours[existing] = entry
-            } else {
-                namespace.neighbours.append(entry)
-            }
-            return 0
+            return namespace.neighbours.write(entry, on: target, mode: mode)
 
         case .deleteNeighbour(let entry):
             guard let target = index(entry.device) else { return ENODEV }
-            let before = namespace.neighbours.count
-            namespace.neighbours.removeAll { $0.device == .index(target) && $0.address == entry.address }
-            return namespace.neighbours.count == before ? ENOENT : 0
+            return namespace.neighbours.delete(entry.address, on: target) ? 0 : ENOENT
         }
     }
 
@@ -226,7 +193,7 @@ struct SimulatedKernel {
                 })
         case .forwardingDatabase:
             return .success(
-                namespace.fdb.flatMap { entry in
+                namespace.fdb.dump().flatMap { entry in
                     guard case .index(let index) = entry.device else { return [UInt8]() }
                     return OperationEncoder.encodeNeighbourReply(fdb: entry, index: index, sequence: sequence)
                 })
@@ -239,7 +206,7 @@ struct SimulatedKernel {
                 })
         case .neighbours(let family):
             return .success(
-                namespace.neighbours.filter { $0.address.family == family }.flatMap { entry in
+                namespace.neighbours.dump().filter { $0.address.family == family }.flatMap { entry in
                     guard case .index(let index) = entry.device else { return [UInt8]() }
                     return OperationEncoder.encodeNeighbourReply(neighbour: entry, index: index, sequence: sequence)
                 })
@@ -253,36 +220,34 @@ struct SimulatedKernel {
 
     /// Removes a link and everything that hangs off it, as unregistering a device does.
     private static func remove(_ index: Int32, from namespace: inout Namespace) {
-        namespace.links[index] = nil
+        namespace.removeLink(index)
         namespace.addresses[index] = nil
-        namespace.fdb.removeAll { $0.device == .index(index) || $0.master == index }
-        namespace.neighbours.removeAll { $0.device == .index(index) }
-        for (other, entry) in namespace.links where entry.link.master == index {
-            namespace.links[other]!.link.master = nil
-        }
+        namespace.fdb.removeAll(of: index)
+        namespace.neighbours.removeAll(of: index)
     }
 
     /// Moves a link to another namespace: it leaves its bridge, addresses and neighbours behind and keeps its
     /// own FDB, and its index when that is free there.
     private mutating func move(_ index: Int32, from namespace: inout Namespace, fromPath: String, to path: String) {
         guard var entry = namespace.links[index] else { return }
-        let ownFDB = namespace.fdb.filter { $0.device == .index(index) && $0.table == .device }
+        let ownFDB = namespace.fdb.deviceEntries(of: index)
         Self.remove(index, from: &namespace)
         entry.link.master = nil
         entry.port = BridgePortChanges()
         let newIndex = namespaces[path]!.links[index] == nil ? index : allocateIndex()
         entry.link.index = newIndex
-        namespaces[path]!.links[newIndex] = entry
-        namespaces[path]!.fdb += ownFDB.map { fdb in
-            var moved = fdb
-            moved.device = .index(newIndex)
-            return moved
-        }
+        namespaces[path]!.insert(entry)
+        namespaces[path]!.fdb.append(
+            ownFDB.map { fdb in
+                var moved = fdb
+                moved.device = .index(newIndex)
+                return moved
+            }, on: newIndex)
         if let peer = entry.peer {
             if peer.namespace == fromPath {
-                namespace.links[peer.index]?.peer = (path, newIndex)
+                namespace.update(peer.index) { $0.peer = (path, newIndex) }
             } else {
-                namespaces[peer.namespace]?.links[peer.index]?.peer = (path, newIndex)
+                namespaces[peer.namespace]?.update(peer.index) { $0.peer = (path, newIndex) }
             }
         }
     }
