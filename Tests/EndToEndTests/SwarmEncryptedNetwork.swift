@@ -14,6 +14,8 @@ extension Swarm {
     static func checkEncrypted(in cluster: Cluster, plain: [ServiceTask]) async throws {
         let manager = cluster.hosts[0]
         let (h1, h2) = (cluster["h1"], cluster["h2"])
+        let clock = ContinuousClock()
+        let began = clock.now
         try await manager.docker("network", "create", "-d", ManagedPlugin.name, "--opt", "encrypted", encryptedNetwork)
         let converged = try await runService(encryptedService, replicas: 3, network: encryptedNetwork, in: cluster)
         let tasks = try await Self.tasks(of: encryptedService, network: encryptedNetwork, in: cluster)
@@ -28,6 +30,17 @@ extension Swarm {
             let namespace = try await ManagedPlugin.namespaceDirectory(on: host) + "/\(tag)"
             let fdb = try await host.run([Tools.nsenter, "--net=\(namespace)", "bridge", "fdb", "show", "dev", "wvx-\(tag)"]).check().output
             #expect(fdb.contains("dst 100.64.") && !fdb.contains("dst 192.0.2."), "\(host.name): VNI \(vni)'s FDB: \(fdb)")
+            // The plugin runs wireguard-go from its rootfs, as its child (in its cgroup), with the UAPI socket in
+            // the rootfs's /run/wireguard, and its nftables filter of plaintext VXLAN in the host's namespace.
+            let id = try await ManagedPlugin.id(on: host)
+            let commands = HostCgroup(name: id).pids().compactMap {
+                try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(commands.contains("wireguard-go"), "\(host.name): no wireguard-go in the plugin's cgroup: \(commands)")
+            let socket = host.directory.appendingPathComponent("data/plugins/\(id)/rootfs/run/wireguard/weft-wg.sock").path
+            #expect(FileManager.default.fileExists(atPath: socket), "\(host.name): no UAPI socket at \(socket)")
+            #expect(try await host.run([Tools.path("nft"), "list", "table", "inet", "weft_encrypted"]).succeeded,
+                    "\(host.name): no nftables filter of plaintext VXLAN")
         }
         for task in tasks {
             // Underlay 1500 − 50 (VXLAN) − 60 (WireGuard over IPv4), on the task's interface of the network.
@@ -82,5 +95,6 @@ extension Swarm {
                 try await ManagedPlugin.encryptionLeftovers(on: host).isEmpty
             }
         }
+        print("e2e swarm encrypted: network create until every node had dropped weft-wg after network rm: \((clock.now - began).milliseconds) ms")
     }
 }

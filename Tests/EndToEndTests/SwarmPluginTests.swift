@@ -96,7 +96,7 @@ struct SwarmPluginTests {
         }
     }
 
-    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a dual-stack network on weft's IPAM gives every task both addresses, reached by ping and ping -6; a node that leaves the swarm leaves weft's gossip and comes back with it; gossip encrypted; nothing left")
+    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a dual-stack network on weft's IPAM gives every task both addresses, reached by ping and ping -6; an encrypted network (--opt encrypted) carries its tasks' traffic across nodes only inside WireGuard; a node that leaves the swarm leaves weft's gossip and comes back with it; gossip encrypted; nothing left")
     func swarmService() async throws {
         let directory = try ManagedPlugin.directory()
         try await Cluster.with(hosts: 3) { cluster in
