@@ -50,31 +50,33 @@ extension Swarm {
             #expect(mtu == "1390", "\(task): MTU \(mtu)")
         }
 
-        // A marker across each network while the underlay is captured; listeners on h2 keep the TCP connection
-        // open, so each marker travels in a data packet.
+        // A marker across each network while the underlay is captured, from a task on h1 to one on h2 (TCP, so in
+        // a data packet), sent again until it has arrived: a listener not up yet refuses a try, and once a plain
+        // marker sent a single time never arrived. The listeners accept one connection after another.
         let source = try #require(tasks.first { $0.host === h1 })
         let target = try #require(tasks.first { $0.host === h2 })
         let plainSource = try #require(plain.first { $0.host === h1 })
         let plainTarget = try #require(plain.first { $0.host === h2 })
         for task in [target, plainTarget] {
-            try await task.host.docker("exec", "-d", task.container, "sh", "-c", "nc -l -p 9999 > /tmp/received")
+            try await task.host.docker(
+                "exec", "-d", task.container, "sh", "-c", "while true; do nc -l -p 9999 >> /tmp/received; done")
         }
-        let capture = try await UnderlayCapture.start(cluster, seconds: 8, ascii: true)
+        let capture = try await UnderlayCapture.start(cluster, seconds: 12, ascii: true)
         let pinging = Task {
             try await h1.dockerResult(["exec", source.container, "ping", "-c", "20", "-i", "0.2", "-W", "1", target.address], timeout: .seconds(30))
         }
         let marker = "WEFTMARKER-SWARM-ENC"
         let plainMarker = "WEFTMARKER-SWARM-PLAIN"
+        var sends: [String] = []
         for (from, to, text) in [(source, target, marker), (plainSource, plainTarget, plainMarker)] {
-            try await Poll.until("\(from) to send \(text) to \(to)", timeout: .seconds(10), interval: .milliseconds(200)) {
-                try await from.host.dockerResult(
+            var attempts = 0
+            try await Poll.until("\(to) to receive \(text) from \(from)", timeout: .seconds(5), interval: .milliseconds(200)) {
+                attempts += 1
+                _ = try await from.host.dockerResult(
                     ["exec", from.container, "timeout", "2", "sh", "-c", "echo \(text) | nc \(to.address) 9999"])
+                return try await to.host.docker("exec", to.container, "sh", "-c", "cat /tmp/received 2>/dev/null; true").contains(text)
             }
-        }
-        for (task, text) in [(target, marker), (plainTarget, plainMarker)] {
-            try await Poll.until("\(task) to receive \(text)", timeout: .seconds(10), interval: .milliseconds(200)) {
-                try await task.host.docker("exec", task.container, "cat", "/tmp/received").contains(text)
-            }
+            sends.append("\(text) in \(attempts) send(s)")
         }
         let pings = try PingSummary(try await pinging.value)
         let captured = try await capture.output()
@@ -86,7 +88,7 @@ extension Swarm {
         let wireGuard = captured.split(separator: "\n").filter { $0.contains(".51820 > ") && $0.contains(".51820: UDP") }
         #expect(wireGuard.contains { $0.contains("\(h1.underlayAddress).51820 > \(h2.underlayAddress).51820") },
                 "no WireGuard packet from h1 to h2 on the underlay")
-        print("e2e swarm encrypted: the underlay carried \(wireGuard.count) WireGuard packets in 8 s, no VXLAN of VNI \(vni), not the marker")
+        print("e2e swarm encrypted: \(sends.joined(separator: ", ")); the underlay carried \(wireGuard.count) WireGuard packets in 12 s, no VXLAN of VNI \(vni), not the marker")
 
         try await removeService(encryptedService, in: cluster)
         try await removeNetworks([encryptedNetwork], in: cluster)
