@@ -96,7 +96,7 @@ struct SwarmPluginTests {
         }
     }
 
-    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a dual-stack network on weft's IPAM gives every task both addresses, reached by ping and ping -6; a node that leaves the swarm leaves weft's gossip and comes back with it; gossip encrypted; nothing left")
+    @Test("swarm of three; the plugin answers within 10 s of enabling; a swarm network and a 6-replica service: every task reaches every other, as on the built-in overlay; scaled to 12 and to 3; a plugin killed and restarted loses no ping; a dual-stack network on weft's IPAM gives every task both addresses, reached by ping and ping -6; an encrypted network (--opt encrypted) carries its tasks' traffic across nodes only inside WireGuard; a node that leaves the swarm leaves weft's gossip and comes back with it; gossip encrypted; nothing left")
     func swarmService() async throws {
         let directory = try ManagedPlugin.directory()
         try await Cluster.with(hosts: 3) { cluster in
@@ -204,6 +204,7 @@ struct SwarmPluginTests {
             #expect(Set(ipamAddresses).count == 3 && ipamAddresses.allSatisfy { $0.hasPrefix("10.32.0.") }, "\(ipamAddresses)")
             print("e2e swarm: a service on weft's IPAM: every task reached every other \(viaWeftIPAM.milliseconds) ms after service create")
             try await Swarm.checkDualStack(in: cluster)
+            try await Swarm.checkEncrypted(in: cluster, plain: four)
 
             // examples/swarm/stack.yml as a user deploys it: the client task reaches web's tasks by name.
             let stackFile = PackagePaths.root.appendingPathComponent("examples/swarm/stack.yml").path
@@ -386,6 +387,18 @@ enum ManagedPlugin {
     /// config.json's WEFT_GOSSIP_PORT (swarm's own gossip holds 7946).
     static let gossipPort = 7947
 
+    /// What encrypted networks leave on `host` while one exists: the plugin's `weft-wg` (its wireguard-go), the
+    /// blackhole route of the tunnel addresses and the nftables filter of plaintext VXLAN.
+    static func encryptionLeftovers(on host: TestHost) async throws -> [String] {
+        var found: [String] = []
+        if try await host.run([Tools.ip, "link", "show", "weft-wg"]).succeeded { found.append("link weft-wg") }
+        let routes = try await host.run([Tools.ip, "route", "show"]).check().output
+        found += routes.split(separator: "\n").filter { $0.contains("100.64.") }.map { "route \($0)" }
+        let tables = try await host.run([Tools.path("nft"), "list", "tables"]).check().output
+        if tables.contains("weft_encrypted") { found.append("nftables table weft_encrypted") }
+        return found
+    }
+
     /// weft's kernel objects and state left on `host`: its links, its network namespaces (in the plugin's
     /// propagated mount, under dockerd's data root), and networks or pools in its state.
     static func leftovers(on host: TestHost) async throws -> [String] {
@@ -396,6 +409,7 @@ enum ManagedPlugin {
         // The probe namespace is the running plugin's own (removed when it stops), not a network's.
         found += ((try? FileManager.default.contentsOfDirectory(atPath: namespaces)) ?? [])
             .filter { $0 != TestHost.probeNamespace }.map { "namespace \($0)" }
+        found += try await encryptionLeftovers(on: host)
         let state = try await Command.run([PackagePaths.weftBinary, "state", "--state-dir", host.weftStateDirectory]).check().output
         if !state.contains("networks (0):") || !state.contains("IPAM pools (0):") || state.contains("allocated as swarm manager") {
             found.append(state)
