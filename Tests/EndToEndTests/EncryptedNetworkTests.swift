@@ -80,7 +80,10 @@ struct EncryptedNetworkTests {
 
             // Capture the underlay while a marker crosses each network (listeners in e2 and p2 keep the TCP
             // connection open, so the marker is sent in a data packet).
-            for name in ["e2", "p2"] { try await cluster["h2"].docker("exec", "-d", name, "sh", "-c", "nc -l -p 9999 > /tmp/received") }
+            for name in ["e2", "p2"] {
+                try await cluster["h2"].docker("exec", "-d", name, "sh", "-c", "nc -l -p 9999 > /tmp/received")
+                try await cluster["h2"].waitForTCPListener(in: name, port: 9999)
+            }
             let capture = try await UnderlayCapture.start(cluster, seconds: 8, ascii: true)
             let sentEncrypted = try await cluster["h1"].dockerResult(["exec", "e1", "timeout", "2", "sh", "-c", "echo WEFTMARKER-ENC | nc 10.70.0.12 9999"])
             let sentPlain = try await cluster["h1"].dockerResult(["exec", "p1", "timeout", "2", "sh", "-c", "echo WEFTMARKER-PLAIN | nc 10.71.0.12 9999"])

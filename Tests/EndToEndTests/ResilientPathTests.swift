@@ -122,7 +122,13 @@ struct ResilientPathTests {
             let h3Fdb = try await Self.fdbLines(on: h3)
             let c1MAC = try await c1.mac(on: "net1").lowercased()
             #expect(h3Fdb.contains { $0.lowercased().hasPrefix(c1MAC) && $0.contains(relayedEntry) }, "h3 does not relay back: \(h3Fdb)")
-            let forwarded = Self.metric(try await Self.metrics(on: h2), #"weft_relay_packets_total{result="forwarded"}"#)
+            // The relay's counts reach the metrics at h2's next path tick (every probe interval): poll, bounded.
+            var forwarded = 0.0
+            _ = await Poll.succeeded(timeout: .seconds(5), interval: .milliseconds(200)) {
+                guard let text = try? await Self.metrics(on: h2) else { return false }
+                forwarded = Self.metric(text, #"weft_relay_packets_total{result="forwarded"}"#)
+                return forwarded > 0
+            }
             #expect(forwarded > 0, "h2 relayed nothing")
             let h1Peers = try await Self.peers(on: h1)
             let viaH2 = h1Peers.first { $0.name == h3.underlayAddress }

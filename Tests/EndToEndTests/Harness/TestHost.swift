@@ -239,6 +239,19 @@ final class TestHost: Sendable {
         return result.output
     }
 
+    /// Waits (bounded) until something listens on TCP `port` inside `container`, read from its /proc/net/tcp and
+    /// tcp6: `docker exec -d` returns before the command runs, so a client started right after a listener can be
+    /// refused, and a marker it sends is lost.
+    func waitForTCPListener(in container: String, port: UInt16, timeout: Duration = .seconds(10)) async throws {
+        let hex = String(port, radix: 16, uppercase: true)
+        let padded = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        try await Poll.until("\(name): \(container) to listen on TCP port \(port)", timeout: timeout, interval: .milliseconds(100)) {
+            try await self.dockerResult(
+                ["exec", container, "grep", "-qsE", ":\(padded) [0-9A-F]+:0000 0A", "/proc/net/tcp", "/proc/net/tcp6"]
+            ).succeeded
+        }
+    }
+
     /// Starts a docker CLI command that runs until it ends or is stopped (e.g. `docker exec C ping …`), its
     /// output in `<host dir>/<label>.log`, so a test can watch the output as it comes. Not tracked: stop it.
     func startDocker(label: String, _ arguments: [String]) throws -> HostProcess {
