@@ -4,7 +4,7 @@ import Synchronization
 /// The kernel's WireGuard, configured over generic netlink (libmnl, ``WireGuardNetlink``): the same operations as
 /// wireguard-go's UAPI socket (``UserspaceWireGuard``), as `WG_CMD_SET_DEVICE` and `WG_CMD_GET_DEVICE` messages.
 /// Every failure names the interface, the command, the errno and the kernel's own text.
-public final class KernelWireGuard: WireGuardBackend {
+public final class KernelWireGuard: LiveWireGuardBackend {
     public var kind: WireGuardBackendKind { .kernel }
     public let netlink: WireGuardNetlink
     /// Peers a status reply may list beyond the most weft has configured: an adopted device (after a restart)

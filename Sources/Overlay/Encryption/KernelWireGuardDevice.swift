@@ -41,15 +41,7 @@ public final class KernelWireGuardDevice: WireGuardInterface {
             let spec = LinkSpec(name: name, kind: .wireguard, mtu: mtu)
             do { try session.perform(.createLink(spec)) } catch { throw .netlink(interface: name, error) }
         }
-        do {
-            if let adopted {
-                let port = adopted.listenPort == configuration.listenPort ? nil : configuration.listenPort
-                try backend.setIdentity(keys: configuration.keys, listenPort: port, interface: name)
-            } else {
-                try backend.apply(configuration, interface: name)
-            }
-        } catch { throw .configure(interface: name, error) }
-        try linkSetup.finish(tunnel: tunnel, mtu: mtu, session: session)
+        try linkSetup.configure(configuration, adopted: adopted, backend: backend, tunnel: tunnel, mtu: mtu, session: session)
         return origin
     }
 

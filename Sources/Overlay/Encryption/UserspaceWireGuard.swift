@@ -2,7 +2,7 @@ import Glibc
 
 /// Debian's `wireguard-go`, configured over its UAPI socket (`/var/run/wireguard/<interface>.sock`, root only):
 /// the WireGuard of hosts whose kernel has none.
-public struct UserspaceWireGuard: WireGuardBackend {
+public struct UserspaceWireGuard: LiveWireGuardBackend {
     public var kind: WireGuardBackendKind { .userspace }
     /// The directory of wireguard-go's sockets.
     public let socketDirectory: String

@@ -8,6 +8,16 @@ public protocol WireGuardBackend: Sendable {
     func status(interface: String) throws(WireGuardError) -> WireGuardStatus
 }
 
+/// A backend that runs a real device: besides a whole configuration, it changes the key alone (a rotation, or an
+/// adopted device whose peers keep their sessions) and the peers alone.
+public protocol LiveWireGuardBackend: WireGuardBackend {
+    /// Sets the private key, and the port when given, keeping the peers.
+    func setIdentity(keys: WireGuardKeyPair, listenPort: UInt16?, interface: String) throws(WireGuardError)
+    /// Brings the peers to `peers`; `present` are the public keys the device has now.
+    func update(peers: [WireGuardPeer], present: [WireGuardKey], keepaliveSeconds: UInt16,
+                interface: String) throws(WireGuardError)
+}
+
 /// Which WireGuard weft uses: `--wireguard auto|userspace|kernel`.
 public enum WireGuardBackendKind: String, Sendable, CaseIterable, CustomStringConvertible {
     /// The kernel's when it has WireGuard, else userspace.

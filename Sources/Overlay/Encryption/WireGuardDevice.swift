@@ -61,16 +61,7 @@ public final class UserspaceWireGuardDevice: Sendable {
             }
         }
         if origin != .adopted { try start() }
-        do {
-            if let adoptedStatus {
-                // Its peers keep their sessions (weft restarted, kill -9): the driver updates them next.
-                let port = adoptedStatus.listenPort == configuration.listenPort ? nil : configuration.listenPort
-                try backend.setIdentity(keys: configuration.keys, listenPort: port, interface: name)
-            } else {
-                try backend.apply(configuration, interface: name)
-            }
-        } catch { throw .configure(interface: name, error) }
-        try linkSetup.finish(tunnel: tunnel, mtu: mtu, session: session)
+        try linkSetup.configure(configuration, adopted: adoptedStatus, backend: backend, tunnel: tunnel, mtu: mtu, session: session)
         return origin
     }
 

@@ -9,6 +9,23 @@ struct WireGuardLinkSetup: Sendable {
     let ipCommand: [String]
     let launch: @Sendable (Process) throws -> Void
 
+    /// Gives the device its configuration and finishes the link. An adopted device (weft restarted, kill -9) gets
+    /// the key, and the port if it changed, only: its peers keep their sessions, and the driver updates them next.
+    func configure(
+        _ configuration: WireGuardConfiguration, adopted: WireGuardStatus?, backend: some LiveWireGuardBackend,
+        tunnel: IPv4Address, mtu: UInt32, session: NetlinkSession
+    ) throws(WireGuardDeviceError) {
+        do {
+            if let adopted {
+                let port = adopted.listenPort == configuration.listenPort ? nil : configuration.listenPort
+                try backend.setIdentity(keys: configuration.keys, listenPort: port, interface: name)
+            } else {
+                try backend.apply(configuration, interface: name)
+            }
+        } catch { throw .configure(interface: name, error) }
+        try finish(tunnel: tunnel, mtu: mtu, session: session)
+    }
+
     func finish(tunnel: IPv4Address, mtu: UInt32, session: NetlinkSession) throws(WireGuardDeviceError) {
         guard let address = IPInterface("\(tunnel)/\(TunnelAddressing.prefixLength)") else {
             throw .netlink(interface: name, .invalidOperation(object: "address \(tunnel)", reason: "not a tunnel address"))
