@@ -102,6 +102,15 @@ struct StateStoreDeltaTests {
             try await Self.ipamRequests(UpdatingAllocator(store: reference))
             let expected = reference.current
             #expect(expected.ipam.pools.count == 1 && expected.ipam.pools6.count == 1)
+            // What the requests leave, spelled out (both paths apply the same pool delta in memory).
+            let pool = try #require(expected.ipam.pools[PoolID(subnet: Self.subnet4, range: nil)])
+            #expect(pool.references == 1 && pool.lastAllocated == address("10.9.0.10"))
+            #expect(pool.addresses.mapValues(\.references) == Dictionary(uniqueKeysWithValues:
+                ["10.9.0.1", "10.9.0.2", "10.9.0.4", "10.9.0.5", "10.9.0.7", "10.9.0.9", "10.9.0.10", "10.9.0.200"].map { (address($0), 1) }))
+            #expect(pool.addresses[address("10.9.0.1")]?.role == .gateway)
+            let pool6 = try #require(expected.ipam.pools6[PoolID(subnet6: Self.subnet6)])
+            #expect(pool6.addresses.keys.map(\.description).sorted() == ["fd00:9::1", "fd00:9::3"])
+            #expect(pool6.lastAllocated?.description == "fd00:9::3" && pool6.references == 1)
 
             let journalled: PersistentState
             do {
