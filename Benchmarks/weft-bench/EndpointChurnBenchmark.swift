@@ -7,8 +7,10 @@ import Overlay
 /// The cost of one endpoint change as the network grows: with 10, 100 and 1,000 endpoints already in the network
 /// (as many on this host as on another), the time of one CreateEndpoint + DeleteEndpoint here, and of one remote
 /// endpoint change applied to this host's kernel (the other host's announcement merged, then the VXLAN device
-/// reprogrammed). Run on the dry-run backend and, as root, on the kernel in throwaway namespaces. The state is
-/// saved to disk, as a real install's is. Goal: the 1,000/10 ratio of each ≤ 2.
+/// reprogrammed), and of one address taken and given back through the IPAM driver's allocator (RequestAddress +
+/// ReleaseAddress, saved to the same state, whose pool holds N addresses). Run on the dry-run backend and, as
+/// root, on the kernel in throwaway namespaces. The state is saved to disk, as a real install's is. Goal: the
+/// 1,000/10 ratio of each ≤ 2.
 struct EndpointChurnBenchmark {
     let sizes: [Int]
     let rounds: Int
@@ -19,6 +21,7 @@ struct EndpointChurnBenchmark {
         var create: Double
         var delete: Double
         var remote: Double
+        var address: Double
     }
 
     func run() async throws {
@@ -30,16 +33,16 @@ struct EndpointChurnBenchmark {
             for size in sizes { rows.append(try await measure(backend: backend, size: size)) }
         }
         print("endpoint churn (median of \(rounds) rounds; N endpoints on this host and N on another):")
-        print("  backend                     endpoints   create ms   delete ms   remote change ms")
+        print("  backend                     endpoints   create ms   delete ms   remote change ms   address ms")
         for row in rows {
             let name = row.backend.padding(toLength: 26, withPad: " ", startingAt: 0)
-            print("  " + name + String(format: " %10d %11.3f %11.3f %18.3f", row.size, row.create, row.delete, row.remote))
+            print("  " + name + String(format: " %10d %11.3f %11.3f %18.3f %12.3f", row.size, row.create, row.delete, row.remote, row.address))
         }
         for backend in backends {
             let mine = rows.filter { $0.backend == backend }
             guard let small = mine.first, let large = mine.last, small.size != large.size else { continue }
             func ratio(_ value: KeyPath<Row, Double>) -> String { String(format: "%.2f", large[keyPath: value] / small[keyPath: value]) }
-            print("  \(backend): \(large.size)/\(small.size) ratio create \(ratio(\.create)), delete \(ratio(\.delete)), remote change \(ratio(\.remote)) (goal ≤ 2)")
+            print("  \(backend): \(large.size)/\(small.size) ratio create \(ratio(\.create)), delete \(ratio(\.delete)), remote change \(ratio(\.remote)), address \(ratio(\.address)) (goal ≤ 2)")
         }
     }
 
@@ -81,14 +84,13 @@ struct EndpointChurnBenchmark {
         await other.apply(.join(member("a", IPAddress("192.0.2.1")!, identities.here)))
         await other.attach { payload, _ in _ = await here.notifyMessage(payload) }
         await here.markSynchronized()
-        let driver = OverlayDriver(
-            host: settings, backend: backend,
-            store: kind.hasSuffix("in memory") ? StateStore(inMemory: PersistentState()) : try StateStore(directory: directory + "/state"),
-            logger: quiet,
-            hostNamespace: host, cluster: here)
+        let store = kind.hasSuffix("in memory") ? StateStore(inMemory: PersistentState()) : try StateStore(directory: directory + "/state")
+        let driver = OverlayDriver(host: settings, backend: backend, store: store, logger: quiet, hostNamespace: host, cluster: here)
+        let allocator = LocalAddressAllocator(store: store)
         try await driver.start()
         let vni = VNI(4242)!
         let subnet = try IPv4Subnet(parsing: "10.64.0.0/15")
+        let pool = try await allocator.requestPool(PoolRequest(subnet: subnet)).id
         let network = String(repeating: "c", count: 64)
         try await driver.createNetwork(
             NetworkCreation(id: network, options: NetworkOptions(vni: vni), ipv4Pools: [.init(subnet: subnet, gateway: nil)]))
@@ -107,6 +109,7 @@ struct EndpointChurnBenchmark {
         }
         for index in 0..<size {
             _ = try await driver.createEndpoint(local(index))
+            _ = try await allocator.requestAddress(in: pool, address: nil, role: .endpoint)
             await other.announce(remote(index))
         }
         await driver.reconcileAllRemote()
@@ -115,9 +118,14 @@ struct EndpointChurnBenchmark {
         var creates: [Double] = []
         var deletes: [Double] = []
         var remotes: [Double] = []
+        var addresses: [Double] = []
         for round in 0..<rounds {
             let request = local(size + round)
             var start = clock.now
+            let taken = try await allocator.requestAddress(in: pool, address: nil, role: .endpoint)
+            try await allocator.releaseAddress(taken.address, in: pool)
+            addresses.append(milliseconds(clock.now - start))
+            start = clock.now
             _ = try await driver.createEndpoint(request)
             creates.append(milliseconds(clock.now - start))
             start = clock.now
@@ -135,7 +143,8 @@ struct EndpointChurnBenchmark {
             remotes.append(milliseconds(clock.now - start))
         }
         try await driver.deleteNetwork(id: network)
-        return Row(backend: kind, size: size, create: median(creates), delete: median(deletes), remote: median(remotes))
+        try await allocator.releasePool(pool)
+        return Row(backend: kind, size: size, create: median(creates), delete: median(deletes), remote: median(remotes), address: median(addresses))
     }
 
     private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }

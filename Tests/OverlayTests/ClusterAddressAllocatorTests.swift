@@ -2,6 +2,7 @@ import Logging
 import Overlay
 import Synchronization
 import Testing
+import TestSupport
 
 /// Cluster-wide IPAM on hosts whose cluster states are wired to each other directly (every broadcast delivered
 /// at once to every other host), as the gossip layer does with some delay.
@@ -103,5 +104,28 @@ struct ClusterAddressAllocatorTests {
         let (_, restarted) = await fresh.host("host-a", store: store)
         await restarted.start()
         #expect(await observer.blockOwners(subnet: subnet("10.73.0.0/24"))[blocks[0]] == "host-a")
+    }
+
+    @Test("claims, addresses and a released pool are saved as deltas and reload; the pool's claims go with it")
+    func savedOnDiskAsDeltas() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try StateStore(directory: directory, journalLimit: 5)
+            let (_, allocator) = await Mesh().host("host-a", store: store)
+            let pool = try await allocator.requestPool(PoolRequest(subnet: subnet("10.74.0.0/24")))
+            let shared = try await allocator.requestPool(PoolRequest(subnet: subnet("10.74.0.0/24")))
+            #expect(shared.id == pool.id)
+            var taken: [IPv4Address] = []
+            for _ in 0..<20 { taken.append(try await allocator.requestAddress(in: pool.id, address: nil, role: .endpoint).address) }
+            #expect(Set(taken).count == 20)
+            try await allocator.releaseAddress(taken[3], in: pool.id)
+            #expect(store.current.claimedBlocks["10.74.0.0/24"]?.count == 2)
+            #expect(try StateStore(directory: directory, readOnly: true).current == store.current)
+
+            try await allocator.releasePool(pool.id)
+            #expect(store.current.claimedBlocks["10.74.0.0/24"]?.count == 2, "the pool still has a holder")
+            try await allocator.releasePool(pool.id)
+            #expect(store.current.claimedBlocks.isEmpty && store.current.ipam.pools.isEmpty)
+            #expect(try StateStore(directory: directory, readOnly: true).current == store.current)
+        }
     }
 }

@@ -33,6 +33,44 @@ struct LinkNameTests {
                 == "endpoint 0123456789aB: its interface name wve0123456789a is taken: r")
     }
 
+    @Test("the clash check follows deleted endpoints, a removed network, a restart and records saved past the driver")
+    func clashCheckFollowsTheRecords() async throws {
+        let harness = DriverHarness()
+        let driver = harness.driver()
+        try await driver.createNetwork(DriverHarness.network("n1", options: ["weft.vni": "7"]))
+        func create(_ id: String, _ address: String, on driver: OverlayDriver) async throws {
+            _ = try await driver.createEndpoint(EndpointCreation(networkID: "n1", endpointID: id, address: IPv4Interface(address)!))
+        }
+        func refused(_ id: String, by other: String, on driver: OverlayDriver) async {
+            await #expect(throws: DriverError.linkNameTaken(
+                endpoint: id, link: KernelLayout.hostEnd(endpoint: id),
+                reason: "endpoint \(other.prefix(12)) on network n1 has it (both IDs begin with \(id.prefix(11)))")
+            ) { try await create(id, "10.1.0.99/24", on: driver) }
+        }
+        try await create("0123456789aAAAA", "10.1.0.2/24", on: driver)
+        await refused("0123456789aBBBB", by: "0123456789aAAAA", on: driver)
+        try await driver.deleteEndpoint(network: "n1", endpoint: "0123456789aAAAA")
+        try await create("0123456789aBBBB", "10.1.0.3/24", on: driver)
+
+        try await driver.deleteNetwork(id: "n1")
+        try await driver.createNetwork(DriverHarness.network("n1", options: ["weft.vni": "7"]))
+        try await create("0123456789aCCCC", "10.1.0.4/24", on: driver)
+
+        // A restarted driver knows the endpoints of the state it starts from.
+        let restarted = harness.driver()
+        try await restarted.start()
+        await refused("0123456789aDDDD", by: "0123456789aCCCC", on: restarted)
+        // An endpoint saved by another writer of the state is seen too.
+        try harness.store.update { state in
+            state.endpoints["fedcba98765XXXX"] = EndpointRecord(
+                id: "fedcba98765XXXX", networkID: "n1", address: address("10.1.0.5"), prefixLength: 24,
+                mac: MACAddress(bytes: [0x02, 0x42, 0x0a, 0x01, 0, 5])!, macChosenByWeft: true)
+        }
+        await refused("fedcba98765YYYY", by: "fedcba98765XXXX", on: restarted)
+        try await create("0123456789bEEEE", "10.1.0.6/24", on: restarted)
+        #expect(harness.store.current.endpoints.keys.sorted() == ["0123456789aCCCC", "0123456789bEEEE", "fedcba98765XXXX"])
+    }
+
     @Test("a link under the endpoint's name that is not its veth is refused and left as it is")
     func foreignLinksAreNotAdopted() async throws {
         let harness = DriverHarness()

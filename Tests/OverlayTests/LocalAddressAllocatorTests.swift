@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Overlay
 import Testing
+import TestSupport
 
 @Suite("LocalAddressAllocator")
 struct LocalAddressAllocatorTests {
@@ -253,6 +254,31 @@ struct LocalAddressAllocatorTests {
         #expect(decoded == state)
         let resumed = LocalAddressAllocator(state: decoded)
         #expect(try await resumed.requestAddress(in: pool.id, address: nil, role: .endpoint).cidr == "10.1.0.3/24")
+    }
+
+    @Test("an address taken or released on disk is one journal entry of the same size with 1,000 addresses as with 10")
+    func addressChangesAreJournalledAtTheirOwnSize() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try StateStore(directory: directory, journalLimit: 2000)
+            let allocator = LocalAddressAllocator(store: store)
+            let pool = try await allocator.requestPool(PoolRequest(subnet: subnet("10.1.0.0/22")))
+            let journal = directory + "/journal.log"
+            func entrySizes() async throws -> (take: Int, release: Int) {
+                let taken = try await allocator.requestAddress(in: pool.id, address: nil, role: .endpoint)
+                try await allocator.releaseAddress(taken.address, in: pool.id)
+                _ = try await allocator.requestAddress(in: pool.id, address: taken.address, role: .endpoint)
+                let lines = StateJournalTests().lines(journal).suffix(3)
+                #expect(lines.count == 3)
+                return (lines.first!.utf8.count, lines.dropFirst().first!.utf8.count)
+            }
+            for _ in 0..<8 { _ = try await allocator.requestAddress(in: pool.id, address: nil, role: .endpoint) }
+            let small = try await entrySizes()
+            for _ in 0..<990 { _ = try await allocator.requestAddress(in: pool.id, address: nil, role: .endpoint) }
+            let large = try await entrySizes()
+            #expect(large.take <= small.take + 8 && large.release <= small.release + 8, "small \(small), large \(large)")
+            #expect(store.current.ipam.pools[pool.id]?.addresses.count == 1000)
+            #expect(try StateStore(directory: directory, readOnly: true).current == store.current)
+        }
     }
 
     @Test func stateWithAMalformedAddressDoesNotDecode() {

@@ -60,7 +60,9 @@ extension OverlayDriver {
         if let problem = LinkName.problem(with: hostEnd) ?? LinkName.problem(with: KernelLayout.bridgeEnd(endpoint: id)) {
             throw .invalidOption(name: "EndpointID", value: id, reason: problem)
         }
-        if let other = store.current.endpoints.values.first(where: { $0.id != id && KernelLayout.sameLinkNames($0.id, id) }) {
+        let endpoints = store.current.endpoints
+        if !linkNames.matches(endpoints) { linkNames = LinkNameIndex(endpoints.keys) }
+        if let other = linkNames.sharingLinkNames(with: id).lazy.compactMap({ endpoints[$0] }).first {
             throw .linkNameTaken(
                 endpoint: id, link: hostEnd,
                 reason: "endpoint \(other.id.prefix(12)) on network \(other.networkID.prefix(12)) has it (both IDs begin with \(id.prefix(11)))")
@@ -171,6 +173,9 @@ extension OverlayDriver {
     /// Saves a change named key by key (an endpoint's): costs the change, not the state's size.
     func save(_ delta: StateDelta) throws(DriverError) {
         do throws(StateStore.StoreError) { try store.apply(delta) } catch { throw .persistence("\(error)") }
+        guard let endpoints = delta.endpoints else { return }
+        for id in endpoints.removed { linkNames.remove(id) }
+        for id in endpoints.set.keys { linkNames.insert(id) }
     }
 
     static func summary(_ record: NetworkRecord) -> String {

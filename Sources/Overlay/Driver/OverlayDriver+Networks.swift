@@ -72,6 +72,7 @@ extension OverlayDriver {
             state.networks[id] = nil
             for endpoint in endpoints { state.endpoints[endpoint.id] = nil }
         }
+        for endpoint in endpoints { linkNames.remove(endpoint.id) }
         // Host ends of endpoints never joined are still in the host namespace.
         if let session = try? hostNamespace() {
             let hostEnds = endpoints.map { NetlinkOperation.deleteLink(.name(KernelLayout.hostEnd(endpoint: $0.id))) }

@@ -35,6 +35,8 @@ public actor OverlayDriver {
     /// VNIs claimed by CreateNetwork and AllocateNetwork requests between their checks and their save.
     var creating = VNIReservations()
     var allocating = VNIReservations()
+    /// The endpoints by the ID prefix their link names hold, for the clash check of CreateEndpoint.
+    var linkNames = LinkNameIndex()
     /// Per network, the remote entries last written to its VXLAN device (the desired state then), so that the
     /// next change is applied as a difference. Absent until a repair pass has read the kernel, and dropped when a
     /// write fails.

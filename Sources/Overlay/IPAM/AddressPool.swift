@@ -12,8 +12,8 @@ extension IPv6Address: PoolAddress {}
 
 /// A pool of either family as the allocation path and the state journal see it: its holders, the addresses held,
 /// the last one handed out, and the family's own checks and errors. ``PoolState`` (IPv4) and ``IPv6PoolState`` conform.
-protocol AddressPool {
-    associatedtype Address: PoolAddress
+protocol AddressPool: Equatable {
+    associatedtype Address: PoolAddress & Codable
     /// How many pool requests hold the pool.
     var references: Int { get set }
     var addresses: [Address: AddressAllocation] { get set }
@@ -25,33 +25,38 @@ protocol AddressPool {
     func checkContains(_ address: Address) throws(IPAMError)
     /// The error for `address` being held already.
     func inUse(_ address: Address) -> IPAMError
+    /// Where a delta of the IPAM state holds the pools of this family that are new, and those that changed.
+    static var addedInDelta: WritableKeyPath<AllocatorDelta, [PoolID: Self]> { get }
+    static var changedInDelta: WritableKeyPath<AllocatorDelta, [PoolID: AllocatorDelta.PoolChange<Address>]> { get }
 }
 
 extension AddressPool {
-    /// Takes `address` for `role`: a free address gets its first holder; a held gateway gains a holder; a held
-    /// endpoint address gains one only when `sharing` and it was asked for explicitly; anything else is in use.
-    mutating func hold(_ address: Address, role: AddressRole, explicit: Bool, sharing: Bool) throws(IPAMError) {
+    /// What `address` becomes when taken for `role`: a free address gets its first holder; a held gateway gains a
+    /// holder; a held endpoint address gains one only when `sharing` and it was asked for explicitly; anything else
+    /// is in use.
+    func holding(_ address: Address, role: AddressRole, explicit: Bool, sharing: Bool) throws(IPAMError) -> AddressAllocation {
         switch (addresses[address], role) {
         case (nil, _):
-            addresses[address] = AddressAllocation(role: role, references: 1)
-        case (let held?, .gateway) where held.role == .gateway:
-            addresses[address]!.references += 1
-        case (let held?, .endpoint) where held.role == .endpoint && sharing && explicit:
-            addresses[address]!.references += 1
+            return AddressAllocation(role: role, references: 1)
+        case (var held?, .gateway) where held.role == .gateway:
+            held.references += 1
+            return held
+        case (var held?, .endpoint) where held.role == .endpoint && sharing && explicit:
+            held.references += 1
+            return held
         case (_?, _):
             throw inUse(address)
         }
     }
 
-    /// Drops one holder of `address` (and the address with the last one); a free address is left as it is.
-    mutating func release(_ address: Address) throws(IPAMError) {
+    /// The change to the pool's addresses that drops one holder of `address` (and the address with the last one);
+    /// nil for a free address, which is left as it is.
+    func releasing(_ address: Address) throws(IPAMError) -> KeyedDelta<Address, AddressAllocation>? {
         try checkContains(address)
-        guard let held = addresses[address] else { return }
-        if held.references > 1 {
-            addresses[address]!.references -= 1
-        } else {
-            addresses[address] = nil
-        }
+        guard var held = addresses[address] else { return nil }
+        guard held.references > 1 else { return KeyedDelta(removed: [address]) }
+        held.references -= 1
+        return KeyedDelta(set: [address: held])
     }
 
     /// The first free address of `ranges` (ascending, disjoint) after the last one handed out, else the first free
@@ -93,13 +98,15 @@ extension AddressPool {
 extension AllocatorState {
     /// The one allocation path of both families: `wanted` when given (checked by the pool), the pool's gateway
     /// for a gateway request without an address, else the address `automatic` finds (which becomes the pool's
-    /// last allocated); then the holder rules of ``AddressPool/hold(_:role:explicit:sharing:)``.
-    mutating func allocate<Pool: AddressPool>(
-        in pools: WritableKeyPath<AllocatorState, [PoolID: Pool]>, id: PoolID, wanted: Pool.Address?, role: AddressRole,
+    /// last allocated); then the holder rules of ``AddressPool/holding(_:role:explicit:sharing:)``. Reads the
+    /// state only: returns the address, the pool and the delta that takes the address.
+    func planAllocation<Pool: AddressPool>(
+        in pools: KeyPath<AllocatorState, [PoolID: Pool]>, id: PoolID, wanted: Pool.Address?, role: AddressRole,
         sharing: Bool, automatic: (Pool) throws(IPAMError) -> Pool.Address
-    ) throws(IPAMError) -> (address: Pool.Address, pool: Pool) {
-        guard var pool = self[keyPath: pools][id] else { throw .unknownPool(id) }
+    ) throws(IPAMError) -> (address: Pool.Address, pool: Pool, delta: AllocatorDelta) {
+        guard let pool = self[keyPath: pools][id] else { throw .unknownPool(id) }
         let address: Pool.Address
+        var lastAllocated = pool.lastAllocated
         if let wanted {
             try pool.checkAssignable(wanted)
             address = wanted
@@ -107,19 +114,21 @@ extension AllocatorState {
             address = pool.gateway
         } else {
             address = try automatic(pool)
-            pool.lastAllocated = address
+            lastAllocated = address
         }
-        try pool.hold(address, role: role, explicit: wanted != nil, sharing: sharing)
-        self[keyPath: pools][id] = pool
-        return (address, pool)
+        let held = try pool.holding(address, role: role, explicit: wanted != nil, sharing: sharing)
+        let change = AllocatorDelta.PoolChange(references: pool.references, lastAllocated: lastAllocated,
+                                               addresses: KeyedDelta(set: [address: held]))
+        return (address, pool, AllocatorDelta(id, Pool.self, change))
     }
 
-    /// Frees `address` in the pool (or drops a holder); unknown pools and free addresses succeed.
-    mutating func release<Pool: AddressPool>(
-        _ address: Pool.Address, in pools: WritableKeyPath<AllocatorState, [PoolID: Pool]>, id: PoolID
-    ) throws(IPAMError) {
-        guard var pool = self[keyPath: pools][id] else { return }
-        try pool.release(address)
-        self[keyPath: pools][id] = pool
+    /// The delta that frees `address` in the pool (or drops a holder); nil for unknown pools and free addresses,
+    /// which succeed unchanged.
+    func planRelease<Pool: AddressPool>(
+        _ address: Pool.Address, in pools: KeyPath<AllocatorState, [PoolID: Pool]>, id: PoolID
+    ) throws(IPAMError) -> AllocatorDelta? {
+        guard let pool = self[keyPath: pools][id], let addresses = try pool.releasing(address) else { return nil }
+        let change = AllocatorDelta.PoolChange(references: pool.references, lastAllocated: pool.lastAllocated, addresses: addresses)
+        return AllocatorDelta(id, Pool.self, change)
     }
 }

@@ -14,6 +14,22 @@ struct AllocatorDelta: Codable, Sendable, Equatable {
     var changedPools6: [PoolID: PoolChange<IPv6Address>] = [:]
     var removedPools: [PoolID] = []
 
+    /// One pool of the family `Pool` changed in its holders, last allocation or addresses: what allocating or
+    /// releasing an address, or a pool request on a pool already held, records.
+    init<Pool: AddressPool>(_ id: PoolID, _: Pool.Type, _ change: PoolChange<Pool.Address>) {
+        self[keyPath: Pool.changedInDelta][id] = change
+    }
+
+    /// A new pool.
+    init<Pool: AddressPool>(adding id: PoolID, _ pool: Pool) {
+        self[keyPath: Pool.addedInDelta][id] = pool
+    }
+
+    /// A pool released by its last holder, with all its addresses.
+    init(removing id: PoolID) {
+        removedPools = [id]
+    }
+
     /// The delta that turns `old` into `new`, or nil when they are equal.
     init?(from old: AllocatorState, to new: AllocatorState) {
         if old == new { return nil }

@@ -47,6 +47,8 @@ extension PoolState: AddressPool {
     }
 
     func inUse(_ address: IPv4Address) -> IPAMError { .addressInUse(address, pool: subnet) }
+    static var addedInDelta: WritableKeyPath<AllocatorDelta, [PoolID: PoolState]> { \.addedPools }
+    static var changedInDelta: WritableKeyPath<AllocatorDelta, [PoolID: AllocatorDelta.PoolChange<IPv4Address>]> { \.changedPools }
 }
 
 /// The complete state of a local allocator: a plain value, so it can be persisted, inspected and tested
@@ -76,6 +78,39 @@ public struct AllocatorState: Sendable, Equatable, Codable {
     public mutating func requestPool(_ request: PoolRequest, configuration: AllocatorConfiguration) throws(IPAMError)
         -> AllocatedPool
     {
+        try make(planPoolRequest(request, configuration: configuration))
+    }
+
+    /// See ``AddressAllocator/releasePool(_:)``.
+    public mutating func releasePool(_ id: PoolID) {
+        make(AllocatorChange(result: (), delta: planPoolRelease(id)))
+    }
+
+    /// See ``AddressAllocator/requestAddress(in:address:role:)``. With `sharing`, a requested endpoint address
+    /// already held gains a holder (see ``AllocatorConfiguration/sharesRequestedAddresses``). With `blocks` (the
+    /// cluster allocator's), an automatic address comes from those ranges only, and never is the gateway.
+    public mutating func requestAddress(
+        in id: PoolID, address wanted: IPv4Address?, role: AddressRole, sharing: Bool = false,
+        within blocks: [ClosedRange<IPv4Address>]? = nil
+    ) throws(IPAMError) -> AllocatedAddress {
+        try make(planAddressRequest(in: id, address: wanted, role: role, sharing: sharing, within: blocks))
+    }
+
+    /// See ``AddressAllocator/releaseAddress(_:in:)``.
+    public mutating func releaseAddress(_ address: IPv4Address, in id: PoolID) throws(IPAMError) {
+        make(AllocatorChange(result: (), delta: try planRelease(address, in: \.pools, id: id)))
+    }
+
+    /// Applies a change worked out by one of the `plan` functions and returns its answer.
+    mutating func make<Answer>(_ change: AllocatorChange<Answer>) -> Answer {
+        change.delta?.apply(to: &self)
+        return change.result
+    }
+
+    /// ``requestPool(_:configuration:)`` worked out without changing the state.
+    func planPoolRequest(_ request: PoolRequest, configuration: AllocatorConfiguration) throws(IPAMError)
+        -> AllocatorChange<AllocatedPool>
+    {
         let subnet: IPv4Subnet
         if let explicit = request.subnet {
             subnet = explicit
@@ -89,36 +124,30 @@ public struct AllocatorState: Sendable, Equatable, Codable {
             throw .rangeOutsidePool(range: range, pool: subnet)
         }
         let id = PoolID(subnet: subnet, range: request.range)
-        if pools[id] != nil {
-            pools[id]!.references += 1
-        } else {
-            pools[id] = PoolState(subnet: subnet, range: request.range, references: 1, addresses: [:])
-        }
-        return AllocatedPool(id: id, subnet: subnet, gateway: pools[id]!.gateway)
+        let pool = pools[id] ?? PoolState(subnet: subnet, range: request.range, references: 1, addresses: [:])
+        let delta = pools[id] == nil ? AllocatorDelta(adding: id, pool)
+            : AllocatorDelta(id, PoolState.self, .init(references: pool.references + 1, lastAllocated: pool.lastAllocated))
+        return AllocatorChange(result: AllocatedPool(id: id, subnet: subnet, gateway: pool.gateway), delta: delta)
     }
 
-    /// See ``AddressAllocator/releasePool(_:)``.
-    public mutating func releasePool(_ id: PoolID) {
-        if let pool = pools6[id] {
-            if pool.references > 1 { pools6[id]!.references -= 1 } else { pools6[id] = nil }
-            return
-        }
-        guard let pool = pools[id] else { return }
-        if pool.references > 1 {
-            pools[id]!.references -= 1
-        } else {
-            pools[id] = nil
-        }
+    /// ``releasePool(_:)`` worked out without changing the state: nil for an unknown pool.
+    func planPoolRelease(_ id: PoolID) -> AllocatorDelta? {
+        if let pool = pools6[id] { return Self.referenceDropped(pool, id: id) }
+        return pools[id].map { Self.referenceDropped($0, id: id) }
     }
 
-    /// See ``AddressAllocator/requestAddress(in:address:role:)``. With `sharing`, a requested endpoint address
-    /// already held gains a holder (see ``AllocatorConfiguration/sharesRequestedAddresses``). With `blocks` (the
-    /// cluster allocator's), an automatic address comes from those ranges only, and never is the gateway.
-    public mutating func requestAddress(
+    /// The delta that drops one reference to `pool`, and the pool with the last one.
+    private static func referenceDropped<Pool: AddressPool>(_ pool: Pool, id: PoolID) -> AllocatorDelta {
+        guard pool.references > 1 else { return AllocatorDelta(removing: id) }
+        return AllocatorDelta(id, Pool.self, .init(references: pool.references - 1, lastAllocated: pool.lastAllocated))
+    }
+
+    /// ``requestAddress(in:address:role:sharing:within:)`` worked out without changing the state.
+    func planAddressRequest(
         in id: PoolID, address wanted: IPv4Address?, role: AddressRole, sharing: Bool = false,
         within blocks: [ClosedRange<IPv4Address>]? = nil
-    ) throws(IPAMError) -> AllocatedAddress {
-        let (address, pool) = try allocate(in: \.pools, id: id, wanted: wanted, role: role, sharing: sharing) {
+    ) throws(IPAMError) -> AllocatorChange<AllocatedAddress> {
+        let (address, pool, delta) = try planAllocation(in: \.pools, id: id, wanted: wanted, role: role, sharing: sharing) {
             (pool: PoolState) throws(IPAMError) -> IPv4Address in
             let automatic = pool.automaticRange.map { [$0] } ?? []
             let ranges = blocks.map { blocks in automatic.flatMap { PoolState.clip(blocks, to: $0) } } ?? automatic
@@ -127,12 +156,7 @@ public struct AllocatorState: Sendable, Equatable, Codable {
             }
             return free
         }
-        return AllocatedAddress(address: address, subnet: pool.subnet)
-    }
-
-    /// See ``AddressAllocator/releaseAddress(_:in:)``.
-    public mutating func releaseAddress(_ address: IPv4Address, in id: PoolID) throws(IPAMError) {
-        try release(address, in: \.pools, id: id)
+        return AllocatorChange(result: AllocatedAddress(address: address, subnet: pool.subnet), delta: delta)
     }
 
     /// The first subnet of the default range, in address order, that overlaps no existing pool.

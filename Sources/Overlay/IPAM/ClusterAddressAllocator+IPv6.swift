@@ -4,16 +4,16 @@ import Logging
 /// of `2^(128 − blockPrefixLength)` addresses, searched from the last address handed out and never listed.
 extension ClusterAddressAllocator {
     public func requestPool6(_ request: PoolRequest6) throws(IPAMError) -> AllocatedPool6 {
-        try change { (state: inout PersistentState) throws(IPAMError) in try state.ipam.requestPool6(request) }
+        try change { (state: AllocatorState) throws(IPAMError) in try state.planPoolRequest6(request) }
     }
 
     /// Drops a reference to the IPv6 pool; with the last one, this host's claims on it are given up.
     func releasePool6(_ id: PoolID) async throws(IPAMError) {
         guard let subnet = store.current.ipam.pools6[id]?.subnet else { return }
-        let released = try change { (state: inout PersistentState) throws(IPAMError) -> [Int] in
-            state.ipam.releasePool(id)
-            guard state.ipam.pools6[id] == nil else { return [] }
-            return state.claimedBlocks.removeValue(forKey: subnet.description) ?? []
+        let released = try change { (state: PersistentState) -> (result: [Int], delta: StateDelta?) in
+            let pools = state.ipam.planPoolRelease(id)
+            guard pools?.removedPools.contains(id) ?? false else { return ([], .ipam(pools)) }
+            return Self.releasingBlocks(of: subnet.description, in: state, with: pools)
         }
         for block in released { await cluster.unclaim(BlockClaim(subnet: .v6(subnet), block: block, host: cluster.node)) }
     }
@@ -23,8 +23,8 @@ extension ClusterAddressAllocator {
     {
         if address != nil || role == .gateway {
             let sharing = configuration.sharesRequestedAddresses
-            return try change { (state: inout PersistentState) throws(IPAMError) in
-                try state.ipam.requestAddress6(in: pool, address: address, role: role, sharing: sharing)
+            return try change { (state: AllocatorState) throws(IPAMError) in
+                try state.planAddressRequest6(in: pool, address: address, role: role, sharing: sharing)
             }
         }
         guard let poolState = store.current.ipam.pools6[pool] else { throw .unknownPool(pool) }
@@ -32,8 +32,8 @@ extension ClusterAddressAllocator {
         return try await allocateInBlocks(of: .v6(poolState.subnet), exhausted: .poolExhausted6(pool: poolState.subnet)) {
             (mine: [Int]) throws(IPAMError) -> AllocatedAddress6? in
             do throws(IPAMError) {
-                return try change { (state: inout PersistentState) throws(IPAMError) in
-                    try state.ipam.requestAddress6(in: pool, address: nil, role: .endpoint, within: mine.map(geometry.range(of:)))
+                return try change { (state: AllocatorState) throws(IPAMError) in
+                    try state.planAddressRequest6(in: pool, address: nil, role: .endpoint, within: mine.map(geometry.range(of:)))
                 }
             } catch .poolExhausted6 {
                 return nil
@@ -45,7 +45,9 @@ extension ClusterAddressAllocator {
     }
 
     public func releaseAddress6(_ address: IPv6Address, in pool: PoolID) throws(IPAMError) {
-        try change { (state: inout PersistentState) throws(IPAMError) in try state.ipam.releaseAddress6(address, in: pool) }
+        try change { (state: AllocatorState) throws(IPAMError) in
+            AllocatorChange(result: (), delta: try state.planRelease(address, in: \.pools6, id: pool))
+        }
     }
 
     /// Claims the first unowned block from this host's preferred one (by hash of its name), and keeps it if no

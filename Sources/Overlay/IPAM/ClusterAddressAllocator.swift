@@ -45,18 +45,21 @@ public actor ClusterAddressAllocator: AddressAllocator {
 
     public func requestPool(_ request: PoolRequest) throws(IPAMError) -> AllocatedPool {
         let configuration = configuration
-        return try change { (state: inout PersistentState) throws(IPAMError) in
-            try state.ipam.requestPool(request, configuration: configuration)
+        return try change { (state: AllocatorState) throws(IPAMError) in
+            try state.planPoolRequest(request, configuration: configuration)
         }
     }
 
     public func releasePool(_ id: PoolID) async throws(IPAMError) {
         if store.current.ipam.pools6[id] != nil { return try await releasePool6(id) }
         let subnet = store.current.ipam.pools[id]?.subnet
-        let released = try change { (state: inout PersistentState) throws(IPAMError) -> [Int] in
-            state.ipam.releasePool(id)
-            guard let subnet, !state.ipam.pools.values.contains(where: { $0.subnet == subnet }) else { return [] }
-            return state.claimedBlocks.removeValue(forKey: subnet.description) ?? []
+        let released = try change { (state: PersistentState) -> (result: [Int], delta: StateDelta?) in
+            let pools = state.ipam.planPoolRelease(id)
+            let removed = pools?.removedPools.contains(id) ?? false
+            guard let subnet, !state.ipam.pools.contains(where: { $0.value.subnet == subnet && !($0.key == id && removed) }) else {
+                return ([], .ipam(pools))
+            }
+            return Self.releasingBlocks(of: subnet.description, in: state, with: pools)
         }
         if let subnet {
             for block in released { await cluster.unclaim(BlockClaim(subnet: subnet, block: block, host: cluster.node)) }
@@ -68,8 +71,8 @@ public actor ClusterAddressAllocator: AddressAllocator {
     {
         if address != nil || role == .gateway {
             let sharing = configuration.sharesRequestedAddresses
-            return try change { (state: inout PersistentState) throws(IPAMError) in
-                try state.ipam.requestAddress(in: pool, address: address, role: role, sharing: sharing)
+            return try change { (state: AllocatorState) throws(IPAMError) in
+                try state.planAddressRequest(in: pool, address: address, role: role, sharing: sharing)
             }
         }
         guard let subnet = store.current.ipam.pools[pool]?.subnet else { throw .unknownPool(pool) }
@@ -78,8 +81,8 @@ public actor ClusterAddressAllocator: AddressAllocator {
             (mine: [Int]) throws(IPAMError) -> AllocatedAddress? in
             let blocks = mine.map { geometry.range(of: $0) }.map { IPv4Address($0.lowerBound)...IPv4Address($0.upperBound) }
             do throws(IPAMError) {
-                return try change { (state: inout PersistentState) throws(IPAMError) in
-                    try state.ipam.requestAddress(in: pool, address: nil, role: .endpoint, within: blocks)
+                return try change { (state: AllocatorState) throws(IPAMError) in
+                    try state.planAddressRequest(in: pool, address: nil, role: .endpoint, within: blocks)
                 }
             } catch .poolExhausted {
                 return nil
@@ -91,7 +94,9 @@ public actor ClusterAddressAllocator: AddressAllocator {
     }
 
     public func releaseAddress(_ address: IPv4Address, in pool: PoolID) throws(IPAMError) {
-        try change { (state: inout PersistentState) throws(IPAMError) in try state.ipam.releaseAddress(address, in: pool) }
+        try change { (state: AllocatorState) throws(IPAMError) in
+            AllocatorChange(result: (), delta: try state.planRelease(address, in: \.pools, id: pool))
+        }
     }
 
     /// Claims the first block no host owns, starting at this host's preferred one, and keeps it if no earlier
@@ -127,8 +132,9 @@ public actor ClusterAddressAllocator: AddressAllocator {
         _ = await cluster.claim(claim)
         try? await Task.sleep(for: settle)
         if await cluster.blockOwners(pool: subnet)[block] == cluster.node {
-            _ = try change { (state: inout PersistentState) throws(IPAMError) in
-                state.claimedBlocks[subnet.description, default: []].append(block)
+            let key = subnet.description
+            try change { (state: PersistentState) -> (result: Void, delta: StateDelta?) in
+                ((), .ipam(nil, claimedBlocks: KeyedDelta(set: [key: state.claimedBlocks[key, default: []] + [block]])))
             }
             EventJournal.shared.record("ipam", subject: "\(subnet)", "claimed block \(block) from \(first)")
             logger.info("claimed an address block", metadata: ["subnet": "\(subnet)", "block": "\(block)", "first": "\(first)"])
@@ -139,14 +145,32 @@ public actor ClusterAddressAllocator: AddressAllocator {
         }
     }
 
-    func change<T>(_ body: (inout PersistentState) throws(IPAMError) -> T) throws(IPAMError) -> T {
+    /// Works out a change from the current state and saves it as a delta, so it is on disk before it is
+    /// answered and costs the change, not the state's size.
+    func change<T>(_ plan: (PersistentState) throws(IPAMError) -> (result: T, delta: StateDelta?)) throws(IPAMError) -> T {
         do {
-            return try store.update { (state: inout PersistentState) throws(IPAMError) -> T in try body(&state) }
+            return try store.apply { (state: PersistentState) throws(IPAMError) in try plan(state) }
         } catch let error as IPAMError {
             throw error
         } catch {
             throw .persistence("\(error)")
         }
+    }
+
+    /// A change to the IPAM state alone.
+    func change<T>(_ plan: (AllocatorState) throws(IPAMError) -> AllocatorChange<T>) throws(IPAMError) -> T {
+        try change { (state: PersistentState) throws(IPAMError) -> (result: T, delta: StateDelta?) in
+            let change = try plan(state.ipam)
+            return (change.result, .ipam(change.delta))
+        }
+    }
+
+    /// The pool change `pools` with this host's claims on the pool subnet `key` given up: the blocks, and the delta.
+    static func releasingBlocks(of key: String, in state: PersistentState, with pools: AllocatorDelta?)
+        -> (result: [Int], delta: StateDelta?)
+    {
+        guard let blocks = state.claimedBlocks[key] else { return ([], .ipam(pools)) }
+        return (blocks, .ipam(pools, claimedBlocks: KeyedDelta(removed: [key])))
     }
 
 }

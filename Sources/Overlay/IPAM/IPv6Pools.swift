@@ -70,6 +70,8 @@ extension IPv6PoolState: AddressPool {
     }
 
     func inUse(_ address: IPv6Address) -> IPAMError { .addressInUse6(address, pool: subnet) }
+    static var addedInDelta: WritableKeyPath<AllocatorDelta, [PoolID: IPv6PoolState]> { \.addedPools6 }
+    static var changedInDelta: WritableKeyPath<AllocatorDelta, [PoolID: AllocatorDelta.PoolChange<IPv6Address>]> { \.changedPools6 }
 }
 
 /// How an IPv6 pool is cut into blocks of `2^(128 − blockPrefixLength)` addresses.
@@ -95,21 +97,7 @@ extension AllocatorState {
     /// Reserves the IPv6 pool `request.subnet`: the same subnet again takes another reference (and must name
     /// the same block size); a subnet overlapping another IPv6 pool is refused.
     public mutating func requestPool6(_ request: PoolRequest6) throws(IPAMError) -> AllocatedPool6 {
-        let block = try request.resolvedBlockPrefixLength()
-        let id = PoolID(subnet6: request.subnet)
-        if let existing = pools6[id] {
-            guard request.blockPrefixLength == nil || existing.blockPrefixLength == block else {
-                throw .ipv6BlockMismatch(request.subnet, existing: existing.blockPrefixLength, requested: block)
-            }
-            pools6[id]!.references += 1
-        } else {
-            if let other = pools6.values.first(where: { $0.subnet.overlaps(request.subnet) }) {
-                throw .overlappingIPv6Pool(request.subnet, existing: other.subnet)
-            }
-            pools6[id] = IPv6PoolState(subnet: request.subnet, blockPrefixLength: block, references: 1, addresses: [:])
-        }
-        let pool = pools6[id]!
-        return AllocatedPool6(id: id, subnet: pool.subnet, gateway: pool.gateway, blockPrefixLength: pool.blockPrefixLength)
+        try make(planPoolRequest6(request))
     }
 
     /// Allocates `wanted` in the IPv6 pool, or the next free address of `ranges` (the whole pool without them)
@@ -118,18 +106,49 @@ extension AllocatorState {
         in id: PoolID, address wanted: IPv6Address?, role: AddressRole, sharing: Bool = false,
         within ranges: [ClosedRange<IPv6Address>]? = nil
     ) throws(IPAMError) -> AllocatedAddress6 {
-        let (address, pool) = try allocate(in: \.pools6, id: id, wanted: wanted, role: role, sharing: sharing) {
+        try make(planAddressRequest6(in: id, address: wanted, role: role, sharing: sharing, within: ranges))
+    }
+
+    /// Frees `address` in the IPv6 pool (or drops a reference); unknown pools and free addresses succeed.
+    mutating func releaseAddress6(_ address: IPv6Address, in id: PoolID) throws(IPAMError) {
+        make(AllocatorChange(result: (), delta: try planRelease(address, in: \.pools6, id: id)))
+    }
+
+    /// ``requestPool6(_:)`` worked out without changing the state.
+    func planPoolRequest6(_ request: PoolRequest6) throws(IPAMError) -> AllocatorChange<AllocatedPool6> {
+        let block = try request.resolvedBlockPrefixLength()
+        let id = PoolID(subnet6: request.subnet)
+        let pool: IPv6PoolState
+        let delta: AllocatorDelta
+        if let existing = pools6[id] {
+            guard request.blockPrefixLength == nil || existing.blockPrefixLength == block else {
+                throw .ipv6BlockMismatch(request.subnet, existing: existing.blockPrefixLength, requested: block)
+            }
+            pool = existing
+            delta = AllocatorDelta(id, IPv6PoolState.self, .init(references: existing.references + 1, lastAllocated: existing.lastAllocated))
+        } else {
+            if let other = pools6.values.first(where: { $0.subnet.overlaps(request.subnet) }) {
+                throw .overlappingIPv6Pool(request.subnet, existing: other.subnet)
+            }
+            pool = IPv6PoolState(subnet: request.subnet, blockPrefixLength: block, references: 1, addresses: [:])
+            delta = AllocatorDelta(adding: id, pool)
+        }
+        let allocated = AllocatedPool6(id: id, subnet: pool.subnet, gateway: pool.gateway, blockPrefixLength: pool.blockPrefixLength)
+        return AllocatorChange(result: allocated, delta: delta)
+    }
+
+    /// ``requestAddress6(in:address:role:sharing:within:)`` worked out without changing the state.
+    func planAddressRequest6(
+        in id: PoolID, address wanted: IPv6Address?, role: AddressRole, sharing: Bool = false,
+        within ranges: [ClosedRange<IPv6Address>]? = nil
+    ) throws(IPAMError) -> AllocatorChange<AllocatedAddress6> {
+        let (address, pool, delta) = try planAllocation(in: \.pools6, id: id, wanted: wanted, role: role, sharing: sharing) {
             (pool: IPv6PoolState) throws(IPAMError) -> IPv6Address in
             let search = IPv6PoolState.clip(ranges ?? [pool.usableRange], to: pool.usableRange)
             guard let free = pool.nextFree(in: search, excluding: pool.gateway) else { throw .poolExhausted6(pool: pool.subnet) }
             return free
         }
-        return AllocatedAddress6(address: address, subnet: pool.subnet)
-    }
-
-    /// Frees `address` in the IPv6 pool (or drops a reference); unknown pools and free addresses succeed.
-    mutating func releaseAddress6(_ address: IPv6Address, in id: PoolID) throws(IPAMError) {
-        try release(address, in: \.pools6, id: id)
+        return AllocatorChange(result: AllocatedAddress6(address: address, subnet: pool.subnet), delta: delta)
     }
 }
 

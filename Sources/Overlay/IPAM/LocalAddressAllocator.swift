@@ -28,49 +28,57 @@ public actor LocalAddressAllocator: AddressAllocator {
 
     public func requestPool(_ request: PoolRequest) throws(IPAMError) -> AllocatedPool {
         let configuration = configuration
-        return try change { (state: inout AllocatorState) throws(IPAMError) in
-            try state.requestPool(request, configuration: configuration)
+        return try change { (state: AllocatorState) throws(IPAMError) in
+            try state.planPoolRequest(request, configuration: configuration)
         }
     }
 
     public func releasePool(_ id: PoolID) throws(IPAMError) {
-        try change { (state: inout AllocatorState) throws(IPAMError) in state.releasePool(id) }
+        try change { (state: AllocatorState) in AllocatorChange(result: (), delta: state.planPoolRelease(id)) }
     }
 
     public func requestAddress(in pool: PoolID, address: IPv4Address?, role: AddressRole) throws(IPAMError)
         -> AllocatedAddress
     {
         let sharing = configuration.sharesRequestedAddresses
-        return try change { (state: inout AllocatorState) throws(IPAMError) in
-            try state.requestAddress(in: pool, address: address, role: role, sharing: sharing)
+        return try change { (state: AllocatorState) throws(IPAMError) in
+            try state.planAddressRequest(in: pool, address: address, role: role, sharing: sharing)
         }
     }
 
     public func releaseAddress(_ address: IPv4Address, in pool: PoolID) throws(IPAMError) {
-        try change { (state: inout AllocatorState) throws(IPAMError) in try state.releaseAddress(address, in: pool) }
+        try change { (state: AllocatorState) throws(IPAMError) in
+            AllocatorChange(result: (), delta: try state.planRelease(address, in: \.pools, id: pool))
+        }
     }
 
     public func requestPool6(_ request: PoolRequest6) throws(IPAMError) -> AllocatedPool6 {
-        try change { (state: inout AllocatorState) throws(IPAMError) in try state.requestPool6(request) }
+        try change { (state: AllocatorState) throws(IPAMError) in try state.planPoolRequest6(request) }
     }
 
     public func requestAddress6(in pool: PoolID, address: IPv6Address?, role: AddressRole) throws(IPAMError)
         -> AllocatedAddress6
     {
         let sharing = configuration.sharesRequestedAddresses
-        return try change { (state: inout AllocatorState) throws(IPAMError) in
-            try state.requestAddress6(in: pool, address: address, role: role, sharing: sharing)
+        return try change { (state: AllocatorState) throws(IPAMError) in
+            try state.planAddressRequest6(in: pool, address: address, role: role, sharing: sharing)
         }
     }
 
     public func releaseAddress6(_ address: IPv6Address, in pool: PoolID) throws(IPAMError) {
-        try change { (state: inout AllocatorState) throws(IPAMError) in try state.releaseAddress6(address, in: pool) }
+        try change { (state: AllocatorState) throws(IPAMError) in
+            AllocatorChange(result: (), delta: try state.planRelease(address, in: \.pools6, id: pool))
+        }
     }
 
-    /// Applies an allocation change through the store, so it is saved before it is answered.
-    private func change<T>(_ body: (inout AllocatorState) throws(IPAMError) -> T) throws(IPAMError) -> T {
+    /// Works out an allocation change from the current state and saves it as a delta, so it is on disk before it
+    /// is answered and costs the change, not the state's size.
+    private func change<T>(_ plan: (AllocatorState) throws(IPAMError) -> AllocatorChange<T>) throws(IPAMError) -> T {
         do {
-            return try store.update { (state: inout PersistentState) throws(IPAMError) -> T in try body(&state.ipam) }
+            return try store.apply { (state: PersistentState) throws(IPAMError) -> (result: T, delta: StateDelta?) in
+                let change = try plan(state.ipam)
+                return (change.result, StateDelta.ipam(change.delta))
+            }
         } catch let error as IPAMError {
             throw error
         } catch {

@@ -42,6 +42,15 @@ struct StateDelta: Codable, Sendable, Equatable {
         return delta
     }
 
+    /// An IPAM change: addresses or pools (`ipam`) and this host's claimed blocks; nil when neither changes.
+    static func ipam(_ ipam: AllocatorDelta?, claimedBlocks: KeyedDelta<String, [Int]>? = nil) -> StateDelta? {
+        guard ipam != nil || claimedBlocks != nil else { return nil }
+        var delta = StateDelta()
+        delta.ipam = ipam
+        delta.claimedBlocks = claimedBlocks
+        return delta
+    }
+
     /// Whether the change is to the set of networks, which the slot files must always show as they are (an
     /// operator reading the state directory must not find a network that is gone): such a change is written as
     /// a snapshot, not journalled. Networks change rarely; endpoints and addresses are what churn.

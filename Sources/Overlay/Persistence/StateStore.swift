@@ -221,21 +221,35 @@ public final class StateStore: Sendable {
     /// paths (an endpoint created or removed) use it: it costs the size of the change, where ``update(_:)``
     /// copies and compares the whole state to find what changed. If the write fails, nothing changes.
     func apply(_ delta: StateDelta) throws(StoreError) {
-        try slots.withLock { (slots: inout Slots) throws(StoreError) in
-            guard let directory else {
-                delta.apply(to: &slots.state)
-                return
-            }
-            if readOnly { throw .readOnly(directory: directory) }
-            if slots.generation > 0, slots.journalEntries < journalLimit, !delta.changesNetworks {
-                try Self.append(delta, directory: directory, to: &slots)
-                delta.apply(to: &slots.state)
-            } else {
-                var next = slots.state
-                delta.apply(to: &next)
-                try Self.writeSnapshot(next, directory: directory, into: &slots)
-                slots.state = next
-            }
+        try slots.withLock { (slots: inout Slots) throws(StoreError) in try apply(delta, to: &slots) }
+    }
+
+    /// Works out a change from the current state and applies it as ``apply(_:)`` does, under one lock so no other
+    /// change comes between: `plan` reads the state (no copy) and returns its result and the delta, nil for none.
+    /// The IPAM allocators use it: an address allocated or released costs the change, not the state's size. If
+    /// `plan` throws, nothing changes.
+    func apply<T, E: Error>(_ plan: (PersistentState) throws(E) -> (result: T, delta: StateDelta?)) throws -> T {
+        try slots.withLock { (slots: inout Slots) throws -> T in
+            let (result, delta) = try plan(slots.state)
+            if let delta { try apply(delta, to: &slots) }
+            return result
+        }
+    }
+
+    private func apply(_ delta: StateDelta, to slots: inout Slots) throws(StoreError) {
+        guard let directory else {
+            delta.apply(to: &slots.state)
+            return
+        }
+        if readOnly { throw .readOnly(directory: directory) }
+        if slots.generation > 0, slots.journalEntries < journalLimit, !delta.changesNetworks {
+            try Self.append(delta, directory: directory, to: &slots)
+            delta.apply(to: &slots.state)
+        } else {
+            var next = slots.state
+            delta.apply(to: &next)
+            try Self.writeSnapshot(next, directory: directory, into: &slots)
+            slots.state = next
         }
     }
 
