@@ -26,6 +26,8 @@ public actor ClusterState: GossipDelegate {
     var networks: ReplicatedTable<NetworkAnnouncement>
     var claims: ReplicatedTable<BlockClaim>
     var census = TableCensus()
+    /// Which entries hold each address, and what changed since the driver last took it (``ClusterState+RemoteEndpoints.swift``).
+    var remoteIndex = RemoteEndpointIndex()
     /// The other gossip members, as their latest membership event showed them (left and forgotten ones gone).
     var members: [String: ClusterMember] = [:]
     /// Each host's latest path advert and when it arrived (``ClusterState+Paths.swift``).
@@ -79,6 +81,9 @@ public actor ClusterState: GossipDelegate {
         (changes, changeSink) = AsyncStream.makeStream(of: Set<VNI>.self, bufferingPolicy: .bufferingNewest(1024))
         (pathAdvertChanges, pathAdvertSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         start = clock.now
+        endpoints.recordsChanges = true
+        networks.recordsChanges = true
+        claims.recordsChanges = true
     }
 
     /// Connects the state to the gossip node that carries its broadcasts.
@@ -192,69 +197,6 @@ public actor ClusterState: GossipDelegate {
 
     // MARK: Reads
 
-    /// Endpoints of other hosts in a network, as its VXLAN device must know them.
-    /// When two endpoints hold the same address (one moved, or was reused, before the old one was withdrawn),
-    /// the one on the host that owns the address's IPAM block wins, else the newer entry, the same on every
-    /// host (so a host cannot take another host's container address by announcing it later); an address held
-    /// by an endpoint of this host is never remote.
-    ///
-    /// An endpoint's IPv6 address is one more remote entry with the same MAC and VTEP; where two hosts announce
-    /// the same IPv6 address, the newer entry wins (IPv6 block owners are not consulted: the block size is the
-    /// pool's, which records do not carry).
-    public func remoteEndpoints(vni: VNI) -> [RemoteEndpoint] {
-        remoteEndpoints4(vni: vni) + remoteEndpoints6(vni: vni)
-    }
-
-    private func remoteEndpoints6(vni: VNI) -> [RemoteEndpoint] {
-        var local: Set<IPv6Address> = []
-        var newest: [IPv6Address: (endpoint: EndpointAnnouncement, version: EntryVersion)] = [:]
-        for (_, entry) in endpoints.entries {
-            guard let endpoint = entry.value, endpoint.vni == vni, let address = endpoint.address6 else { continue }
-            if entry.owner == node {
-                local.insert(address)
-                continue
-            }
-            guard !endpoints.suspendedOwners.contains(entry.owner) else { continue }
-            if let held = newest[address], held.version > entry.version { continue }
-            newest[address] = (endpoint, entry.version)
-        }
-        return newest.filter { !local.contains($0.key) }.sorted { $0.key < $1.key }
-            .map { RemoteEndpoint(address: .v6($0.key), mac: $0.value.endpoint.mac, vtep: $0.value.endpoint.vtep) }
-    }
-
-    private func remoteEndpoints4(vni: VNI) -> [RemoteEndpoint] {
-        var local: Set<IPv4Address> = []
-        var candidates: [IPv4Address: [(endpoint: EndpointAnnouncement, version: EntryVersion)]] = [:]
-        for (_, entry) in endpoints.entries {
-            guard let endpoint = entry.value, endpoint.vni == vni else { continue }
-            if entry.owner == node {
-                local.insert(endpoint.address)
-                continue
-            }
-            guard !endpoints.suspendedOwners.contains(entry.owner) else { continue }
-            candidates[endpoint.address, default: []].append((endpoint, entry.version))
-        }
-        var blockOwners: [IPv4Subnet: [Int: String]] = [:]
-        var chosen: [EndpointAnnouncement] = []
-        for (address, contenders) in candidates where !local.contains(address) {
-            var pool = contenders
-            if contenders.count > 1, let subnet = networks.entries.values.lazy.compactMap(\.value)
-                .first(where: { $0.vni == vni && $0.subnet.contains(address) })?.subnet
-            {
-                if blockOwners[subnet] == nil { blockOwners[subnet] = self.blockOwners(subnet: subnet) }
-                let geometry = BlockGeometry(subnet: subnet, blockSize: limits.blockSize)
-                let block = Int((address.value - subnet.network.value) / UInt32(geometry.blockSize))
-                if let owner = blockOwners[subnet]?[block] {
-                    let owners = contenders.filter { $0.endpoint.host == owner }
-                    if !owners.isEmpty { pool = owners }
-                }
-            }
-            if let newest = pool.max(by: { $0.version < $1.version }) { chosen.append(newest.endpoint) }
-        }
-        return chosen.sorted { $0.address < $1.address }
-            .map { RemoteEndpoint(address: .v4($0.address), mac: $0.mac, vtep: $0.vtep) }
-    }
-
     /// When each remote endpoint of a network was last written by its owner, by MAC: its version's clock, which is
     /// never below the writer's wall clock in milliseconds (skew and Lamport steps make it approximate). For the
     /// convergence-lag metric.
@@ -301,6 +243,7 @@ public actor ClusterState: GossipDelegate {
             touched = vnis(of: name)
             endpoints.suspend(owner: name)
             networks.suspend(owner: name)
+            markEndpoints(of: name)
             deadSince[name] = now
         case .join(let member):
             learn(member)
@@ -308,6 +251,8 @@ public actor ClusterState: GossipDelegate {
             endpoints.restore(owner: name)
             networks.restore(owner: name)
             claims.restore(owner: name)
+            markEndpoints(of: name)
+            remoteIndex.markContested()
             deadSince[name] = nil
         case .update(let member), .suspect(let member):
             learn(member)
@@ -315,6 +260,7 @@ public actor ClusterState: GossipDelegate {
             touched = vnis(of: name)
             forget(name)
         }
+        indexTableChanges()
         if !touched.isEmpty {
             logger.info("membership changed the overlay", metadata: ["member": "\(name)", "event": "\(event)", "networks": "\(touched.count)"])
             changeSink.yield(touched)
@@ -334,6 +280,7 @@ public actor ClusterState: GossipDelegate {
             forget(host, recounting: false)
         }
         recount()
+        indexTableChanges()
     }
 
     /// After this host left the cluster: every other host's entries go (a later join relearns them from the
@@ -353,6 +300,7 @@ public actor ClusterState: GossipDelegate {
         pending.removeAll()
         foreignAboutSelf.removeAll()
         isSynchronized = false
+        indexTableChanges()
         if !touched.isEmpty { changeSink.yield(touched) }
     }
 
@@ -457,6 +405,7 @@ public actor ClusterState: GossipDelegate {
                 if claims.merge(key, entry, at: now) { changedKeys.append(key) }
             }
         }
+        indexTableChanges()
         if !touched.isEmpty { changeSink.yield(touched) }
         return changedKeys
     }
@@ -492,6 +441,7 @@ public actor ClusterState: GossipDelegate {
     }
 
     private func send(_ update: ClusterCodec.Update) async {
+        indexTableChanges()
         await broadcaster?(ClusterCodec.encode([update]), update.envelope.key)
     }
 

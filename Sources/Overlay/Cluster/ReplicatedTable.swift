@@ -51,8 +51,46 @@ public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, 
     public private(set) var clock: UInt64 = 0
     public let node: String
     public private(set) var suspendedOwners: Set<String> = []
+    /// Every entry replaced since the last ``takeChanges()``, in order, while ``recordsChanges`` is on: what lets a
+    /// reader keep an index of the values without scanning the table.
+    private var changeLog: [EntryChange] = []
+    /// Whether the log stopped at ``changeLogLimit`` (changes were lost: an index must be rebuilt).
+    private var changeLogOverflowed = false
+    /// Whether mutations are logged for ``takeChanges()``.
+    public var recordsChanges = false
+    /// How many changes the log keeps untaken before it gives up.
+    public static var changeLogLimit: Int { 4096 }
+
+    /// One entry replaced: its entry before and after (nil where the key was absent).
+    public struct EntryChange: Sendable {
+        public var key: String
+        public var old: ReplicatedEntry<Value>?
+        public var new: ReplicatedEntry<Value>?
+    }
 
     public init(node: String) { self.node = node }
+
+    /// The changes logged since the last call, in order; nil when the log overflowed (read the whole table).
+    public mutating func takeChanges() -> [EntryChange]? {
+        defer {
+            changeLog = []
+            changeLogOverflowed = false
+        }
+        return changeLogOverflowed ? nil : changeLog
+    }
+
+    /// Replaces one key's entry, logging the change.
+    private mutating func set(_ key: String, _ entry: ReplicatedEntry<Value>?) {
+        let old = entries[key]
+        entries[key] = entry
+        guard recordsChanges, !changeLogOverflowed, old != entry else { return }
+        if changeLog.count >= Self.changeLogLimit {
+            changeLogOverflowed = true
+            changeLog = []
+        } else {
+            changeLog.append(EntryChange(key: key, old: old, new: entry))
+        }
+    }
 
     /// Writes a value of this node's and returns the entry to broadcast. `floor` (a wall-clock reading, say) keeps
     /// the clock ahead of versions this node wrote before a restart, which its fresh table no longer knows.
@@ -89,7 +127,7 @@ public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, 
         clock = max(overflow ? UInt64.max : next, floor)
         var entry = ReplicatedEntry<Value>(version: EntryVersion(clock: clock, node: node), owner: owner, value: value)
         entry.signature = sign(entry)
-        entries[key] = entry
+        set(key, entry)
         tombstonedAt[key] = value == nil ? now : nil
         return entry
     }
@@ -99,7 +137,7 @@ public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, 
     public mutating func merge(_ key: String, _ entry: ReplicatedEntry<Value>, at now: Double) -> Bool {
         clock = max(clock, entry.version.clock)
         if let existing = entries[key], existing.version >= entry.version { return false }
-        entries[key] = entry
+        set(key, entry)
         tombstonedAt[key] = entry.isTombstone ? now : nil
         return true
     }
@@ -128,7 +166,7 @@ public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, 
     public mutating func purge(owner: String) -> [String] {
         let keys = entries.filter { $0.value.owner == owner }.map(\.key)
         for key in keys {
-            entries[key] = nil
+            set(key, nil)
             tombstonedAt[key] = nil
         }
         suspendedOwners.remove(owner)
@@ -138,7 +176,7 @@ public struct ReplicatedTable<Value: Sendable & Equatable & Codable>: Sendable, 
     /// Drops tombstones older than `lifetime`.
     public mutating func expireTombstones(olderThan lifetime: Double, at now: Double) {
         for (key, since) in tombstonedAt where now - since >= lifetime {
-            entries[key] = nil
+            set(key, nil)
             tombstonedAt[key] = nil
         }
     }

@@ -51,15 +51,25 @@ extension OverlayDriver {
     }
 
     /// Brings one network's VXLAN device to the cluster's view: an FDB and a neighbour entry per remote endpoint,
-    /// a flooding entry per remote host. A change is applied as the difference from the programmed state; a
-    /// repair (or a network with nothing programmed yet) compares with a dump of the device. Each pass logs one
-    /// summary line; each entry is logged at debug.
+    /// a flooding entry per remote host. A change is applied as the difference from the programmed state: only
+    /// the addresses the cluster reports changed, when the network was programmed with the same relays and
+    /// tunnels, else the whole desired state compared with the programmed one. A repair (or a network with
+    /// nothing programmed yet) compares with a dump of the device. Each pass logs one summary line; each entry is
+    /// logged at debug.
     func programRemote(_ network: NetworkRecord, _ pass: RemotePass) async {
         guard let cluster else { return }
         // A VXLAN device sends over one address family, its local VTEP's: hosts advertising the other family
         // (a mixed IPv4/IPv6 underlay) are not programmed, and a repair pass (every interval) says so.
         let family = host.advertiseAddress.isIPv4
-        let everyRemote = await cluster.remoteEndpoints(vni: network.vni)
+        let inputs = remoteInputs(of: network)
+        var changes: [IPAddress: ClusterState.RemoteEndpointChange]?
+        if pass == .change, let programmed = programmedRemote[network.vni], programmed.relays == inputs.relays,
+            programmed.tunnels == inputs.tunnels, case .addresses(let taken) = await cluster.takeRemoteChanges(vni: network.vni)
+        {
+            changes = taken
+        }
+        var everyRemote: [RemoteEndpoint] = []
+        if changes == nil { everyRemote = await cluster.takeRemoteEndpoints(vni: network.vni) }
         let everyHost = await cluster.remoteHosts(vni: network.vni).union(everyRemote.map(\.vtep))
         var remotes = everyRemote.filter { $0.vtep.isIPv4 == family }
         var hosts = everyHost.filter { $0.isIPv4 == family }
@@ -68,21 +78,22 @@ extension OverlayDriver {
                 "network": "\(network.shortID)", "local VTEP": "\(host.advertiseAddress)",
                 "unreachable": "\(everyHost.subtracting(hosts).sorted().map(\.description).joined(separator: " "))"])
         }
-        if network.isEncrypted {
+        if let tunnels = inputs.tunnels {
             // Fail closed: only toward hosts whose WireGuard peer is configured and handshaken, at their tunnel address.
-            let tunnels = encryptedReachable[network.vni] ?? [:]
             remotes = remotes.compactMap { remote in tunnels[remote.vtep].map { RemoteEndpoint(address: remote.address, mac: remote.mac, vtep: $0) } }
             hosts = Set(hosts.compactMap { tunnels[$0] })
         }
         // Before the tables are known complete, only add: a restarted weft must not remove what still works.
         let removalsAllowed = await cluster.isSynchronized
         // A change pass programs what just arrived: how long after its owner wrote it is the convergence lag.
-        let written = pass == .change ? await cluster.endpointWriteTimes(vni: network.vni) : [:]
-        // The network may have gone while this pass waited for the cluster.
-        guard store.current.networks[network.id] == network else { return }
-        let routes = relays(for: network)
-        let desired = RemoteProgram(remotes: remotes, hosts: hosts, relays: routes)
-        let previous = programmedRemote[network.vni]
+        var written: [MACAddress: UInt64] = [:]
+        if pass == .change, changes == nil { written = await cluster.endpointWriteTimes(vni: network.vni) }
+        // The network may have gone while this pass waited for the cluster (its taken changes go with it).
+        guard store.current.networks[network.id] == network else {
+            if changes != nil { programmedRemote[network.vni] = nil }
+            return
+        }
+        let routes = inputs.relays
         Counter(label: "weft_reconcile_passes_total", dimensions: [("pass", pass.description)]).increment()
         if pass == .repair {
             if repairTally == nil { repairTally = RepairSummary(finishedAt: 0, networks: 0, written: 0, removed: 0, failed: 0) }
@@ -95,9 +106,30 @@ extension OverlayDriver {
             })
             let plan: [NetlinkOperation]
             let oldNeighbours: [IPAddress: MACAddress]
-            if pass == .change, let previous {
-                plan = Reconciler.planRemoteChange(vxlan: device, from: previous, to: desired)
+            // nil where the programmed state was patched in place.
+            var desired: RemoteProgram?
+            if let changes {
+                // The relays or tunnels changed while this pass waited: the taken changes need the whole state.
+                guard remoteInputs(of: network) == inputs, programmedRemote[network.vni] != nil else {
+                    programmedRemote[network.vni] = nil
+                    pendingRemote[network.vni] = max(pendingRemote[network.vni] ?? .change, .change)
+                    return
+                }
+                var entries: [IPAddress: RemoteProgram.Entry?] = [:]
+                for (address, change) in changes {
+                    entries.updateValue(
+                        change.endpoint.flatMap { remoteEntry($0, family: family, tunnels: inputs.tunnels, relays: routes) }, forKey: address)
+                    if let endpoint = change.endpoint, let at = change.written { written[endpoint.mac] = at }
+                }
+                let (before, after) = programmedRemote[network.vni]!.program.patch(
+                    entries, floodTargets: Set(hosts.map(routes.target(for:))))
+                plan = Reconciler.planRemoteChange(vxlan: device, from: before, to: after)
+                oldNeighbours = before.neighbours
+            } else if pass == .change, let previous = programmedRemote[network.vni]?.program {
+                let program = RemoteProgram(remotes: remotes, hosts: hosts, relays: routes)
+                plan = Reconciler.planRemoteChange(vxlan: device, from: previous, to: program)
                 oldNeighbours = previous.neighbours
+                desired = program
             } else {
                 let (fdb, neighbours) = try kernel("network \(network.shortID)") { () throws(NetlinkError) in
                     (try session.forwardingDatabase(device: device), try session.neighbours(device: device))
@@ -107,17 +139,16 @@ extension OverlayDriver {
                 var permanent: [IPAddress: MACAddress] = [:]
                 for entry in neighbours where entry.state.contains(.permanent) { permanent[entry.address] = entry.mac }
                 oldNeighbours = permanent
+                desired = RemoteProgram(remotes: remotes, hosts: hosts, relays: routes)
             }
+            if let desired { programmedRemote[network.vni] = ProgrammedRemote(program: desired, relays: routes, tunnels: inputs.tunnels) }
             let allowed = plan.filter { operation in
                 switch operation {
                 case .deleteFDB, .deleteNeighbour: removalsAllowed
                 default: true
                 }
             }
-            guard !allowed.isEmpty else {
-                programmedRemote[network.vni] = desired
-                return
-            }
+            guard !allowed.isEmpty else { return }
             let outcomes = session.apply(allowed)
             var failures = 0
             let now = ClusterState.wallClockMilliseconds()
@@ -134,7 +165,7 @@ extension OverlayDriver {
                 }
             }
             // After a failed write the kernel is not what was planned: the next pass reads it back.
-            programmedRemote[network.vni] = failures == 0 ? desired : nil
+            if failures > 0 { programmedRemote[network.vni] = nil }
             remoteCorrections += allowed.count
             let removed = allowed.count { if case .deleteFDB = $0 { true } else if case .deleteNeighbour = $0 { true } else { false } }
             Counter(label: "weft_reconcile_corrections_total", dimensions: [("kind", "written")]).increment(by: allowed.count - removed)
@@ -152,7 +183,9 @@ extension OverlayDriver {
                 repairTally?.failed += failures
             }
             logger.info("\(Self.netTag(network)): +\(allowed.count - removed) −\(removed) remote entries", metadata: [
-                "pass": "\(pass)", "failed": "\(failures)", "remote endpoints": "\(remotes.count)", "remote hosts": "\(hosts.count)",
+                "pass": "\(pass)", "failed": "\(failures)",
+                "remote endpoints": "\(programmedRemote[network.vni]?.program.neighbours.count ?? remotes.count)",
+                "remote hosts": "\(hosts.count)",
             ])
             announceMoves(in: network, session: session, written: allowed, previous: oldNeighbours)
         } catch {
@@ -161,6 +194,22 @@ extension OverlayDriver {
             EventJournal.shared.record("error", subject: Self.netTag(network), "cannot program remote entries: \(error)")
             logger.warning("cannot program remote entries", metadata: ["network": "\(network.shortID)", "error": "\(error)"])
         }
+    }
+
+    /// What a network's remote entries are made with besides the cluster's tables: the relays its entries
+    /// follow and, for an encrypted network, each reachable host's tunnel address.
+    func remoteInputs(of network: NetworkRecord) -> (relays: RelayRoutes, tunnels: [IPAddress: IPAddress]?) {
+        (relays(for: network), network.isEncrypted ? encryptedReachable[network.vni] ?? [:] : nil)
+    }
+
+    /// One remote endpoint's entries as the full pass would program them: none behind a VTEP of the other
+    /// address family or, on an encrypted network, behind a host not reachable through its tunnel.
+    func remoteEntry(
+        _ remote: RemoteEndpoint, family isIPv4: Bool, tunnels: [IPAddress: IPAddress]?, relays: RelayRoutes
+    ) -> RemoteProgram.Entry? {
+        guard remote.vtep.isIPv4 == isIPv4 else { return nil }
+        guard let tunnels else { return RemoteProgram.Entry(mac: remote.mac, target: relays.target(for: remote.vtep)) }
+        return tunnels[remote.vtep].map { RemoteProgram.Entry(mac: remote.mac, target: relays.target(for: $0)) }
     }
 
     /// `net 00002a`: a network as the per-pass summary names it (by VNI, the name every host shares).
@@ -217,4 +266,13 @@ extension OverlayDriver {
             vni: network.vni, endpointID: endpoint.id, address: endpoint.address, mac: endpoint.mac,
             host: cluster?.node ?? "", vtep: host.advertiseAddress, address6: endpoint.address6)
     }
+}
+
+/// A network's programmed remote entries and what they were made with: a change pass patches them only while
+/// the relays and tunnels are the same.
+struct ProgrammedRemote: Sendable {
+    var program: RemoteProgram
+    var relays: RelayRoutes
+    /// Each reachable host's tunnel address, for an encrypted network; nil for a plaintext one.
+    var tunnels: [IPAddress: IPAddress]?
 }

@@ -40,7 +40,7 @@ public actor OverlayDriver {
     /// Per network, the remote entries last written to its VXLAN device (the desired state then), so that the
     /// next change is applied as a difference. Absent until a repair pass has read the kernel, and dropped when a
     /// write fails.
-    var programmedRemote: [VNI: RemoteProgram] = [:]
+    var programmedRemote: [VNI: ProgrammedRemote] = [:]
     /// Whether encrypted networks can be created here.
     public let encryption: EncryptionSupport
     /// The WireGuard interface and keys of encrypted networks; nil where encryption is unavailable.

@@ -85,27 +85,106 @@ extension Reconciler {
 /// What a network's VXLAN device is programmed with for other hosts, as the desired state last written: an FDB
 /// entry per remote MAC (to its VTEP), a neighbour entry per remote address (to its MAC) and a flooding entry
 /// per remote host. Kept per network so that one remote change is applied as its difference, without reading
-/// the kernel back.
+/// the kernel back: ``patch(_:floodTargets:)`` changes a few addresses in place.
 public struct RemoteProgram: Sendable, Equatable {
     public var fdb: [MACAddress: ForwardingTarget]
     public var neighbours: [IPAddress: MACAddress]
     /// The flooding entries' targets.
     public var hosts: Set<ForwardingTarget>
+    /// Each address's own target (its MAC's FDB entry names the target of the highest address using the MAC).
+    private var targets: [IPAddress: ForwardingTarget] = [:]
+    /// The addresses using each MAC: an endpoint's IPv4 and IPv6 addresses share one, and its FDB entry goes
+    /// only with the last of them.
+    private var macUsers: [MACAddress: Set<IPAddress>] = [:]
+    /// How many addresses are behind each target: every remote endpoint's host gets a flooding entry.
+    private var targetUse: [ForwardingTarget: Int] = [:]
+
+    /// One address's entries: its MAC, and where frames for the MAC go.
+    public struct Entry: Sendable, Equatable {
+        public var mac: MACAddress
+        public var target: ForwardingTarget
+
+        public init(mac: MACAddress, target: ForwardingTarget) {
+            self.mac = mac
+            self.target = target
+        }
+    }
 
     /// The entries `remotes` and `hosts` ask for; where two remotes share a MAC, the later one's VTEP wins, as in
-    /// ``Reconciler/planRemote(vxlan:remotes:remoteHosts:fdb:neighbours:)``.
+    /// ``Reconciler/planRemote(vxlan:remotes:remoteHosts:fdb:neighbours:)``. A program that will be patched must
+    /// be made from remotes in ascending address order (as ``ClusterState/remoteEndpoints(vni:)`` gives them):
+    /// a patch gives a shared MAC the target of its highest address.
     public init(remotes: [RemoteEndpoint], hosts: Set<IPAddress>, relays: RelayRoutes = .direct) {
         var fdb: [MACAddress: ForwardingTarget] = [:]
         var neighbours: [IPAddress: MACAddress] = [:]
+        var targets: [IPAddress: ForwardingTarget] = [:]
+        var macUsers: [MACAddress: Set<IPAddress>] = [:]
+        var targetUse: [ForwardingTarget: Int] = [:]
         fdb.reserveCapacity(remotes.count)
         neighbours.reserveCapacity(remotes.count)
+        targets.reserveCapacity(remotes.count)
+        macUsers.reserveCapacity(remotes.count)
         for remote in remotes {
-            fdb[remote.mac] = relays.target(for: remote.vtep)
+            let target = relays.target(for: remote.vtep)
+            fdb[remote.mac] = target
             neighbours[remote.address] = remote.mac
+            targets[remote.address] = target
+            macUsers[remote.mac, default: []].insert(remote.address)
+            targetUse[target, default: 0] += 1
         }
         self.fdb = fdb
         self.neighbours = neighbours
         self.hosts = Set(hosts.map(relays.target(for:)))
+        self.targets = targets
+        self.macUsers = macUsers
+        self.targetUse = targetUse
+    }
+
+    private init() {
+        fdb = [:]
+        neighbours = [:]
+        hosts = []
+    }
+
+    /// Sets the entries of the changed addresses (nil: the address has none any more) and the flooding targets
+    /// of the hosts that define the network (the remote endpoints' own hosts are added), in place. Returns what
+    /// the change touched, before and after, as two programs holding only those entries (and every flooding
+    /// target), for ``Reconciler/planRemoteChange(vxlan:from:to:)``: the work is that of the changed addresses,
+    /// whatever the size of the program.
+    public mutating func patch(
+        _ changes: [IPAddress: Entry?], floodTargets: Set<ForwardingTarget>
+    ) -> (before: RemoteProgram, after: RemoteProgram) {
+        var before = RemoteProgram()
+        var after = RemoteProgram()
+        var macs: Set<MACAddress> = []
+        for (address, entry) in changes {
+            if let mac = neighbours.removeValue(forKey: address) {
+                before.neighbours[address] = mac
+                macs.insert(mac)
+                macUsers[mac]?.remove(address)
+                if macUsers[mac]?.isEmpty == true { macUsers[mac] = nil }
+            }
+            if let target = targets.removeValue(forKey: address) {
+                targetUse[target, default: 1] -= 1
+                if targetUse[target] == 0 { targetUse[target] = nil }
+            }
+            guard let entry else { continue }
+            neighbours[address] = entry.mac
+            targets[address] = entry.target
+            macUsers[entry.mac, default: []].insert(address)
+            targetUse[entry.target, default: 0] += 1
+            after.neighbours[address] = entry.mac
+            macs.insert(entry.mac)
+        }
+        for mac in macs {
+            before.fdb[mac] = fdb[mac]
+            fdb[mac] = macUsers[mac]?.max().flatMap { targets[$0] }
+            after.fdb[mac] = fdb[mac]
+        }
+        before.hosts = hosts
+        hosts = floodTargets.union(targetUse.keys)
+        after.hosts = hosts
+        return (before, after)
     }
 }
 
