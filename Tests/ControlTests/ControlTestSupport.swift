@@ -90,3 +90,19 @@ func request(_ path: String, _ target: String, method: String = "GET", body: Str
         return (reply.status, reply.body)
     }
 }
+
+/// The events after `sequence` as `GET /events` gives them, page by page (a reply holds at most 256) up to the
+/// newest, their JSON replies joined; nil when a reply is not a batch. The journal is the process's, shared with
+/// the tests running beside one.
+func eventPages(after sequence: UInt64, from source: StatusSource) async -> String? {
+    var after = sequence
+    var text = ""
+    for _ in 0..<8 {
+        let reply = await ControlRouter(source: source).respond(method: "GET", path: "/events?after=\(after)", body: [])
+        guard reply.status == 200, let batch = try? JSONDecoder().decode(EventBatch.self, from: Data(reply.body)) else { return nil }
+        text += String(decoding: reply.body, as: UTF8.self)
+        guard let last = batch.events.last?.sequence, last < batch.latest else { break }
+        after = last
+    }
+    return text
+}

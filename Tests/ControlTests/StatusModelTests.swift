@@ -82,6 +82,9 @@ struct StatusModelTests {
             let healthy = await source.status()
             #expect([healthy.networks.count, healthy.networks.localEndpoints, healthy.networks.remoteEndpoints] == [1, 0, 1])
 
+            // The journal is the process's, shared with tests running beside this one: read only what comes after
+            // the cut (a page from the start may end before it).
+            let beforeCut = source.journal.events(after: .max).latest
             network.setIsolated(b.address, true)
             let failed = await eventually(within: .seconds(15)) {
                 await source.peers().first { $0.name == "b" }?.state == "failed"
@@ -103,9 +106,9 @@ struct StatusModelTests {
             // own state changed: poll for it, bounded.
             var events = ""
             let recorded = await eventually(within: .seconds(10)) {
-                let reply = await ControlRouter(source: source).respond(method: "GET", path: "/events?after=0", body: [])
-                events = String(decoding: reply.body, as: UTF8.self)
-                return reply.status == 200 && events.contains(#""detail":"dead (10.0.0.2:7946)","kind":"membership","#)
+                guard let text = await eventPages(after: beforeCut, from: source) else { return false }
+                events = text
+                return events.contains(#""detail":"dead (10.0.0.2:7946)","kind":"membership","#)
             }
             #expect(recorded != nil, "\(events)")
             #expect(events.contains(#""kind":"correction""#), "\(events)")
