@@ -185,7 +185,7 @@ extension OverlayDriver {
             logger.info("\(Self.netTag(network)): +\(allowed.count - removed) −\(removed) remote entries", metadata: [
                 "pass": "\(pass)", "failed": "\(failures)",
                 "remote endpoints": "\(programmedRemote[network.vni]?.program.neighbours.count ?? remotes.count)",
-                "remote hosts": "\(hosts.count)",
+                "remote hosts": "\(programmedRemote[network.vni]?.program.hosts.count ?? hosts.count)",
             ])
             announceMoves(in: network, session: session, written: allowed, previous: oldNeighbours)
         } catch {
