@@ -57,7 +57,7 @@ struct IncrementalRemoteTests {
         func tables() async throws -> (kernel: [String], wanted: [String]) {
             let remotes = await a.remoteEndpoints(vni: IncrementalRemoteTests.vni)
             let hosts = await a.remoteHosts(vni: IncrementalRemoteTests.vni).union(remotes.map(\.vtep))
-            let wanted = RemoteProgram(remotes: remotes, hosts: hosts)
+            let wanted = RemoteProgram(remotes: remotes, hosts: hosts, relays: await driver.relayRoutes)
             let device = try device()
             var kernel: [String] = []
             for entry in try session().forwardingDatabase(device: device) where entry.table == .device && entry.state.contains(.permanent) {
@@ -79,7 +79,7 @@ struct IncrementalRemoteTests {
             let device = try device()
             return Reconciler.planRemote(
                 vxlan: device, remotes: remotes, remoteHosts: hosts, fdb: try session().forwardingDatabase(device: device),
-                neighbours: try session().neighbours(device: device))
+                neighbours: try session().neighbours(device: device), relays: await driver.relayRoutes)
         }
     }
 
@@ -91,7 +91,7 @@ struct IncrementalRemoteTests {
             address6: dualStack ? try! IPv6Address(parsing: "fd00:43::\(low)") : nil)
     }
 
-    @Test("random announces, withdrawals, moves, duplicate addresses, failures and returns leave the device as a repair pass would",
+    @Test("random announces, withdrawals, moves, duplicate addresses and MACs, failures, returns and relays leave the device as a repair pass would",
           arguments: [1, 2, 3] as [UInt64])
     func changePassesMatchARepair(seed: UInt64) async throws {
         let cluster = try await Cluster()
@@ -103,7 +103,7 @@ struct IncrementalRemoteTests {
             let host = Self.hosts[pick(0...9) == 0 ? 0 : pick(1...2)]
             let state = cluster.states[host.name]!
             let action: String
-            switch pick(0...13) {
+            switch pick(0...14) {
             case 0...3:
                 serial += 1
                 // Few addresses and MACs: duplicates of both are common.
@@ -158,6 +158,11 @@ struct IncrementalRemoteTests {
                 live[twin.key] = twin
                 await cluster.states[other.name]!.announce(twin)
                 action = "announce \(twin.address) with \(original.address)'s MAC \(twin.mac) on \(other.name)"
+            case 13:
+                // The path service routes b through c, or everything directly again.
+                let routes = await cluster.driver.relayRoutes == .direct ? RelayRoutes(via: [Self.hosts[1].vtep: Self.hosts[2].vtep]) : .direct
+                await cluster.driver.setRelays(routes)
+                action = routes == .direct ? "direct paths" : "b through relay c"
             default:
                 // A host withdraws the network (and its endpoints), then defines it again.
                 guard host.name != "a" else { continue }
