@@ -56,6 +56,18 @@ struct CommandRunnerTests {
         #expect(foreign.isEmpty, "\(foreign)")
     }
 
+    @Test("synchronous callers (Shell) from more tasks at once than the cooperative pool has threads")
+    func synchronousCallers() async throws {
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for lane in 0..<8 { group.addTask { try Shell.run([Tools.sh, "-c", "echo \(lane)"]) } }
+            var outputs: [String] = []
+            for try await output in group { outputs.append(output) }
+            #expect(outputs.count == 8)
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test("a command past its time limit is killed and says so, even when a grandchild keeps its pipe open")
     func timeLimit() async throws {
         let started = ContinuousClock.now

@@ -77,46 +77,57 @@ public final class ChildProcess: Sendable {
             throw .cannotOpenLog(label: label, path: logFile.path, cause: "\(error)")
         }
         let configuration = Command.configuration(argv, environment: environment)
-        let started = Mutex<Result<ChildProcess, StartFailure>?>(nil)
+        let started = Slot<Result<ChildProcess, StartFailure>>()
         let reported = DispatchSemaphore(value: 0)
         Task(executorPreference: ProcessThread.shared) {
-            var child: ChildProcess?
-            do {
-                let result = try await Subprocess.run(
-                    configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: true),
-                    error: .combinedWithOutput
-                ) { execution in
-                    let process = ChildProcess(
-                        label: label, pid: execution.processIdentifier.value, logFile: logFile, argv: argv)
-                    child = process
-                    started.withLock { $0 = .success(process) }
-                    reported.signal()
-                    await process.watch(execution)
-                }
-                let (status, signal): (Int32, Int32?) =
-                    switch result.terminationStatus {
-                    case .exited(let code): (code, nil)
-                    case .signaled(let number): (128 + number, number)
-                    }
-                child?.state.withLock {
-                    $0.exitStatus = status
-                    $0.signal = signal
-                }
-            } catch {
-                if child == nil {
-                    started.withLock { $0 = .failure(.cannotStart(label: label, argv: argv, cause: "\(error)")) }
-                    reported.signal()
-                } else {
-                    child?.state.withLock { $0.exitStatus = $0.exitStatus ?? -1 }
-                }
-            }
-            child?.finished.signal()
+            await run(configuration, label: label, argv: argv, logFile: logFile, log: log, started: started, reported: reported)
         }
         reported.wait()
-        return try started.withLock { $0! }.get()
+        return try started.value!.get()
+    }
+
+    /// Runs the child to its end: reports it (or the failure to start it) through `started`, watches it, and
+    /// records how it ended.
+    @ProcessActor
+    private static func run(
+        _ configuration: Configuration, label: String, argv: [String], logFile: URL, log: FileDescriptor,
+        started: Slot<Result<ChildProcess, StartFailure>>, reported: DispatchSemaphore
+    ) async {
+        var child: ChildProcess?
+        do {
+            let result = try await Subprocess.run(
+                configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: true),
+                error: .combinedWithOutput
+            ) { execution in
+                let process = ChildProcess(
+                    label: label, pid: execution.processIdentifier.value, logFile: logFile, argv: argv)
+                child = process
+                started.set(.success(process))
+                reported.signal()
+                await process.watch(execution)
+            }
+            let (status, signal): (Int32, Int32?) =
+                switch result.terminationStatus {
+                case .exited(let code): (code, nil)
+                case .signaled(let number): (128 + number, number)
+                }
+            child?.state.withLock {
+                $0.exitStatus = status
+                $0.signal = signal
+            }
+        } catch {
+            if child == nil {
+                started.set(.failure(.cannotStart(label: label, argv: argv, cause: "\(error)")))
+                reported.signal()
+            } else {
+                child?.state.withLock { $0.exitStatus = $0.exitStatus ?? -1 }
+            }
+        }
+        child?.finished.signal()
     }
 
     /// Keeps `execution` (and the unreaped child) until the child has exited.
+    @ProcessActor
     private func watch<I, O, E>(_ execution: Execution<I, O, E>) async {
         let descriptor = execution.processIdentifier.processDescriptor
         while !Self.hasExited(pid: pid, processDescriptor: descriptor) {
@@ -175,18 +186,29 @@ public final class ChildProcess: Sendable {
         _ = await waitForExit(timeout: .seconds(10))
     }
 
-    /// `terminate` for synchronous callers (a `defer`): the caller's thread waits.
+    /// `terminate` for synchronous callers (a `defer`): SIGTERM, SIGKILL after `grace`, and a bounded wait until
+    /// the child is reaped. Waits on the watcher, never on a cooperative thread.
     @discardableResult
     public func terminateBlocking(grace: Duration = .seconds(10)) -> StopOutcome {
-        Blocking.wait { await self.terminate(grace: grace) }
+        guard isRunning else { return .alreadyExited }
+        signal(SIGTERM)
+        if waitBlocking(grace) { return .exited(exitStatus ?? -1) }
+        killBlocking()
+        return .killed
     }
 
-    /// `kill` for synchronous callers (a `defer`): the caller's thread waits until the child is reaped.
+    /// `kill` for synchronous callers (a `defer`): the caller's thread waits (bounded) until the child is reaped.
     public func killBlocking() {
         signal(SIGCONT)
         signal(SIGKILL)
-        _ = finished.wait(timeout: .now() + .seconds(10))
-        finished.signal()
+        _ = waitBlocking(.seconds(10))
+    }
+
+    /// Blocks until the child is reaped or `timeout` passes; true if it was reaped.
+    private func waitBlocking(_ timeout: Duration) -> Bool {
+        let reaped = finished.wait(timeout: .now() + .milliseconds(timeout.wholeMilliseconds)) == .success
+        if reaped { finished.signal() }  // for the next waiter
+        return reaped
     }
 
     /// The whole log.
@@ -197,5 +219,13 @@ public final class ChildProcess: Sendable {
     /// The last `lines` lines of the log, for error messages.
     public func logTail(_ lines: Int = 30) -> String {
         log().split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds (for Dispatch deadlines).
+    var wholeMilliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -82,7 +82,7 @@ public enum Command {
     }
 
     /// How much of each stream a result keeps.
-    public static let defaultOutputLimit = 4 * 1024 * 1024
+    public static let defaultOutputLimit = 16 * 1024 * 1024
 
     /// Runs `argv` (`argv[0]` a path, or a tool found by `Executables.path`) to its end.
     ///
@@ -129,22 +129,6 @@ public enum Command {
         try await run(argv, timeout: timeout).check().output
     }
 
-    /// `run` for synchronous callers: the work runs on a thread of its own while this one waits.
-    public static func runBlocking(
-        _ argv: [String], environment: [String: String]? = nil, input: Input = .none,
-        timeout: Duration = .seconds(30), outputLimit: Int = defaultOutputLimit
-    ) throws(CommandFailure) -> CommandResult {
-        let outcome = Blocking.wait { () async -> Result<CommandResult, CommandFailure> in
-            do throws(CommandFailure) {
-                return .success(
-                    try await run(argv, environment: environment, input: input, timeout: timeout, outputLimit: outputLimit))
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try outcome.get()
-    }
-
     /// The subprocess configuration for `argv`: the executable resolved by `Executables.path`, the environment
     /// given or inherited.
     static func configuration(_ argv: [String], environment: [String: String]?) -> Configuration {
@@ -171,13 +155,14 @@ public enum Command {
         var dropped = false
     }
 
+    @ProcessActor
     private static func collect<Input: InputProtocol>(
         _ argv: [String], _ configuration: Configuration, input: Input, _ timeout: Duration, _ limit: Int
     ) async throws -> CommandResult {
         let execution = try await Subprocess.run(
             configuration, input: input, output: .sequence, error: .sequence
         ) { execution -> (Collected, Collected, Bool) in
-            await withTaskGroup(of: Stream.self) { group in
+            return await withTaskGroup(of: Stream.self) { group in
                 group.addTask { .output(await drain(execution.standardOutput, limit: limit)) }
                 group.addTask { .error(await drain(execution.standardError, limit: limit)) }
                 group.addTask {
@@ -227,20 +212,5 @@ public enum Command {
             // The child ended and its pipe was closed under the read: what was read is kept.
         }
         return collected
-    }
-}
-
-/// Runs iproute2 (`ip`, `bridge`) and other tools from synchronous test code, on `Command`.
-public enum Shell {
-    /// Runs a program (a path, or a tool in the system directories) and returns its standard output; throws on
-    /// a non-zero exit.
-    @discardableResult
-    public static func run(_ arguments: [String], input: String? = nil) throws(CommandFailure) -> String {
-        try outcome(arguments, input: input).check().stdout
-    }
-
-    /// Runs a program to its end, whatever its exit status.
-    public static func outcome(_ arguments: [String], input: String? = nil) throws(CommandFailure) -> CommandResult {
-        try Command.runBlocking(arguments, input: input.map { .text($0) } ?? .none, timeout: .seconds(60))
     }
 }
