@@ -37,13 +37,13 @@ final class ProcessThread: TaskExecutor, SerialExecutor, @unchecked Sendable {
     }
 }
 
-/// The actor whose executor is `ProcessThread`: code isolated to it, and swift-subprocess's calls from it (which
-/// run on their caller's actor), resume there after every suspension, never on the cooperative pool.
+/// The actor whose executor is `ProcessThread`: `Command` and `ChildProcess` run swift-subprocess isolated to it
+/// (its calls run on their caller's actor), so a child starts while the thread that asked for it waits.
 @globalActor
-public actor ProcessActor {
-    public static let shared = ProcessActor()
+actor ProcessActor {
+    static let shared = ProcessActor()
 
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { ProcessThread.shared.asUnownedSerialExecutor() }
+    nonisolated var unownedExecutor: UnownedSerialExecutor { ProcessThread.shared.asUnownedSerialExecutor() }
 }
 
 /// A value one task sets and another thread reads (after a semaphore says it is there).
