@@ -88,21 +88,6 @@ struct CommandRunnerTests {
         #expect(result.truncated && result.stderr == "done\n")
     }
 
-    @Test("a given environment reaches the child exactly, variable by variable; none given inherits the test's")
-    func environment() async throws {
-        // Values of every length: an entry not terminated where the runner hands it on picks up the bytes after it.
-        var given: [String: String] = [:]
-        for length in 0..<40 { given["WEFT_RUNNER_\(length)"] = String(repeating: "v", count: length) }
-        given["DOCKER_HOST"] = "unix:///run/weft-test/docker.sock"
-        for _ in 0..<5 {
-            let printed = try await Command.run([Tools.path("env")], environment: given).check().stdout
-            let lines = printed.split(separator: "\n").map(String.init)
-            #expect(Set(lines) == Set(given.map { "\($0.key)=\($0.value)" }), "env printed \(lines)")
-        }
-        let inherited = try await Command.run([Tools.path("env")]).check().stdout
-        #expect(inherited.split(separator: "\n").contains { $0.hasPrefix("PATH=") })
-    }
-
     @Test("standard input from text or a file; exit status and the ending signal")
     func inputAndStatus() async throws {
         #expect(try await Command.run([Tools.path("cat")], input: .text("over stdin")).stdout == "over stdin")

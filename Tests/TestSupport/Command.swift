@@ -136,8 +136,7 @@ public enum Command {
         let executable: Executable = resolved.contains("/") ? .path(FilePath(resolved)) : .name(resolved)
         let subprocessEnvironment: Subprocess.Environment =
             environment.map { values in
-                // NUL-terminated: Subprocess hands each entry to strdup, which reads on to the first NUL.
-                .custom(values.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)".utf8) + [0] })
+                .custom(values.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)".utf8) })
             } ?? .inherit
         return Configuration(
             executable: executable, arguments: Arguments(Array(argv.dropFirst())), environment: subprocessEnvironment)
