@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// `examples/compose/docker-compose.yml`, brought up as a user would (Debian's docker-compose against a real

@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// `-o encrypted` through real dockerds: options weft cannot honour are refused by name, and an encrypted

@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// Crafted gossip datagrams from the underlay, from a place that is no member (the underlay bridge's own

@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// The cluster's gossip key rotated on running daemons with `weft key install`, `use` and `remove`, host by host

@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// `weft status` and the metrics from live daemons on three hosts: h1 sees h2 and h3 alive with round trips and

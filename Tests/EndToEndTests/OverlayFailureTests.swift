@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// weft across three Docker hosts when a part fails: weft killed on one host, a host cut off from the underlay.

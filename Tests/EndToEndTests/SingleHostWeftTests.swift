@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// weft as Docker's network and IPAM driver on one host: a real dockerd, `weft daemon` on its plugin socket,

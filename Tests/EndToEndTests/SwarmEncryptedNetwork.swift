@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// An encrypted swarm network on the managed plugin, created as Docker's overlay users write it (`docker network

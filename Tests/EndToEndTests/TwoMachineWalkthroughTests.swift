@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// `examples/two-machines.md`, step by step, on two simulated hosts: the first weft starts a cluster and makes

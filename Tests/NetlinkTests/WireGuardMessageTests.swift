@@ -1,6 +1,5 @@
 import Testing
 @testable import Netlink
-import TestSupport
 
 /// The kernel WireGuard's generic-netlink requests against annotated dumps of the exact bytes, annotated from
 /// <linux/genetlink.h> and <linux/wireguard.h> (this machine's kernel has no WireGuard to capture them from).
@@ -15,7 +14,7 @@ struct WireGuardMessageTests {
             03010000 // genlmsghdr: CTRL_CMD_GETFAMILY, version 1
             0e000200 776972656775617264000000 // CTRL_ATTR_FAMILY_NAME "wireguard" NUL-terminated
             """
-        #expect(hexString(WireGuardMessages.resolveFamily()) == hexString(hex(golden)))
+        #expect(HexDump.string(WireGuardMessages.resolveFamily()) == HexDump.string(HexDump.bytes(golden)))
     }
 
     @Test("WG_CMD_SET_DEVICE: key, port, replace peers; a peer with its endpoint and allowed IP")
@@ -44,7 +43,7 @@ struct WireGuardMessageTests {
             """
         let messages = try WireGuardMessages.setDevice(device, family: 28)
         #expect(messages.count == 1)
-        #expect(hexString(messages[0]) == hexString(hex(golden)))
+        #expect(HexDump.string(messages[0]) == HexDump.string(HexDump.bytes(golden)))
     }
 
     @Test("WG_CMD_GET_DEVICE: a dump (REQUEST|ACK|DUMP) naming the interface, as wg show sends it")
@@ -54,7 +53,7 @@ struct WireGuardMessageTests {
             00010000 // genlmsghdr: WG_CMD_GET_DEVICE, WG_GENL_VERSION 1
             0c000200 776566742d776700 // WGDEVICE_A_IFNAME "weft-wg" NUL-terminated
             """
-        #expect(hexString(try WireGuardMessages.getDevice(interface: "weft-wg", family: 28)) == hexString(hex(golden)))
+        #expect(HexDump.string(try WireGuardMessages.getDevice(interface: "weft-wg", family: 28)) == HexDump.string(HexDump.bytes(golden)))
         #expect(throws: NetlinkError.self) { _ = try WireGuardMessages.getDevice(interface: "a-name-far-too-long", family: 28) }
     }
 
@@ -68,9 +67,9 @@ struct WireGuardMessageTests {
             06000600 6cca0000 // WGDEVICE_A_LISTEN_PORT 51820
             """
         let message = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: Self.privateKey, listenPort: 51820, family: 28)
-        #expect(hexString(message) == hexString(hex(golden)))
+        #expect(HexDump.string(message) == HexDump.string(HexDump.bytes(golden)))
         let keyOnly = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: Self.privateKey, listenPort: nil, family: 28)
-        #expect(keyOnly.count == 68 && keyOnly[0] == 68 && hexString(keyOnly).hasSuffix(hexString(Self.privateKey)))
+        #expect(keyOnly.count == 68 && keyOnly[0] == 68 && HexDump.string(keyOnly).hasSuffix(HexDump.string(Self.privateKey)))
         #expect(throws: NetlinkError.self) {
             _ = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: [1], listenPort: nil, family: 28)
         }
@@ -99,7 +98,7 @@ struct WireGuardMessageTests {
         let messages = try WireGuardMessages.updatePeers(
             interface: "weft-wg", peers: [peer], keepaliveSeconds: 25, removing: [[UInt8](repeating: 0xCC, count: 32)], family: 28)
         #expect(messages.count == 1)
-        #expect(hexString(messages[0]) == hexString(hex(golden)))
+        #expect(HexDump.string(messages[0]) == HexDump.string(HexDump.bytes(golden)))
         #expect(throws: NetlinkError.self) {
             _ = try WireGuardMessages.updatePeers(interface: "weft-wg", peers: [], keepaliveSeconds: 25, removing: [[1, 2]], family: 28)
         }

@@ -1,5 +1,68 @@
 import Foundation
 
+/// Runs iproute2 (`ip`, `bridge`) and other tools for tests, as the oracle kernel state is compared with.
+public enum Shell {
+    public struct Failure: Error, CustomStringConvertible {
+        public let command: [String]
+        public let status: Int32
+        public let output: String
+        public var description: String { "\(command.joined(separator: " ")) exited \(status): \(output)" }
+    }
+
+    /// What a finished program printed, and how it ended.
+    public struct Outcome: Sendable {
+        public let status: Int32
+        public let standardOutput: String
+        public let standardError: String
+        public var succeeded: Bool { status == 0 }
+    }
+
+    /// Runs a program (looked up in PATH) and returns its standard output; throws on a non-zero exit.
+    @discardableResult
+    public static func run(_ arguments: [String], input: String? = nil) throws -> String {
+        let outcome = try outcome(arguments, input: input)
+        guard outcome.succeeded else {
+            throw Failure(command: arguments, status: outcome.status, output: outcome.standardOutput + outcome.standardError)
+        }
+        return outcome.standardOutput
+    }
+
+    /// Runs a program (a path, or a name looked up in PATH) to its end, whatever its exit status.
+    ///
+    /// Standard error and the input go through temporary files, so only standard output is a pipe, read to its
+    /// end before the wait: no pipe can fill up and block the child (or this test) whatever either writes.
+    public static func outcome(_ arguments: [String], input: String? = nil) throws -> Outcome {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("weft-shell-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let errorsFile = scratch.appendingPathComponent("stderr")
+        let inputFile = scratch.appendingPathComponent("stdin")
+        _ = FileManager.default.createFile(atPath: errorsFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: inputFile.path, contents: Data((input ?? "").utf8))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = try FileHandle(forWritingTo: errorsFile)
+        let inputHandle = try FileHandle(forReadingFrom: inputFile)
+        defer {
+            try? errors.close()
+            try? inputHandle.close()
+        }
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = inputHandle
+        try ProcessLauncher.start(process)
+        try? output.fileHandleForWriting.close()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+            standardError: (try? String(contentsOf: errorsFile, encoding: .utf8)) ?? "")
+    }
+
+}
+
 /// iproute2's JSON output decoded into typed rows: the oracle kernel tests compare weft's view with.
 public enum IPRoute2 {
     public struct LinkRow: Decodable, Sendable {

@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// `make bench` only (WEFT_BENCH=1): iperf3 between containers on two hosts over an encrypted weft network

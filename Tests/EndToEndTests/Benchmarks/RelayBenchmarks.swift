@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// `make bench` only (WEFT_BENCH=1): resilient paths on three simulated hosts. Ten times: all UDP between h1 and

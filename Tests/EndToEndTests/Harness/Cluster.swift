@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import Synchronization
-import TestSupport
 import Testing
 
 /// N simulated hosts joined by an underlay: a bridge `br0` in a network namespace of its own
