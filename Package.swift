@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // libmnl and the Linux uapi headers, imported as a system library.
@@ -110,6 +111,7 @@ let package = Package(
             dependencies: [
                 "Netlink", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             path: "Tests/TestSupport", swiftSettings: strictSwift),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "TestSupport"], swiftSettings: strictSwift),
@@ -148,8 +150,9 @@ let package = Package(
             ],
             swiftSettings: strictSwift),
         // End to end: real Docker engines (Debian's docker.io), each simulated host a network + mount namespace
-        // with its own dockerd and weft; runs the built `weft` binary, links none of its modules.
-        .testTarget(name: "EndToEndTests", exclude: ["README.md"], swiftSettings: strictSwift),
+        // with its own dockerd and weft; runs the built `weft` binary and links none of its modules (only
+        // TestSupport, for running processes and bounded waits).
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["README.md"], swiftSettings: strictSwift),
         .testTarget(
             name: "DockerPluginTests",
             dependencies: [

@@ -77,15 +77,15 @@ struct ControlSocketTests {
                 "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "curl", "-sS", "--unix-socket", path,
                 "http://weft/status",
             ]
-            let denied = try await onThread { try Shell.outcome(asNobody) }
+            let denied = try await Command.run(asNobody)
             #expect(!denied.succeeded)
-            #expect(denied.standardError.contains("Permission denied") || denied.standardError.contains("Couldn't connect"),
-                    "\(denied.standardError)")
+            #expect(denied.stderr.contains("Permission denied") || denied.stderr.contains("Couldn't connect"),
+                    "\(denied.stderr)")
             #expect(chmod(path, 0o666) == 0)
-            let refused = try await onThread { try Shell.outcome(asNobody) }
-            #expect(refused.standardOutput.contains("user 65534 may not use this socket: it serves root only"),
-                    "\(refused.standardOutput) \(refused.standardError)")
-            #expect(!refused.standardOutput.contains("version"))
+            let refused = try await Command.run(asNobody)
+            #expect(refused.stdout.contains("user 65534 may not use this socket: it serves root only"),
+                    "\(refused.stdout) \(refused.stderr)")
+            #expect(!refused.stdout.contains("version"))
             let root = try await request(path, "/status")
             #expect(root.status == 200)
         }

@@ -58,8 +58,8 @@ struct MetricsExpositionTests {
             #expect(text.contains(#"weft_plugin_request_duration_seconds_bucket{route="NetworkDriver.Join",le="0.005"} 1"#), "\(text)")
             text = String(decoding: await exporter.exposition(), as: UTF8.self)
             let exposition = text
-            let lint = try await onThread { try Shell.outcome(["promtool", "check", "metrics"], input: exposition) }
-            #expect(lint.succeeded, "promtool: \(lint.standardOutput) \(lint.standardError)\n\(text)")
+            let lint = try await Command.run(["promtool", "check", "metrics"], input: .text(exposition))
+            #expect(lint.succeeded, "promtool: \(lint.stdout) \(lint.stderr)\n\(text)")
 
             network.setIsolated(b.address, true)
             let failed = await eventually(within: .seconds(15)) {

@@ -8,7 +8,7 @@ import TestSupport
 /// Everything the test starts is stopped, and its directory removed, also on failure.
 @Suite(
     .serialized,
-    .enabled(if: ChildProcess.weftIsBuilt && FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus"),
+    .enabled(if: Executables.weftIsBuilt && Executables.isInstalled("prometheus"),
              "needs the weft executable (swift build) and prometheus (Debian's package)"))
 struct PrometheusScrapeTests {
     @Test("Prometheus scrapes two gossiping weft daemons and finds weft_gossip_members{state=\"alive\"} == 2 on both",
@@ -18,23 +18,24 @@ struct PrometheusScrapeTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var children: [ChildProcess] = []
         defer {
-            for child in children { child.stop() }
+            for child in children { child.terminateBlocking() }
             try? FileManager.default.removeItem(atPath: directory)
         }
         let gossipPorts = try [freePort(), freePort()]
         let metricsPorts = try [freePort(), freePort()]
         for index in 0..<2 {
             let home = "\(directory)/h\(index)"
-            children.append(try ChildProcess(
-                ChildProcess.weftExecutable,
-                [
+            children.append(try ChildProcess.start(
+                label: "weft-h\(index)",
+                argv: [
+                    Executables.weft,
                     "daemon", "--dry-run", "--advertise-address", "127.0.0.1", "--node-name", "h\(index)",
                     "--gossip-port", "\(gossipPorts[index])", "--join", "127.0.0.1:\(gossipPorts[1 - index])",
                     "--insecure-gossip", "--socket", "\(home)/p.sock", "--control-socket", "\(home)/c.sock",
                     "--state-dir", "\(home)/state", "--runtime-dir", "\(home)/run",
                     "--metrics-address", "127.0.0.1:\(metricsPorts[index])",
                 ],
-                log: "\(directory)/weft-h\(index).log"))
+                logFile: URL(fileURLWithPath: "\(directory)/weft-h\(index).log")))
         }
         let prometheusPort = try freePort()
         let targets = metricsPorts.map { "'127.0.0.1:\($0)'" }.joined(separator: ", ")
@@ -47,24 +48,25 @@ struct PrometheusScrapeTests {
                 static_configs:
                   - targets: [\(targets)]
             """.write(toFile: "\(directory)/prometheus.yml", atomically: true, encoding: .utf8)
-        children.append(try ChildProcess(
-            "/usr/bin/prometheus",
-            [
+        children.append(try ChildProcess.start(
+            label: "prometheus",
+            argv: [
+                Executables.path("prometheus"),
                 "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
                 "--web.listen-address=127.0.0.1:\(prometheusPort)",
             ],
-            log: "\(directory)/prometheus.log"))
+            logFile: URL(fileURLWithPath: "\(directory)/prometheus.log")))
 
         let query = "http://127.0.0.1:\(prometheusPort)/api/v1/query?query=weft_gossip_members%7Bstate%3D%22alive%22%7D"
         var last = ""
         let found = await eventually(within: .seconds(90), every: .milliseconds(500)) {
-            guard let outcome = try? await onThread({ try Shell.outcome(["curl", "-sS", "--max-time", "2", query]) }) else { return false }
-            last = outcome.standardOutput
+            guard let outcome = try? await Command.run(["curl", "-sS", "--max-time", "2", query]) else { return false }
+            last = outcome.stdout
             guard let reply = try? JSONDecoder().decode(QueryReply.self, from: Data(last.utf8)) else { return false }
             let values = Dictionary(reply.data.result.map { ($0.metric["instance"] ?? "", $0.value.last?.text ?? "") }) { first, _ in first }
             return metricsPorts.allSatisfy { values["127.0.0.1:\($0)"] == "2" }
         }
-        #expect(found != nil, "last answer: \(last)\nweft h0: \(children[0].log)\nprometheus: \(children[2].log.suffix(2000))")
+        #expect(found != nil, "last answer: \(last)\nweft h0: \(children[0].log())\nprometheus: \(children[2].logTail(40))")
         if let found { print("Prometheus saw weft_gossip_members{state=\"alive\"} == 2 on both daemons after \(found)") }
 
         // The probe round-trip histogram and the push/pull traffic of the join, as Prometheus stores them.
@@ -82,12 +84,11 @@ struct PrometheusScrapeTests {
             print("Prometheus: \(expression) = \(values.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" })")
         }
         // promtool's linter on a live daemon's exposition (histograms, traffic by type and all).
-        let exposition = try await onThread {
-            try Shell.outcome(["curl", "-sS", "--max-time", "2", "http://127.0.0.1:\(metricsPorts[0])/metrics"]).standardOutput
-        }
+        let exposition = try await Command.run(
+            ["curl", "-sS", "--max-time", "2", "http://127.0.0.1:\(metricsPorts[0])/metrics"]).stdout
         #expect(exposition.contains(#"weft_gossip_probe_rtt_seconds_bucket{peer="h1",le="0.0001"}"#), "\(exposition)")
-        let lint = try await onThread { try Shell.outcome(["promtool", "check", "metrics"], input: exposition) }
-        #expect(lint.succeeded, "promtool: \(lint.standardOutput) \(lint.standardError)")
+        let lint = try await Command.run(["promtool", "check", "metrics"], input: .text(exposition))
+        #expect(lint.succeeded, "promtool: \(lint.stdout) \(lint.stderr)")
     }
 
     /// The values of an instant query, by instance.
@@ -95,10 +96,9 @@ struct PrometheusScrapeTests {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         let encoded = expression.addingPercentEncoding(withAllowedCharacters: allowed) ?? expression
-        let outcome = try await onThread {
-            try Shell.outcome(["curl", "-sS", "--max-time", "2", "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)"])
-        }
-        let reply = try JSONDecoder().decode(QueryReply.self, from: Data(outcome.standardOutput.utf8))
+        let outcome = try await Command.run(
+            ["curl", "-sS", "--max-time", "2", "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)"])
+        let reply = try JSONDecoder().decode(QueryReply.self, from: Data(outcome.stdout.utf8))
         return Dictionary(reply.data.result.map { ($0.metric["instance"] ?? "", Double($0.value.last?.text ?? "") ?? 0) }) { first, _ in first }
     }
 
@@ -145,39 +145,4 @@ func freePort() throws -> Int {
     let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
     guard named == 0 else { throw TestFailure("getsockname: errno \(errno)") }
     return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// A child process (started through ProcessLauncher) whose output goes to a log file; stopped with SIGTERM, then
-/// SIGKILL if it lingers.
-final class ChildProcess: @unchecked Sendable {
-    static var weftExecutable: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("weft").path
-    }
-
-    static var weftIsBuilt: Bool { FileManager.default.isExecutableFile(atPath: weftExecutable) }
-
-    private let process = Process()
-    private let logPath: String
-
-    init(_ executable: String, _ arguments: [String], log: String) throws {
-        logPath = log
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        try ProcessLauncher.start(process)
-    }
-
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while process.isRunning, ContinuousClock.now < deadline { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
 }

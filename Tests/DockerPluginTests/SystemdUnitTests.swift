@@ -44,6 +44,6 @@ struct SystemdUnitTests {
 
         let verified = try Shell.outcome(["/usr/bin/systemd-analyze", "verify", unit.path])
         #expect(verified.succeeded)
-        #expect((verified.standardOutput + verified.standardError).isEmpty, "systemd-analyze verify: \(verified.standardOutput)\(verified.standardError)")
+        #expect((verified.stdout + verified.stderr).isEmpty, "systemd-analyze verify: \(verified.stdout)\(verified.stderr)")
     }
 }

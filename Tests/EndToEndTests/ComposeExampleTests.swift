@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `examples/compose/docker-compose.yml`, brought up as a user would (Debian's docker-compose against a real

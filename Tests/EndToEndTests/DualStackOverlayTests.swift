@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A dual-stack weft network across three Docker hosts with weft's IPAM: every container gets an IPv4 and an

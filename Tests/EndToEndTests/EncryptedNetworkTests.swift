@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `-o encrypted` through real dockerds: options weft cannot honour are refused by name, and an encrypted

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Crafted gossip datagrams from the underlay, from a place that is no member (the underlay bridge's own

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The cluster's gossip key rotated on running daemons with `weft key install`, `use` and `remove`, host by host

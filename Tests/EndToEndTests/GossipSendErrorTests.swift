@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A host whose own firewall refuses its gossip to one peer (an OUTPUT drop: `sendto` fails with EPERM). Send

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// The harness proves itself: engines, image, a Docker bridge network, the underlay, and a teardown that
@@ -95,7 +96,7 @@ struct HostProcessTests {
             #expect(UnixSocket.isListening(try h1.pathInHost(TestHost.pluginSocket)))
             #expect(!FileManager.default.fileExists(atPath: try h2.pathInHost(TestHost.pluginSocket)))
 
-            #expect(await serve.stop(grace: .seconds(10)) == .exited(0))
+            #expect(await serve.terminate(grace: .seconds(10)) == .exited(0))
             #expect(!UnixSocket.isListening(try h1.pathInHost(TestHost.pluginSocket)))
 
             let killed = try await h1.startWeft()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// weft as an overlay: three Docker hosts, each with its own dockerd and weft daemon, joined by gossip over the

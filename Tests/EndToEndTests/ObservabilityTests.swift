@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `weft status` and the metrics from live daemons on three hosts: h1 sees h2 and h3 alive with round trips and

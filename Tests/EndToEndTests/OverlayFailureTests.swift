@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// weft across three Docker hosts when a part fails: weft killed on one host, a host cut off from the underlay.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// weft across hosts: a network's identity (its VNI) and an endpoint's (its address) as they move between hosts.

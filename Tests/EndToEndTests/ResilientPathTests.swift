@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Resilient paths across three hosts (issue 15): when the underlay between h1 and h3 drops their UDP (or only
@@ -194,7 +195,7 @@ struct ResilientPathTests {
                 try await Self.fdbLines(on: h1).contains { $0.contains(relayedEntry) }
             }
             let weft = try #require(h1.process(label: "weft"))
-            #expect(await weft.stop() == .exited(0))
+            #expect(await weft.terminate() == .exited(0))
             let left = try await Self.fdbLines(on: h1)
             #expect(!left.contains { $0.contains("port 4790") }, "relayed entries left after exit: \(left)")
             #expect(left.contains { $0.lowercased().hasPrefix(c3MAC) && $0.contains("dst \(h3.underlayAddress)") }, "\(left)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// weft as Docker's network and IPAM driver on one host: a real dockerd, `weft daemon` on its plugin socket,

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// An encrypted swarm network on the managed plugin, created as Docker's overlay users write it (`docker network

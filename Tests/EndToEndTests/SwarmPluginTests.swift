@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 /// weft as Docker's managed (v2) plugin in a swarm: three engines form a swarm, each creates and enables the

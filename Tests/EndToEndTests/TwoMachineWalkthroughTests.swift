@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `examples/two-machines.md`, step by step, on two simulated hosts: the first weft starts a cluster and makes

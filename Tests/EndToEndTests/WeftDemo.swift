@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `make demo` only (WEFT_DEMO=1): two simulated Docker hosts, weft on each joined to the other, one network, a

@@ -5,11 +5,11 @@ import TestSupport
 /// `weft daemon` gossips only keyed unless told `--insecure-gossip`: a host given seeds but no key is refused
 /// with the remedy, and a key file others can read is refused. (Keyed clusters themselves run in the end-to-end
 /// tests, whose harness gives every host the cluster's key file.)
-@Suite("weft daemon gossip keys", .enabled(if: WeftProcess.isBuilt, "needs the weft executable (swift build)"))
+@Suite("weft daemon gossip keys", .enabled(if: Executables.weftIsBuilt, "needs the weft executable (swift build)"))
 struct DaemonGossipKeyTests {
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let outcome = try Shell.outcome([WeftProcess.executable.path] + arguments)
-        return (outcome.status, outcome.standardOutput + outcome.standardError)
+        let outcome = try Shell.outcome([Executables.weft] + arguments)
+        return (outcome.status, outcome.stdout + outcome.stderr)
     }
 
     @Test("seeds without a key: refused, saying how to get the key")

@@ -9,12 +9,10 @@ final class SerfAgent: @unchecked Sendable {
     let bind: String
     let rpc: String
     let logPath: String
-    private let process = Process()
+    private let process: ChildProcess
 
     /// Whether a `serf` binary is installed (the interop tests skip without one).
-    static var isInstalled: Bool {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/serf")
-    }
+    static var isInstalled: Bool { Executables.isInstalled("serf") }
 
     init(name: String, port: Int, rpcPort: Int, tags: [String: String] = [:], join: String? = nil,
          encrypt: String? = nil, extra: [String] = [], host: String = "127.0.0.1") throws {
@@ -28,24 +26,16 @@ final class SerfAgent: @unchecked Sendable {
         if let encrypt { arguments.append("-encrypt=\(encrypt)") }
         arguments += extra
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
-        process.arguments = arguments
-        process.standardOutput = log
-        process.standardError = log
-        try ProcessLauncher.start(process)
+        process = try ChildProcess.start(
+            label: "serf \(name)", argv: [Executables.path("serf")] + arguments, logFile: URL(fileURLWithPath: logPath))
     }
 
     /// The agent's process id (for SIGSTOP and the like).
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// Kills the agent (SIGKILL) and waits for it.
     func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGCONT)
-            kill(process.processIdentifier, SIGKILL)
-        }
-        process.waitUntilExit()
+        process.killBlocking()
     }
 
     /// The agent's log so far.
@@ -85,16 +75,7 @@ final class SerfAgent: @unchecked Sendable {
     }
 
     private func run(_ arguments: [String]) throws -> Data {
-        let command = Process()
-        command.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
-        command.arguments = arguments
-        let output = Pipe()
-        command.standardOutput = output
-        command.standardError = FileHandle.nullDevice
-        try ProcessLauncher.start(command)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        command.waitUntilExit()
-        return data
+        Data(try Shell.outcome([Executables.path("serf")] + arguments).stdout.utf8)
     }
 }
 

@@ -91,20 +91,23 @@ struct SerfIPv6InteropTests {
     }
 
     @Test("the weft executable: `gossip run --bind [::1]:port --join [::1]:port` joins serf, `gossip members` reads it",
-          .timeLimit(.minutes(1)), .enabled(if: WeftProcess.isBuilt, "needs the weft executable (swift build)"))
+          .timeLimit(.minutes(1)), .enabled(if: Executables.weftIsBuilt, "needs the weft executable (swift build)"))
     func weftProcess() async throws {
         try await withSerfAgents { agents in
             let serf = try agents.start("serf6-p", port: 28_256, rpcPort: 28_683, tags: ["role": "web"], host: "::1")
             #expect(await SerfInteropTests.waitForRPC(serf))
-            let weft = try WeftProcess([
+            let weft = try startWeft([
                 "gossip", "run", "--name", "weft6-p", "--bind", "[::1]:28260", "--join", serf.bind,
                 "--tag", "role=weft",
             ])
-            defer { weft.kill() }
+            defer {
+                weft.killBlocking()
+                try? FileManager.default.removeItem(at: weft.logFile)
+            }
             let joined = await eventually(within: .seconds(10)) { serf.member("weft6-p")?.status == "alive" }
-            #expect(joined != nil, "serf: \(serf.members()); weft log: \(weft.log)")
+            #expect(joined != nil, "serf: \(serf.members()); weft log: \(weft.log())")
             #expect(serf.member("weft6-p")?.addr == "[::1]:28260")
-            let listing = try WeftProcess.output(["gossip", "members", "--peer", "[::1]:28260"])
+            let listing = try weftOutput(["gossip", "members", "--peer", "[::1]:28260"])
             #expect(listing.contains("serf6-p") && listing.contains(":1]:28256"), "\(listing)")
             weft.signal(SIGTERM)
             let left = await eventually(within: .seconds(15)) { serf.member("weft6-p")?.status == "left" }

@@ -92,7 +92,7 @@ struct DryRunTests {
         try harness.session.perform(operation)
         let lines = harness.take()
         #expect(lines.count == 2)
-        #expect(lines.last == "#   " + HexDump.string(try OperationEncoder.encode(operation)))
+        #expect(lines.last == "#   " + hexString(try OperationEncoder.encode(operation)))
     }
 
     @Test func modelRefusesAsTheKernelWould() throws {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Netlink
+import TestSupport
 
 /// Every request kind against an annotated dump of the exact bytes (sequence and port left zero, as the
 /// transport stamps them). The annotations follow <linux/rtnetlink.h>, <linux/if_link.h> and <linux/neighbour.h>.
@@ -267,13 +268,13 @@ struct GoldenRequestTests {
             case .operation(let operation): try OperationEncoder.encode(operation)
             case .query(let query): OperationEncoder.encode(query)
             }
-        #expect(HexDump.string(encoded) == HexDump.string(HexDump.bytes(golden.dump)))
+        #expect(hexString(encoded) == hexString(hex(golden.dump)))
     }
 
     /// The dry run reads requests back from these bytes, so decoding must give back what was encoded.
     @Test(arguments: cases)
     func decodesBackToTheRequest(_ golden: Case) throws {
-        let message = try #require(try MessageView.split(HexDump.bytes(golden.dump)[...]).first)
+        let message = try #require(try MessageView.split(hex(golden.dump)[...]).first)
         #expect(try MessageDecoder.decodeRequest(message) == golden.request)
     }
 }

@@ -115,7 +115,7 @@ struct KernelIPv6Tests {
 struct NeighbourAdvertisementTests {
     @Test func frameIsAnUnsolicitedOverrideAdvertisementToAllNodes() {
         let advertisement = GratuitousARP(address: IPAddress("fd00:43::7")!, mac: MACAddress("02:aa:bb:cc:dd:ee")!, device: 3)
-        let expected = HexDump.bytes("""
+        let expected = hex("""
             333300000001 02aabbccddee 86dd                 // Ethernet: all-nodes multicast, from the MAC, IPv6
             60000000 0020 3a ff                            // IPv6: payload 32, ICMPv6, hop limit 255
             fd000043000000000000000000000007               // source: the address
@@ -124,7 +124,7 @@ struct NeighbourAdvertisementTests {
             fd000043000000000000000000000007               // target: the address
             0201 02aabbccddee                              // option: target link-layer address
             """)
-        #expect(HexDump.string(advertisement.frame) == HexDump.string(expected))
+        #expect(hexString(advertisement.frame) == hexString(expected))
         #expect(NeighbourAdvertisement.checksum(source: Array(expected[22..<38]), destination: Array(expected[38..<54]),
                                                 icmp: Array(expected[54...])) == 0, "a correct checksum sums to zero")
     }

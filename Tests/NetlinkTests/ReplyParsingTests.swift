@@ -1,10 +1,11 @@
 import Testing
 @testable import Netlink
+import TestSupport
 
 /// Dump replies and acknowledgements captured from the kernel, parsed into values.
 struct ReplyParsingTests {
     @Test func vxlanLinkFromCapturedReply() throws {
-        let messages = try MessageView.split(HexDump.bytes(CapturedReplies.vxlanLink)[...])
+        let messages = try MessageView.split(hex(CapturedReplies.vxlanLink)[...])
         #expect(messages.count == 1)
         let link = try MessageDecoder.decodeLink(try #require(messages.first))
         #expect(link.name == "wvx-00002a")
@@ -25,7 +26,7 @@ struct ReplyParsingTests {
     }
 
     @Test func forwardingDatabaseFromCapturedDump() throws {
-        let entries = try MessageView.split(HexDump.bytes(CapturedReplies.forwardingDatabase)[...]).map {
+        let entries = try MessageView.split(hex(CapturedReplies.forwardingDatabase)[...]).map {
             message throws(NetlinkError) -> FDBEntry in
             guard case .fdb(let entry) = try MessageDecoder.decodeNeighbour(message) else {
                 throw .malformedMessage("not an FDB entry")
@@ -46,7 +47,7 @@ struct ReplyParsingTests {
     }
 
     @Test func neighboursFromCapturedDump() throws {
-        let messages = try MessageView.split(HexDump.bytes(CapturedReplies.neighbours)[...])
+        let messages = try MessageView.split(hex(CapturedReplies.neighbours)[...])
         guard case .neighbour(let entry) = try MessageDecoder.decodeNeighbour(try #require(messages.first)) else {
             Issue.record("expected a neighbour entry")
             return
@@ -58,7 +59,7 @@ struct ReplyParsingTests {
     }
 
     @Test func extendedAcknowledgementCarriesTheKernelsText() throws {
-        let message = try #require(try MessageView.split(HexDump.bytes(CapturedReplies.duplicateVNIAcknowledgement)[...]).first)
+        let message = try #require(try MessageView.split(hex(CapturedReplies.duplicateVNIAcknowledgement)[...]).first)
         let ack = try Acknowledgement.decode(message)
         #expect(ack.sequence == 7)
         #expect(ack.errno == 17)
@@ -75,9 +76,9 @@ struct ReplyParsingTests {
         "0c000000100000000000000000000000",  // length below a header
         "20000000100000000000000000000000" + "00000000050000000000000000000000" + "ff00",  // truncated attribute header
     ])
-    func malformedBytesAreRejected(_ hex: String) {
+    func malformedBytesAreRejected(_ dump: String) {
         #expect(throws: NetlinkError.self) {
-            for message in try MessageView.split(HexDump.bytes(hex)[...]) {
+            for message in try MessageView.split(hex(dump)[...]) {
                 _ = try MessageDecoder.decodeLink(message)
             }
         }
@@ -85,7 +86,7 @@ struct ReplyParsingTests {
 
     @Test func attributeLongerThanItsMessageIsRejected() {
         // A link reply whose IFLA_IFNAME claims 64 bytes in a 40-byte message.
-        let bytes = HexDump.bytes("28000000100000000000000000000000" + "00000000050000000000000000000000" + "40000300 65746830")
+        let bytes = hex("28000000100000000000000000000000" + "00000000050000000000000000000000" + "40000300 65746830")
         #expect(throws: NetlinkError.self) {
             _ = try MessageDecoder.decodeLink(try #require(try MessageView.split(bytes[...]).first))
         }
@@ -97,7 +98,7 @@ struct ReplyParsingTests {
 struct GratuitousARPTests {
     @Test func frameIsABroadcastARPRequestFromTheAddressToItself() {
         let arp = GratuitousARP(address: IPAddress("10.1.0.7")!, mac: MACAddress("02:aa:bb:cc:dd:ee")!, device: 3)
-        let expected = HexDump.bytes("""
+        let expected = hex("""
             ffffffffffff 02aabbccddee 0806 // Ethernet: broadcast, from the MAC, ARP
             0001 0800 06 04 0001           // Ethernet/IPv4, sizes 6 and 4, request
             02aabbccddee 0a010007          // sender: the MAC and the address

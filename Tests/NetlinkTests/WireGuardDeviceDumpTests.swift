@@ -1,5 +1,6 @@
 import Testing
 @testable import Netlink
+import TestSupport
 
 /// The `WG_CMD_GET_DEVICE` dump parser, on replies written by hand from <linux/wireguard.h> (this kernel has no
 /// WireGuard to capture them from): the fields weft reads, a dump split over messages, and every malformed or
@@ -35,7 +36,7 @@ struct WireGuardDeviceDumpTests {
 
     @Test("one peer: port, public key, endpoint, handshake, counters, keepalive, allowed IP; the private key is dropped")
     func onePeer() throws {
-        let dump = try WireGuardDeviceDump.parse(HexDump.bytes(Self.onePeer), family: Self.family, interface: "weft-wg", limits: Self.limits)
+        let dump = try WireGuardDeviceDump.parse(hex(Self.onePeer), family: Self.family, interface: "weft-wg", limits: Self.limits)
         var peer = WireGuardDeviceDump.Peer(publicKey: Self.key(0xBB))
         peer.endpoint = IPAddress("192.0.2.2")
         peer.endpointPort = 51820
@@ -164,7 +165,7 @@ struct WireGuardDeviceDumpTests {
 
     @Test("no byte string traps the parser: every truncation, every single-byte change, random replies")
     func noTrap() {
-        let reply = Self.twoMessages + HexDump.bytes(Self.onePeer)
+        let reply = Self.twoMessages + hex(Self.onePeer)
         var outcomes = (accepted: 0, refused: 0)
         func run(_ bytes: [UInt8]) {
             if (try? WireGuardDeviceDump.parse(bytes, family: Self.family, interface: "weft-wg", limits: Self.limits)) != nil {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Netlink
+import TestSupport
 
 /// The kernel WireGuard's generic-netlink requests against annotated dumps of the exact bytes, annotated from
 /// <linux/genetlink.h> and <linux/wireguard.h> (this machine's kernel has no WireGuard to capture them from).
@@ -14,7 +15,7 @@ struct WireGuardMessageTests {
             03010000 // genlmsghdr: CTRL_CMD_GETFAMILY, version 1
             0e000200 776972656775617264000000 // CTRL_ATTR_FAMILY_NAME "wireguard" NUL-terminated
             """
-        #expect(HexDump.string(WireGuardMessages.resolveFamily()) == HexDump.string(HexDump.bytes(golden)))
+        #expect(hexString(WireGuardMessages.resolveFamily()) == hexString(hex(golden)))
     }
 
     @Test("WG_CMD_SET_DEVICE: key, port, replace peers; a peer with its endpoint and allowed IP")
@@ -43,7 +44,7 @@ struct WireGuardMessageTests {
             """
         let messages = try WireGuardMessages.setDevice(device, family: 28)
         #expect(messages.count == 1)
-        #expect(HexDump.string(messages[0]) == HexDump.string(HexDump.bytes(golden)))
+        #expect(hexString(messages[0]) == hexString(hex(golden)))
     }
 
     @Test("WG_CMD_GET_DEVICE: a dump (REQUEST|ACK|DUMP) naming the interface, as wg show sends it")
@@ -53,7 +54,7 @@ struct WireGuardMessageTests {
             00010000 // genlmsghdr: WG_CMD_GET_DEVICE, WG_GENL_VERSION 1
             0c000200 776566742d776700 // WGDEVICE_A_IFNAME "weft-wg" NUL-terminated
             """
-        #expect(HexDump.string(try WireGuardMessages.getDevice(interface: "weft-wg", family: 28)) == HexDump.string(HexDump.bytes(golden)))
+        #expect(hexString(try WireGuardMessages.getDevice(interface: "weft-wg", family: 28)) == hexString(hex(golden)))
         #expect(throws: NetlinkError.self) { _ = try WireGuardMessages.getDevice(interface: "a-name-far-too-long", family: 28) }
     }
 
@@ -67,9 +68,9 @@ struct WireGuardMessageTests {
             06000600 6cca0000 // WGDEVICE_A_LISTEN_PORT 51820
             """
         let message = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: Self.privateKey, listenPort: 51820, family: 28)
-        #expect(HexDump.string(message) == HexDump.string(HexDump.bytes(golden)))
+        #expect(hexString(message) == hexString(hex(golden)))
         let keyOnly = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: Self.privateKey, listenPort: nil, family: 28)
-        #expect(keyOnly.count == 68 && keyOnly[0] == 68 && HexDump.string(keyOnly).hasSuffix(HexDump.string(Self.privateKey)))
+        #expect(keyOnly.count == 68 && keyOnly[0] == 68 && hexString(keyOnly).hasSuffix(hexString(Self.privateKey)))
         #expect(throws: NetlinkError.self) {
             _ = try WireGuardMessages.setIdentity(interface: "weft-wg", privateKey: [1], listenPort: nil, family: 28)
         }
@@ -98,7 +99,7 @@ struct WireGuardMessageTests {
         let messages = try WireGuardMessages.updatePeers(
             interface: "weft-wg", peers: [peer], keepaliveSeconds: 25, removing: [[UInt8](repeating: 0xCC, count: 32)], family: 28)
         #expect(messages.count == 1)
-        #expect(HexDump.string(messages[0]) == HexDump.string(HexDump.bytes(golden)))
+        #expect(hexString(messages[0]) == hexString(hex(golden)))
         #expect(throws: NetlinkError.self) {
             _ = try WireGuardMessages.updatePeers(interface: "weft-wg", peers: [], keepaliveSeconds: 25, removing: [[1, 2]], family: 28)
         }

@@ -47,26 +47,27 @@ struct ServiceVIPKernelTests {
                 try Shell.run(["ip", "-n", container, "addr", "add", "\(ip)/24", "dev", info.interfaceName])
                 try Shell.run(["ip", "-n", container, "link", "set", info.interfaceName, "up"])
             }
-            var servers: [Process] = []
+            var servers: [ChildProcess] = []
             for (index, task) in names.tasks.enumerated() {
                 let root = "\(site)/\(index)"
                 try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
                 try "task\(index)\n".write(toFile: "\(root)/index.html", atomically: true, encoding: .utf8)
-                let server = Process()
-                server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                server.arguments = ["ip", "netns", "exec", task, "busybox", "httpd", "-f", "-p", "80", "-h", root]
-                server.standardInput = FileHandle.nullDevice
-                server.standardOutput = FileHandle.nullDevice
-                server.standardError = FileHandle.nullDevice
-                try ProcessLauncher.start(server)
-                servers.append(server)
+                servers.append(
+                    try ChildProcess.start(
+                        label: "httpd \(task)",
+                        argv: ["ip", "netns", "exec", task, "busybox", "httpd", "-f", "-p", "80", "-h", root],
+                        logFile: URL(fileURLWithPath: "\(site)/httpd-\(index).log")))
             }
             // busybox httpd outlives SIGTERM here.
-            defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-            try await Task.sleep(for: .milliseconds(300))
+            defer { for server in servers { server.killBlocking() } }
+            for task in names.tasks {
+                try await eventually("busybox httpd in \(task) to listen on port 80", within: .seconds(10)) {
+                    try await Command.run(["ip", "netns", "exec", task, "ss", "-Hltn", "sport = :80"]).output != ""
+                }
+            }
             func ask() throws -> String? {
                 let outcome = try Shell.outcome(["ip", "netns", "exec", names.client, "curl", "-s", "--max-time", "2", "http://10.9.0.100/"])
-                return outcome.succeeded ? outcome.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+                return outcome.succeeded ? outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
             }
 
             let records = Records()

@@ -14,18 +14,15 @@ struct UserspaceWireGuardTests {
             let namespace = try #require(namespaces[0].ipNetnsName)
             let interface = "wgt" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
             let inside = ["ip", "netns", "exec", namespace]
-            // In the foreground, as this test's own child (a daemonized one would hold Foundation's exit-watch
-            // socket of the command that started it); deleting its interface ends it, so does the namespace.
-            let daemon = Process()
-            daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            daemon.arguments = ["netns", "exec", namespace, "wireguard-go", "-f", interface]
-            daemon.standardOutput = FileHandle.nullDevice
-            daemon.standardError = FileHandle.nullDevice
-            try ProcessLauncher.start(daemon)
+            // In the foreground, as this test's own child; deleting its interface ends it, so does the namespace.
+            let log = URL(fileURLWithPath: NSTemporaryDirectory() + "weft-wireguard-go-\(interface).log")
+            let daemon = try ChildProcess.start(
+                label: "wireguard-go", argv: ["ip", "netns", "exec", namespace, "wireguard-go", "-f", interface],
+                logFile: log)
             defer {
                 _ = try? Shell.outcome(inside + ["ip", "link", "del", interface])
-                if daemon.isRunning { daemon.terminate() }
-                daemon.waitUntilExit()
+                daemon.terminateBlocking()
+                try? FileManager.default.removeItem(at: log)
             }
             let backend = UserspaceWireGuard()
             let socket = backend.socketPath(interface: interface)
@@ -33,7 +30,8 @@ struct UserspaceWireGuardTests {
             while !FileManager.default.fileExists(atPath: socket), daemon.isRunning, ContinuousClock.now < deadline {
                 usleep(20_000)
             }
-            try #require(FileManager.default.fileExists(atPath: socket), "wireguard-go made no socket at \(socket)")
+            try #require(FileManager.default.fileExists(atPath: socket),
+                         "wireguard-go made no socket at \(socket): \(daemon.logTail())")
             let keys = WireGuardKeyPair()
             let configuration = WireGuardTests.configuration(keys: keys)
             try backend.apply(configuration, interface: interface)

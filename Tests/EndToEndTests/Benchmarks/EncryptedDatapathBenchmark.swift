@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `make bench` only (WEFT_BENCH=1): iperf3 between containers on two hosts over an encrypted weft network

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `make bench` only (WEFT_BENCH=1): iperf3 between containers on a dual-stack weft network, over IPv4 and IPv6
@@ -94,7 +95,7 @@ struct IPv6DatapathBenchmark {
                     }
                 }
             }
-            await hostServer.stop(grace: .seconds(2))
+            await hostServer.terminate(grace: .seconds(2))
             try await a.docker("rm", "-f", "server", "client")
             return figures
         }

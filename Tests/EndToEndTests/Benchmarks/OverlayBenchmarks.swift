@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `make bench` only (WEFT_BENCH=1): weft across simulated Docker hosts (the end-to-end harness), each figure
@@ -252,7 +253,7 @@ struct OverlayBenchmarks {
                   ratio weft / underlay: \(String(format: "%.2f", weftMedian / rawMedian))  (goal: >= 0.65)
                   reference (testbed notes, this machine kind): kernel VXLAN 0.69 of a raw veth; Docker's overlay 0.79 (8.42 vs 10.7 Gbit/s)
                 """)
-            await hostServer.stop(grace: .seconds(2))
+            await hostServer.terminate(grace: .seconds(2))
             try await a.docker("rm", "-f", "server")
             try await client.remove()
         }

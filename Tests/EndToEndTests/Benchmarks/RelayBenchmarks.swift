@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `make bench` only (WEFT_BENCH=1): resilient paths on three simulated hosts. Ten times: all UDP between h1 and

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `make bench` only (WEFT_BENCH=1): weft as the managed plugin (`weft:latest`, from `make plugin-dir`) against
@@ -168,7 +169,7 @@ struct SwarmBenchmarks {
                 (reference, this machine kind: overlay 8.4 against 10.7 Gbit/s on the underlay, 0.79)
                   h1's VXLAN devices (both under a bridge, MTU 1450): weft: \(devices.weft); overlay: \(devices.overlay)
                 """)
-            await hostServer.stop(grace: .seconds(2))
+            await hostServer.terminate(grace: .seconds(2))
         }
     }
 

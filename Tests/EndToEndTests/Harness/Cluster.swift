@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
 
 /// N simulated hosts joined by an underlay: a bridge `br0` in a network namespace of its own

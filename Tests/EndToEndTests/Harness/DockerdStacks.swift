@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// dockerd's goroutine stacks, for a docker command that hung: SIGUSR1 makes dockerd write them to a file and
 /// log its path; the summary groups the goroutines blocked for a minute or more by where they wait, so a

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// Helpers for tests of weft across hosts: containers with fixed addresses, pings between them, the kernel's
 /// entries for remote endpoints, and cutting a host off the underlay.

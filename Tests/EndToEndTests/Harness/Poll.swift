@@ -1,7 +1,8 @@
-import Foundation
+import TestSupport
 
-/// Bounded polling: the harness never sleeps for a fixed time to let something happen; it checks a condition
-/// every `interval` and gives up, with an error that says what it waited for, after `timeout`.
+/// Bounded polling, as TestSupport's `eventually`: the harness never sleeps for a fixed time to let something
+/// happen; it checks a condition every `interval` and gives up, with an error that says what it waited for (and
+/// the last try of a command), after `timeout`.
 enum Poll {
     static func until(
         _ what: @autoclosure () -> String,
@@ -9,19 +10,11 @@ enum Poll {
         interval: Duration = .milliseconds(20),
         _ condition: () async throws -> Bool
     ) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while true {
-            if try await condition() { return }
-            if clock.now >= deadline {
-                throw HarnessError("timed out after \(timeout) waiting for \(what())")
-            }
-            try await Task.sleep(for: interval)
-        }
+        try await eventually(what(), within: timeout, every: interval, condition)
     }
 
-    /// Runs `command` every `interval` until it succeeds, and returns its result. On timeout the error quotes the
-    /// last try (status, stdout and stderr), so a log says why it kept failing, not only that it did.
+    /// Runs `command` every `interval` until it succeeds, and returns its result; on timeout the error quotes
+    /// the last try.
     @discardableResult
     static func until(
         _ what: @autoclosure () -> String,
@@ -29,29 +22,14 @@ enum Poll {
         interval: Duration = .milliseconds(20),
         _ command: () async throws -> CommandResult
     ) async throws -> CommandResult {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while true {
-            let result = try await command()
-            if result.succeeded { return result }
-            if clock.now >= deadline {
-                throw HarnessError("timed out after \(timeout) waiting for \(what()); the last try: \(result)")
-            }
-            try await Task.sleep(for: interval)
-        }
+        try await eventually(what(), within: timeout, every: interval, command)
     }
 
     /// Like `until`, but reports whether the condition came true instead of throwing (for teardown).
     static func succeeded(
         timeout: Duration, interval: Duration = .milliseconds(20), _ condition: () async -> Bool
     ) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while true {
-            if await condition() { return true }
-            if clock.now >= deadline { return false }
-            try? await Task.sleep(for: interval)
-        }
+        await eventually(within: timeout, every: interval, condition) != nil
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 
 /// One simulated Docker host:
 ///
@@ -195,7 +196,7 @@ final class TestHost: Sendable {
     @discardableResult
     func stopDockerd(grace: Duration = .seconds(15)) async -> HostProcess.StopOutcome {
         guard let dockerd else { return .alreadyExited }
-        return await dockerd.stop(grace: grace)
+        return await dockerd.terminate(grace: grace)
     }
 
     func recordImageImport(_ duration: Duration) {
@@ -218,7 +219,7 @@ final class TestHost: Sendable {
     {
         try await Command.run(
             [Tools.docker, "--host", "unix://\(dockerSocket)"] + arguments, environment: dockerEnvironment,
-            standardInput: standardInput, timeout: timeout)
+            input: standardInput.map { .file($0.path) } ?? .none, timeout: timeout)
     }
 
     /// Runs the docker CLI; returns trimmed standard output, throws (with dockerd's log tail) unless it exits 0.
@@ -254,7 +255,7 @@ final class TestHost: Sendable {
 
     /// Starts a docker CLI command that runs until it ends or is stopped (e.g. `docker exec C ping …`), its
     /// output in `<host dir>/<label>.log`, so a test can watch the output as it comes. Not tracked: stop it.
-    func startDocker(label: String, _ arguments: [String]) throws -> HostProcess {
+    func startDocker(label: String, _ arguments: [String]) throws(HostProcess.StartFailure) -> HostProcess {
         try HostProcess.start(
             label: "\(name)/\(label)", argv: [Tools.docker, "--host", "unix://\(dockerSocket)"] + arguments,
             logFile: directory.appendingPathComponent("\(label).log"), environment: dockerEnvironment)
@@ -305,7 +306,7 @@ final class TestHost: Sendable {
         var environment = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("WEFT_") && !$0.key.hasPrefix("DOCKER_")
         }
-        environment["PATH"] = Tools.systemDirectories.joined(separator: ":")
+        environment["PATH"] = Executables.systemDirectories.joined(separator: ":")
         return environment
     }
 
@@ -367,7 +368,7 @@ final class TestHost: Sendable {
         var problems: [String] = []
         let tracked = state.withLock { $0.processes }
         await withTaskGroup(of: Void.self) { group in
-            for process in tracked { group.addTask { await process.stop(grace: .seconds(5)) } }
+            for process in tracked { group.addTask { await process.terminate(grace: .seconds(5)) } }
         }
         let survivors = await cgroup.killAll()
         if !survivors.isEmpty { problems.append("\(name): pids \(survivors.sorted()) survived SIGKILL in the cgroup") }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The one container image of the tests: busybox-static's `/bin/busybox` and a symlink per applet the tests
 /// use, with an empty world-writable /tmp, made into a tarball once per cluster and loaded into every engine

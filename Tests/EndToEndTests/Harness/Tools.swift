@@ -1,22 +1,10 @@
 import Foundation
 import Glibc
+import TestSupport
 
-/// Where the harness finds its tools, and whether it may run at all.
-///
-/// Tools are looked up in the system directories only, never in `/usr/local`: a machine may carry a newer
-/// `docker` CLI there (this one has Docker 28's in `/usr/local/bin`), and the tests are about Debian's
-/// docker.io 20.10, CLI and engine.
+/// The tools the harness runs, found by `Executables.path` (system directories only, never `/usr/local`).
 enum Tools {
-    static let systemDirectories = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-
-    /// The absolute path of a system tool, or the bare name (so a failure names it) when it is missing.
-    static func path(_ name: String) -> String {
-        for directory in systemDirectories {
-            let candidate = "\(directory)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return name
-    }
+    static func path(_ name: String) -> String { Executables.path(name) }
 
     static let ip = path("ip")
     static let nsenter = path("nsenter")
@@ -47,24 +35,8 @@ enum Privileges {
     static let canRunEndToEndTests = isRoot || rootRequired
 }
 
-/// The package's root directory and the built `weft` binary.
+/// The package's root directory and the built `weft` binary (`Executables`).
 enum PackagePaths {
-    /// `<root>/Tests/EndToEndTests/Harness/Tools.swift` → `<root>`.
-    static let root: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    /// The `weft` executable: `$WEFT_BINARY` if set, else the one built next to this test bundle (the same
-    /// build directory, whatever `--build-path` was), else `<root>/.build/debug/weft`.
-    static var weftBinary: String {
-        if let explicit = ProcessInfo.processInfo.environment["WEFT_BINARY"], !explicit.isEmpty {
-            return explicit
-        }
-        var candidates: [String] = []
-        if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("weft").path)
-        }
-        candidates.append(root.appendingPathComponent(".build/debug/weft").path)
-        return candidates.first { access($0, X_OK) == 0 } ?? candidates.last!
-    }
+    static var root: URL { Executables.packageRoot }
+    static var weftBinary: String { Executables.weft }
 }
