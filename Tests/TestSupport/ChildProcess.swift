@@ -1,20 +1,10 @@
 import Foundation
 import Glibc
-import Subprocess
 import Synchronization
-
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
 
 /// A long-running child a test started (a daemon, a namespace holder, a `docker exec … ping`): its pid, its log
 /// file (standard output and error together, appended; never a pipe nobody reads), and bounded ways to signal,
-/// stop and wait for it. On swift-subprocess, like `Command`.
-///
-/// The child stays unreaped until a watcher sees it exit, so its pid cannot be reused while `signal` may still
-/// name it; `exitStatus` is set once it is reaped.
+/// stop and wait for it. Started through `ProcessLauncher`, like every `Command`.
 public final class ChildProcess: Sendable {
     /// A short label for logs and errors, e.g. `h1/weft`.
     public let label: String
@@ -22,16 +12,9 @@ public final class ChildProcess: Sendable {
     public let logFile: URL
     public let argv: [String]
 
-    private let state: Mutex<State>
-    private let finished = DispatchSemaphore(value: 0)
-
-    private struct State {
-        /// False once the watcher saw the exit (the child is then a zombie, reaped right after).
-        var watching = true
-        /// Set when the child is reaped: its status (128 + signal for a signal).
-        var exitStatus: Int32?
-        var signal: Int32?
-    }
+    private let process: Process
+    /// Signalled once, when Foundation has reaped the child (its termination handler).
+    private let finished: DispatchSemaphore
 
     /// How `terminate` ended the child.
     public enum StopOutcome: Equatable, Sendable {
@@ -54,114 +37,59 @@ public final class ChildProcess: Sendable {
         }
     }
 
-    private init(label: String, pid: pid_t, logFile: URL, argv: [String]) {
+    private init(label: String, process: Process, finished: DispatchSemaphore, logFile: URL, argv: [String]) {
         self.label = label
-        self.pid = pid
+        self.process = process
+        self.finished = finished
+        self.pid = process.processIdentifier
         self.logFile = logFile
         self.argv = argv
-        self.state = Mutex(State())
     }
 
     /// Starts `argv` (`argv[0]` a path, or a tool found by `Executables.path`) with standard input from
-    /// /dev/null and its output appended to `logFile`; `environment` nil inherits the test's.
+    /// /dev/null and its output appended to `logFile`; `environment` nil inherits the test's. Returns once the
+    /// child runs (a spawn takes milliseconds; nothing here waits on another task).
     public static func start(
         label: String, argv: [String], logFile: URL, environment: [String: String]? = nil
     ) throws(StartFailure) -> ChildProcess {
         precondition(!argv.isEmpty, "an empty command")
-        let log: FileDescriptor
+        let descriptor = open(logFile.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw .cannotOpenLog(label: label, path: logFile.path, cause: String(cString: strerror(errno)))
+        }
+        let log = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        defer { try? log.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Executables.path(argv[0]))
+        process.arguments = Array(argv.dropFirst())
+        if let environment { process.environment = environment }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
         do {
-            log = try FileDescriptor.open(
-                FilePath(logFile.path), .writeOnly, options: [.create, .append, .closeOnExec],
-                permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            try ProcessLauncher.start(process)
         } catch {
-            throw .cannotOpenLog(label: label, path: logFile.path, cause: "\(error)")
+            throw .cannotStart(label: label, argv: argv, cause: "\(error)")
         }
-        let configuration = Command.configuration(argv, environment: environment)
-        let started = Slot<Result<ChildProcess, StartFailure>>()
-        let reported = DispatchSemaphore(value: 0)
-        Task(executorPreference: ProcessThread.shared) {
-            await run(configuration, label: label, argv: argv, logFile: logFile, log: log, started: started, reported: reported)
-        }
-        reported.wait()
-        return try started.value!.get()
-    }
-
-    /// Runs the child to its end: reports it (or the failure to start it) through `started`, watches it, and
-    /// records how it ended.
-    @ProcessActor
-    private static func run(
-        _ configuration: Configuration, label: String, argv: [String], logFile: URL, log: FileDescriptor,
-        started: Slot<Result<ChildProcess, StartFailure>>, reported: DispatchSemaphore
-    ) async {
-        var child: ChildProcess?
-        do {
-            let result = try await Subprocess.run(
-                configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: true),
-                error: .combinedWithOutput
-            ) { execution in
-                let process = ChildProcess(
-                    label: label, pid: execution.processIdentifier.value, logFile: logFile, argv: argv)
-                child = process
-                started.set(.success(process))
-                reported.signal()
-                await process.watch(execution)
-            }
-            let (status, signal): (Int32, Int32?) =
-                switch result.terminationStatus {
-                case .exited(let code): (code, nil)
-                case .signaled(let number): (128 + number, number)
-                }
-            child?.state.withLock {
-                $0.exitStatus = status
-                $0.signal = signal
-            }
-        } catch {
-            if child == nil {
-                started.set(.failure(.cannotStart(label: label, argv: argv, cause: "\(error)")))
-                reported.signal()
-            } else {
-                child?.state.withLock { $0.exitStatus = $0.exitStatus ?? -1 }
-            }
-        }
-        child?.finished.signal()
-    }
-
-    /// Keeps `execution` (and the unreaped child) until the child has exited.
-    @ProcessActor
-    private func watch<I, O, E>(_ execution: Execution<I, O, E>) async {
-        let descriptor = execution.processIdentifier.processDescriptor
-        while !Self.hasExited(pid: pid, processDescriptor: descriptor) {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        state.withLock { $0.watching = false }
-    }
-
-    /// Whether the (unreaped) child has exited: its pidfd is readable, or without one, /proc shows a zombie.
-    private static func hasExited(pid: pid_t, processDescriptor: CInt) -> Bool {
-        if processDescriptor >= 0 {
-            var entry = pollfd(fd: processDescriptor, events: Int16(POLLIN), revents: 0)
-            return poll(&entry, 1, 0) > 0
-        }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let end = stat.lastIndex(of: ")")
-        else { return true }
-        return stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+        return ChildProcess(label: label, process: process, finished: finished, logFile: logFile, argv: argv)
     }
 
     /// True until the child has exited and been reaped.
-    public var isRunning: Bool { state.withLock { $0.exitStatus == nil } }
+    public var isRunning: Bool { process.isRunning }
 
     /// The exit status (128 + the signal for a signal), or nil while it runs.
-    public var exitStatus: Int32? { state.withLock { $0.exitStatus } }
+    public var exitStatus: Int32? {
+        guard !process.isRunning else { return nil }
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
 
     /// Sends a signal; false if the child is gone.
     @discardableResult
     public func signal(_ signal: Int32) -> Bool {
-        state.withLock { state in
-            // Under the lock: the child is not reaped while `watching`, so `pid` is still ours.
-            guard state.watching else { return false }
-            return Glibc.kill(pid, signal) == 0
-        }
+        guard process.isRunning else { return false }
+        return Glibc.kill(pid, signal) == 0
     }
 
     /// Waits (polling, bounded) for the child to exit and be reaped; true if it did.
@@ -187,7 +115,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// `terminate` for synchronous callers (a `defer`): SIGTERM, SIGKILL after `grace`, and a bounded wait until
-    /// the child is reaped. Waits on the watcher, never on a cooperative thread.
+    /// the child is reaped.
     @discardableResult
     public func terminateBlocking(grace: Duration = .seconds(10)) -> StopOutcome {
         guard isRunning else { return .alreadyExited }
@@ -208,7 +136,7 @@ public final class ChildProcess: Sendable {
     private func waitBlocking(_ timeout: Duration) -> Bool {
         let reaped = finished.wait(timeout: .now() + .milliseconds(timeout.wholeMilliseconds)) == .success
         if reaped { finished.signal() }  // for the next waiter
-        return reaped
+        return reaped && !process.isRunning
     }
 
     /// The whole log.
@@ -219,13 +147,5 @@ public final class ChildProcess: Sendable {
     /// The last `lines` lines of the log, for error messages.
     public func logTail(_ lines: Int = 30) -> String {
         log().split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds (for Dispatch deadlines).
-    var wholeMilliseconds: Int {
-        let (seconds, attoseconds) = components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -1,12 +1,6 @@
 import Foundation
-import Subprocess
+import Glibc
 import Synchronization
-
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
 
 /// What a finished command left: how it ended and what it printed (each stream up to the runner's bound).
 public struct CommandResult: Sendable, CustomStringConvertible {
@@ -64,13 +58,15 @@ public enum CommandFailure: Error, CustomStringConvertible {
     }
 }
 
-/// The one way tests run a program to its end (on swift-subprocess): arguments, optional standard input, both
-/// output streams collected up to a bound (the rest is read and dropped, so no pipe can fill and block the
-/// child), the exit status, and a time limit at which the child is killed (SIGKILL) and the result says so.
+/// The one way tests run a program to its end: arguments, optional standard input, both output streams collected
+/// up to a bound (the rest is read and dropped, so no pipe can fill and block the child), the exit status, and a
+/// time limit at which the child is killed (SIGKILL) and the result says so.
 ///
-/// Children start with an empty signal mask and default dispositions, and inherit no descriptor but the three
-/// standard ones (swift-subprocess closes the rest at spawn), so two starts from two threads cannot leak into
-/// each other's children.
+/// On Foundation's `Process`, started through `ProcessLauncher` (one at a time, empty signal mask). The
+/// asynchronous `run` does its blocking work (reading the pipes, waiting for the exit) on a thread of its own,
+/// never on a cooperative thread or `DispatchQueue.global()`: on a two-core machine both are two threads wide,
+/// and a few blocked commands would stall every other task of a parallel test run (a gossip node's answers to
+/// serf's probes among them). `runBlocking` is the same run on the caller's thread, for synchronous code.
 public enum Command {
     /// What the child reads on its standard input.
     public enum Input: Sendable {
@@ -95,32 +91,29 @@ public enum Command {
         outputLimit: Int = defaultOutputLimit
     ) async throws(CommandFailure) -> CommandResult {
         precondition(!argv.isEmpty, "an empty command")
-        let configuration = Command.configuration(argv, environment: environment)
-        let outcome: Result<CommandResult, CommandFailure> = await withTaskExecutorPreference(ProcessThread.shared) {
-            do {
-                switch input {
-                case .none:
-                    return .success(try await collect(argv, configuration, input: .none, timeout, outputLimit))
-                case .text(let text):
-                    return .success(
-                        try await collect(argv, configuration, input: .data(Data(text.utf8)), timeout, outputLimit))
-                case .file(let path):
-                    let descriptor: FileDescriptor
-                    do {
-                        descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
-                    } catch {
-                        return .failure(.cannotOpenInput(argv: argv, path: path, cause: "\(error)"))
-                    }
-                    return .success(
-                        try await collect(
-                            argv, configuration, input: .fileDescriptor(descriptor, closeAfterSpawningProcess: true),
-                            timeout, outputLimit))
-                }
-            } catch {
-                return .failure(.cannotStart(argv: argv, cause: "\(error)"))
+        let outcome: Result<CommandResult, CommandFailure> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(
+                    returning: Result { () throws(CommandFailure) in
+                        try execute(argv, environment: environment, input: input, timeout: timeout, limit: outputLimit)
+                    })
             }
+            thread.name = "test-command"
+            thread.start()
         }
         return try outcome.get()
+    }
+
+    /// `run` for synchronous callers (a `TestNamespaces.with` body, a `defer`): the caller's thread waits.
+    public static func runBlocking(
+        _ argv: [String],
+        environment: [String: String]? = nil,
+        input: Input = .none,
+        timeout: Duration = .seconds(30),
+        outputLimit: Int = defaultOutputLimit
+    ) throws(CommandFailure) -> CommandResult {
+        precondition(!argv.isEmpty, "an empty command")
+        return try execute(argv, environment: environment, input: input, timeout: timeout, limit: outputLimit)
     }
 
     /// Runs a command and returns its trimmed standard output; throws unless it exits 0.
@@ -129,25 +122,82 @@ public enum Command {
         try await run(argv, timeout: timeout).check().output
     }
 
-    /// The subprocess configuration for `argv`: the executable resolved by `Executables.path`, the environment
-    /// given or inherited.
-    static func configuration(_ argv: [String], environment: [String: String]?) -> Configuration {
-        let resolved = Executables.path(argv[0])
-        let executable: Executable = resolved.contains("/") ? .path(FilePath(resolved)) : .name(resolved)
-        let subprocessEnvironment: Subprocess.Environment =
-            environment.map { values in
-                // NUL-terminated: Subprocess hands each entry to strdup, which reads on to the first NUL.
-                .custom(values.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)".utf8) + [0] })
-            } ?? .inherit
-        return Configuration(
-            executable: executable, arguments: Arguments(Array(argv.dropFirst())), environment: subprocessEnvironment)
-    }
-
-    private enum Stream: Sendable {
-        case output(Collected)
-        case error(Collected)
-        /// The time limit passed (the child was sent SIGKILL), or the timer was cancelled.
-        case timer(fired: Bool)
+    /// The run itself, blocking the calling thread until the child has exited and both pipes are read.
+    private static func execute(
+        _ argv: [String], environment: [String: String]?, input: Input, timeout: Duration, limit: Int
+    ) throws(CommandFailure) -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Executables.path(argv[0]))
+        process.arguments = Array(argv.dropFirst())
+        if let environment { process.environment = environment }
+        let inputHandle: FileHandle
+        switch input {
+        case .none:
+            inputHandle = FileHandle.nullDevice
+        case .text(let text):
+            // Through an unlinked temporary file, not a pipe: a child that does not read cannot block the write.
+            guard let handle = temporaryFile(holding: text) else {
+                throw .cannotStart(argv: argv, cause: "cannot make a temporary file for its input")
+            }
+            inputHandle = handle
+        case .file(let path):
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw .cannotOpenInput(argv: argv, path: path, cause: String(cString: strerror(errno)))
+            }
+            inputHandle = handle
+        }
+        defer { if inputHandle !== FileHandle.nullDevice { try? inputHandle.close() } }
+        let output: (read: FileHandle, write: FileHandle)
+        let errors: (read: FileHandle, write: FileHandle)
+        do {
+            output = try closeOnExecPipe()
+            errors = try closeOnExecPipe()
+        } catch {
+            throw .cannotStart(argv: argv, cause: "\(error)")
+        }
+        process.standardInput = inputHandle
+        process.standardOutput = output.write
+        process.standardError = errors.write
+        do {
+            try ProcessLauncher.start(process)
+        } catch {
+            for handle in [output.read, output.write, errors.read, errors.write] { try? handle.close() }
+            throw .cannotStart(argv: argv, cause: "\(error)")
+        }
+        // The child has its copies; without closing ours the reads below would never see the end.
+        try? output.write.close()
+        try? errors.write.close()
+        let pid = process.processIdentifier
+        let timedOut = Mutex(false)
+        let killer = DispatchWorkItem {
+            if process.isRunning {
+                timedOut.withLock { $0 = true }
+                kill(pid, SIGKILL)
+            }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout.wholeMilliseconds), execute: killer)
+        // Standard error drains on a thread of its own, so neither pipe can fill up and stall the child.
+        let errorBytes = Mutex(Collected())
+        let errorDrained = DispatchSemaphore(value: 0)
+        let drainer = Thread {
+            let collected = drain(errors.read, limit: limit)
+            errorBytes.withLock { $0 = collected }
+            errorDrained.signal()
+        }
+        drainer.name = "test-command-stderr"
+        drainer.start()
+        let outputBytes = drain(output.read, limit: limit)
+        errorDrained.wait()
+        process.waitUntilExit()
+        killer.cancel()
+        let errorCollected = errorBytes.withLock { $0 }
+        let signaled = process.terminationReason == .uncaughtSignal
+        return CommandResult(
+            argv: argv, status: signaled ? 128 + process.terminationStatus : process.terminationStatus,
+            signal: signaled ? process.terminationStatus : nil,
+            stdout: String(decoding: outputBytes.bytes, as: UTF8.self),
+            stderr: String(decoding: errorCollected.bytes, as: UTF8.self),
+            timedOut: timedOut.withLock { $0 }, truncated: outputBytes.dropped || errorCollected.dropped)
     }
 
     /// Bytes read from a stream, the first `limit` of them kept.
@@ -156,62 +206,70 @@ public enum Command {
         var dropped = false
     }
 
-    @ProcessActor
-    private static func collect<Input: InputProtocol>(
-        _ argv: [String], _ configuration: Configuration, input: Input, _ timeout: Duration, _ limit: Int
-    ) async throws -> CommandResult {
-        let execution = try await Subprocess.run(
-            configuration, input: input, output: .sequence, error: .sequence
-        ) { execution -> (Collected, Collected, Bool) in
-            return await withTaskGroup(of: Stream.self) { group in
-                group.addTask { .output(await drain(execution.standardOutput, limit: limit)) }
-                group.addTask { .error(await drain(execution.standardError, limit: limit)) }
-                group.addTask {
-                    guard (try? await Task.sleep(for: timeout)) != nil else { return .timer(fired: false) }
-                    try? execution.send(signal: .kill)
-                    return .timer(fired: true)
-                }
-                var output = Collected()
-                var error = Collected()
-                var timedOut = false
-                var streams = 0
-                while let stream = await group.next() {
-                    switch stream {
-                    case .output(let collected): output = collected; streams += 1
-                    case .error(let collected): error = collected; streams += 1
-                    case .timer(let fired): timedOut = fired
-                    }
-                    if streams == 2 { group.cancelAll() }
-                }
-                return (output, error, timedOut)
-            }
+    /// Reads `handle` to its end, keeping the first `limit` bytes, and closes it.
+    private static func drain(_ handle: FileHandle, limit: Int) -> Collected {
+        var collected = Collected()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let descriptor = handle.fileDescriptor
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            let room = max(0, limit - collected.bytes.count)
+            collected.bytes.append(contentsOf: buffer[0..<min(count, room)])
+            if count > room { collected.dropped = true }
         }
-        let (output, error, timedOut) = execution.closureResult
-        let (status, signal): (Int32, Int32?) =
-            switch execution.terminationStatus {
-            case .exited(let code): (code, nil)
-            case .signaled(let number): (128 + number, number)
-            }
-        return CommandResult(
-            argv: argv, status: status, signal: signal, stdout: String(decoding: output.bytes, as: UTF8.self),
-            stderr: String(decoding: error.bytes, as: UTF8.self),
-            timedOut: timedOut, truncated: output.dropped || error.dropped)
+        try? handle.close()
+        return collected
     }
 
-    /// Reads `stream` to its end (or until the child is gone), keeping the first `limit` bytes.
-    private static func drain(_ stream: SubprocessOutputSequence, limit: Int) async -> Collected {
-        var collected = Collected()
-        do {
-            for try await buffer in stream {
-                let room = max(0, limit - collected.bytes.count)
-                buffer.withUnsafeBytes { bytes in
-                    collected.bytes.append(contentsOf: bytes.prefix(room))
-                    if bytes.count > room { collected.dropped = true }
-                }
-            }
-        } catch {
-            // The child ended and its pipe was closed under the read: what was read is kept.
+    /// An unlinked temporary file holding `text`, open for reading from its start.
+    private static func temporaryFile(holding text: String) -> FileHandle? {
+        var template = Array((NSTemporaryDirectory() + "weft-command-input-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { return nil }
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return nil }
+            written += count
         }
-        return collected
+        guard lseek(descriptor, 0, SEEK_SET) == 0 else { return nil }
+        return handle
+    }
+
+    /// A pipe whose two ends are close-on-exec (`pipe2(O_CLOEXEC)`), as (read, write) handles that close their
+    /// descriptors when released: no other child started meanwhile can inherit this command's pipe and hold it
+    /// open (the child still gets its standard streams: dup2 clears close-on-exec).
+    private static func closeOnExecPipe() throws(CommandFailure) -> (read: FileHandle, write: FileHandle) {
+        var descriptors: [Int32] = [-1, -1]
+        guard pipe2(&descriptors, O_CLOEXEC) == 0 else {
+            throw .cannotStart(argv: [], cause: "pipe2: \(String(cString: strerror(errno)))")
+        }
+        return (
+            FileHandle(fileDescriptor: descriptors[0], closeOnDealloc: true),
+            FileHandle(fileDescriptor: descriptors[1], closeOnDealloc: true)
+        )
+    }
+
+    /// glibc's `pipe2`, which the Glibc module does not export (it is a `_GNU_SOURCE` declaration).
+    private static let pipe2: @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32 = {
+        guard let symbol = dlsym(nil, "pipe2") else {  // nil: RTLD_DEFAULT
+            fatalError("glibc has no pipe2")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
+    }()
+}
+
+extension Duration {
+    /// Whole milliseconds (for Dispatch deadlines).
+    var wholeMilliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }
