@@ -38,14 +38,30 @@ struct CommandRunnerTests {
         } catch {
             failure = error
         }
-        // Each sleeper holds its standard input, output and error and nothing else: no other child's pipe.
+        // Each sleeper holds its standard input, output and error, and at most one socket of its own (Foundation's
+        // `Process` leaves one end of the child's own socket pair open in it): no pipe, and no socket another
+        // child holds too, which is how a start beside another one leaks into it.
         var foreign: [String] = []
+        var socketHolders: [String: [pid_t]] = [:]
         for sleeper in tally.sleepers.withLock({ $0 }) {
             let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(sleeper.pid)/fd")) ?? []
-            let extra = descriptors.filter { !["0", "1", "2"].contains($0) }.map {
-                "\($0) → " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(sleeper.pid)/fd/\($0)")) ?? "?")
+            var sockets: [String] = []
+            var others: [String] = []
+            for descriptor in descriptors where !["0", "1", "2"].contains(descriptor) {
+                let target =
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(sleeper.pid)/fd/\(descriptor)"))
+                    ?? "?"
+                if target.hasPrefix("socket:") {
+                    sockets.append("\(descriptor) → \(target)")
+                    socketHolders[target, default: []].append(sleeper.pid)
+                } else {
+                    others.append("\(descriptor) → \(target)")
+                }
             }
-            if !extra.isEmpty { foreign.append("sleeper \(sleeper.pid) holds \(extra)") }
+            if sockets.count > 1 || !others.isEmpty { foreign.append("sleeper \(sleeper.pid) holds \(sockets + others)") }
+        }
+        for (socket, holders) in socketHolders where holders.count > 1 {
+            foreign.append("\(socket) is held by sleepers \(holders)")
         }
         for sleeper in tally.sleepers.withLock({ $0 }) { await sleeper.kill() }
         try? FileManager.default.removeItem(at: directory)

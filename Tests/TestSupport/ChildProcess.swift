@@ -13,8 +13,6 @@ public final class ChildProcess: Sendable {
     public let argv: [String]
 
     private let process: Process
-    /// Signalled once, when Foundation has reaped the child (its termination handler).
-    private let finished: DispatchSemaphore
 
     /// How `terminate` ended the child.
     public enum StopOutcome: Equatable, Sendable {
@@ -37,10 +35,9 @@ public final class ChildProcess: Sendable {
         }
     }
 
-    private init(label: String, process: Process, finished: DispatchSemaphore, logFile: URL, argv: [String]) {
+    private init(label: String, process: Process, logFile: URL, argv: [String]) {
         self.label = label
         self.process = process
-        self.finished = finished
         self.pid = process.processIdentifier
         self.logFile = logFile
         self.argv = argv
@@ -66,33 +63,38 @@ public final class ChildProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
         do {
             try ProcessLauncher.start(process)
         } catch {
             throw .cannotStart(label: label, argv: argv, cause: "\(error)")
         }
-        return ChildProcess(label: label, process: process, finished: finished, logFile: logFile, argv: argv)
+        return ChildProcess(label: label, process: process, logFile: logFile, argv: argv)
     }
 
-    /// True until the child has exited and been reaped.
-    public var isRunning: Bool { process.isRunning }
+    /// True until the child has exited (asked of the kernel: see `ChildStatus`).
+    public var isRunning: Bool { ChildStatus.of(pid) == .running }
 
     /// The exit status (128 + the signal for a signal), or nil while it runs.
     public var exitStatus: Int32? {
-        guard !process.isRunning else { return nil }
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        switch ChildStatus.of(pid) {
+        case .running: return nil
+        case .exited(let status, _): return status
+        case .reaped:
+            process.waitUntilExit()  // Foundation reaped it: returns at once
+            let signaled = process.terminationReason == .uncaughtSignal
+            return signaled ? 128 + process.terminationStatus : process.terminationStatus
+        }
     }
 
-    /// Sends a signal; false if the child is gone.
+    /// Sends a signal; false if the child is gone. (An exited child stays unreaped until Foundation's `Process`
+    /// reaps it, so its pid is not reused while this may still name it.)
     @discardableResult
     public func signal(_ signal: Int32) -> Bool {
-        guard process.isRunning else { return false }
+        guard isRunning else { return false }
         return Glibc.kill(pid, signal) == 0
     }
 
-    /// Waits (polling, bounded) for the child to exit and be reaped; true if it did.
+    /// Waits (polling, bounded) for the child to exit; true if it did.
     public func waitForExit(timeout: Duration) async -> Bool {
         await eventually(within: timeout, every: .milliseconds(20)) { !self.isRunning } != nil
     }
@@ -115,7 +117,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// `terminate` for synchronous callers (a `defer`): SIGTERM, SIGKILL after `grace`, and a bounded wait until
-    /// the child is reaped.
+    /// the child has exited.
     @discardableResult
     public func terminateBlocking(grace: Duration = .seconds(10)) -> StopOutcome {
         guard isRunning else { return .alreadyExited }
@@ -125,18 +127,21 @@ public final class ChildProcess: Sendable {
         return .killed
     }
 
-    /// `kill` for synchronous callers (a `defer`): the caller's thread waits (bounded) until the child is reaped.
+    /// `kill` for synchronous callers (a `defer`): the caller's thread waits (bounded) until the child has exited.
     public func killBlocking() {
         signal(SIGCONT)
         signal(SIGKILL)
         _ = waitBlocking(.seconds(10))
     }
 
-    /// Blocks until the child is reaped or `timeout` passes; true if it was reaped.
+    /// Blocks (polling the kernel every 10 ms) until the child has exited or `timeout` passes; true if it exited.
     private func waitBlocking(_ timeout: Duration) -> Bool {
-        let reaped = finished.wait(timeout: .now() + .milliseconds(timeout.wholeMilliseconds)) == .success
-        if reaped { finished.signal() }  // for the next waiter
-        return reaped && !process.isRunning
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while isRunning {
+            if ContinuousClock.now >= deadline { return false }
+            usleep(10_000)
+        }
+        return true
     }
 
     /// The whole log.

@@ -167,60 +167,88 @@ public enum Command {
         // The child has its copies; without closing ours the reads below would never see the end.
         try? output.write.close()
         try? errors.write.close()
-        let pid = process.processIdentifier
-        let timedOut = Mutex(false)
-        let killer = DispatchWorkItem {
-            if process.isRunning {
-                timedOut.withLock { $0 = true }
-                kill(pid, SIGKILL)
+        let (outputBytes, errorBytes, timedOut) = collect(process, output: output.read, errors: errors.read, timeout, limit)
+        var status: Int32
+        var signal: Int32?
+        if case .exited(let code, let number) = ChildStatus.of(process.processIdentifier) {
+            (status, signal) = (code, number)
+        } else {
+            process.waitUntilExit()  // reaped already: returns at once
+            let signaled = process.terminationReason == .uncaughtSignal
+            (status, signal) = (signaled ? 128 + process.terminationStatus : process.terminationStatus,
+                                signaled ? process.terminationStatus : nil)
+        }
+        return CommandResult(
+            argv: argv, status: status, signal: signal,
+            stdout: String(decoding: outputBytes.bytes, as: UTF8.self),
+            stderr: String(decoding: errorBytes.bytes, as: UTF8.self),
+            timedOut: timedOut, truncated: outputBytes.dropped || errorBytes.dropped)
+    }
+
+    /// Reads both pipes (one `poll` loop, so neither can fill up and stall the child) until both are at their end
+    /// and the child has exited. At `timeout` a child still running is killed (SIGKILL). Once the child has exited,
+    /// pipes a grandchild keeps open are read for at most `grandchildGrace` more, so a leftover grandchild cannot
+    /// hold the run.
+    private static func collect(
+        _ process: Process, output: FileHandle, errors: FileHandle, _ timeout: Duration, _ limit: Int
+    ) -> (output: Collected, errors: Collected, timedOut: Bool) {
+        defer {
+            try? output.close()
+            try? errors.close()
+        }
+        var collected = [Collected(), Collected()]
+        var descriptors = [output.fileDescriptor, errors.fileDescriptor]
+        for descriptor in descriptors { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        /// Reads what `descriptors[index]` has now; marks it done (-1) at its end.
+        func readAvailable(_ index: Int) {
+            while descriptors[index] >= 0 {
+                let count = buffer.withUnsafeMutableBytes { read(descriptors[index], $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+                if count <= 0 {
+                    descriptors[index] = -1
+                    return
+                }
+                let room = max(0, limit - collected[index].bytes.count)
+                collected[index].bytes.append(contentsOf: buffer[0..<min(count, room)])
+                if count > room { collected[index].dropped = true }
             }
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout.wholeMilliseconds), execute: killer)
-        // Standard error drains on a thread of its own, so neither pipe can fill up and stall the child.
-        let errorBytes = Mutex(Collected())
-        let errorDrained = DispatchSemaphore(value: 0)
-        let drainer = Thread {
-            let collected = drain(errors.read, limit: limit)
-            errorBytes.withLock { $0 = collected }
-            errorDrained.signal()
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var timedOut = false
+        var exitedAt: ContinuousClock.Instant?
+        while true {
+            if exitedAt == nil, ChildStatus.of(process.processIdentifier) != .running { exitedAt = clock.now }
+            let pipesOpen = descriptors.contains { $0 >= 0 }
+            if let exitedAt {
+                if !pipesOpen || clock.now - exitedAt >= grandchildGrace {
+                    for index in descriptors.indices { readAvailable(index) }
+                    break
+                }
+            } else if clock.now >= deadline, !timedOut {
+                timedOut = true
+                kill(process.processIdentifier, SIGKILL)
+            }
+            var entries = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            // Short waits: the child's exit is polled, and without open pipes poll only sleeps.
+            let ready = poll(&entries, nfds_t(entries.count), pipesOpen ? 20 : 2)
+            if ready < 0 && errno != EINTR { break }
+            for index in entries.indices where entries[index].fd >= 0 && entries[index].revents != 0 {
+                readAvailable(index)
+            }
         }
-        drainer.name = "test-command-stderr"
-        drainer.start()
-        let outputBytes = drain(output.read, limit: limit)
-        errorDrained.wait()
-        process.waitUntilExit()
-        killer.cancel()
-        let errorCollected = errorBytes.withLock { $0 }
-        let signaled = process.terminationReason == .uncaughtSignal
-        return CommandResult(
-            argv: argv, status: signaled ? 128 + process.terminationStatus : process.terminationStatus,
-            signal: signaled ? process.terminationStatus : nil,
-            stdout: String(decoding: outputBytes.bytes, as: UTF8.self),
-            stderr: String(decoding: errorCollected.bytes, as: UTF8.self),
-            timedOut: timedOut.withLock { $0 }, truncated: outputBytes.dropped || errorCollected.dropped)
+        return (collected[0], collected[1], timedOut)
     }
+
+    /// How long pipes are still read after the child exited, when a grandchild holds them open.
+    static let grandchildGrace: Duration = .seconds(1)
 
     /// Bytes read from a stream, the first `limit` of them kept.
     private struct Collected: Sendable {
         var bytes: [UInt8] = []
         var dropped = false
-    }
-
-    /// Reads `handle` to its end, keeping the first `limit` bytes, and closes it.
-    private static func drain(_ handle: FileHandle, limit: Int) -> Collected {
-        var collected = Collected()
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        let descriptor = handle.fileDescriptor
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            let room = max(0, limit - collected.bytes.count)
-            collected.bytes.append(contentsOf: buffer[0..<min(count, room)])
-            if count > room { collected.dropped = true }
-        }
-        try? handle.close()
-        return collected
     }
 
     /// An unlinked temporary file holding `text`, open for reading from its start.
