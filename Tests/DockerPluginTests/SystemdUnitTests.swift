@@ -33,7 +33,7 @@ struct SystemdUnitTests {
     /// `systemd-analyze verify` on the unit (its ExecStart pointed at an executable that exists here): no
     /// complaint, such as an unknown capability or address family.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"))
-    func systemdAcceptsTheUnit() throws {
+    func systemdAcceptsTheUnit() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-unit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -42,7 +42,7 @@ struct SystemdUnitTests {
             .replacingOccurrences(of: "ExecStart=/usr/local/bin/weft ", with: "ExecStart=/bin/true ")
         try text.write(to: unit, atomically: true, encoding: .utf8)
 
-        let verified = try Shell.outcome(["/usr/bin/systemd-analyze", "verify", unit.path])
+        let verified = try await Command.run(["/usr/bin/systemd-analyze", "verify", unit.path], timeout: .seconds(60))
         #expect(verified.succeeded)
         #expect((verified.stdout + verified.stderr).isEmpty, "systemd-analyze verify: \(verified.stdout)\(verified.stderr)")
     }

@@ -65,15 +65,15 @@ struct AddressFamilyJoinTests {
 
     @Test("weft daemon with an IPv4 advertise address and an IPv6 --join does not start, naming both",
           .enabled(if: Executables.weftIsBuilt, "needs the weft executable (swift build)"))
-    func daemonRefusesAtStart() throws {
+    func daemonRefusesAtStart() async throws {
         let directory = NSTemporaryDirectory() + "weft-family-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // A dry run reads the kernel's addresses but changes nothing; the refusal comes before any socket is bound.
-        let outcome = try Shell.outcome([
+        let outcome = try await Command.run([
             Executables.weft, "daemon", "--dry-run", "--advertise-address", "127.0.0.1", "--join", "[::1]:28299",
             "--state-dir", directory + "/state", "--runtime-dir", directory + "/run", "--socket", directory + "/weft.sock",
             "--metrics-address", "none", "--insecure-gossip",
-        ])
+        ], timeout: .seconds(60))
         #expect(!outcome.succeeded)
         #expect(outcome.stderr.contains(
             "seed [::1]:28299 is IPv6 but this host gossips from 127.0.0.1:7946 (IPv4)"), "\(outcome.stderr)")

@@ -7,15 +7,15 @@ import TestSupport
 /// tests, whose harness gives every host the cluster's key file.)
 @Suite("weft daemon gossip keys", .enabled(if: Executables.weftIsBuilt, "needs the weft executable (swift build)"))
 struct DaemonGossipKeyTests {
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let outcome = try Shell.outcome([Executables.weft] + arguments)
+    func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let outcome = try await Command.run([Executables.weft] + arguments, timeout: .seconds(60))
         return (outcome.status, outcome.stdout + outcome.stderr)
     }
 
     @Test("seeds without a key: refused, saying how to get the key")
     func seedsWithoutKey() async throws {
         try await withTemporaryDirectory { directory in
-            let result = try run([
+            let result = try await run([
                 "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
                 "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1",
             ])
@@ -30,7 +30,7 @@ struct DaemonGossipKeyTests {
             let keyPath = directory + "/cluster.key"
             let key = Data((0..<16).map { UInt8($0) }).base64EncodedString()
             _ = FileManager.default.createFile(atPath: keyPath, contents: Data(key.utf8), attributes: [.posixPermissions: 0o644])
-            let result = try run([
+            let result = try await run([
                 "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
                 "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1", "--key-file", keyPath,
             ])
@@ -43,7 +43,7 @@ struct DaemonGossipKeyTests {
     @Test("--insecure-gossip with a key is a contradiction, refused")
     func insecureWithKey() async throws {
         try await withTemporaryDirectory { directory in
-            let result = try run([
+            let result = try await run([
                 "daemon", "--dry-run", "--socket", directory + "/weft.sock", "--state-dir", directory + "/state",
                 "--runtime-dir", directory + "/run", "--join", "127.0.0.1:1", "--insecure-gossip",
                 "--key-file", directory + "/none.key",
@@ -54,9 +54,9 @@ struct DaemonGossipKeyTests {
     }
 
     @Test("weft key generate prints a fresh 32-byte key each time")
-    func generate() throws {
-        let first = try run(["key", "generate"])
-        let second = try run(["key", "generate"])
+    func generate() async throws {
+        let first = try await run(["key", "generate"])
+        let second = try await run(["key", "generate"])
         #expect(first.status == 0 && second.status == 0)
         let decoded = Data(base64Encoded: first.output.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(decoded?.count == 32, "\(first.output)")

@@ -56,26 +56,37 @@ final class SerfAgent: @unchecked Sendable {
     }
 
     /// `serf members -format=json` through this agent's RPC address; empty while the agent is not ready.
-    func members() -> [MemberRow] {
+    func members() async -> [MemberRow] {
         struct Output: Decodable { let members: [MemberRow] }
-        guard let data = try? run(["members", "-rpc-addr=\(rpc)", "-format=json"]),
+        guard let data = try? await run(["members", "-rpc-addr=\(rpc)", "-format=json"]),
             let output = try? JSONDecoder().decode(Output.self, from: data)
         else { return [] }
+        lastListingLock.withLock { lastListing = output.members }
         return output.members
     }
 
+    /// What the latest ``members()`` returned, for a failure message (which cannot await).
+    var lastMembers: [MemberRow] {
+        lastListingLock.withLock { lastListing }
+    }
+    private let lastListingLock = NSLock()
+    private var lastListing: [MemberRow] = []
+
     /// The member row for `name`, if the agent lists it.
-    func member(_ name: String) -> MemberRow? {
-        members().first { $0.name == name }
+    func member(_ name: String) async -> MemberRow? {
+        await members().first { $0.name == name }
     }
 
     /// Sends a serf user event through this agent (`serf event`).
-    func sendEvent(_ name: String, payload: String) throws {
-        _ = try run(["event", "-rpc-addr=\(rpc)", name, payload])
+    func sendEvent(_ name: String, payload: String) async throws {
+        _ = try await run(["event", "-rpc-addr=\(rpc)", name, payload])
     }
 
-    private func run(_ arguments: [String]) throws -> Data {
-        Data(try Shell.outcome([Executables.path("serf")] + arguments).stdout.utf8)
+    /// Runs the serf CLI off the cooperative pool (`Command.run`): these queries are polled while in-process
+    /// gossip nodes must answer serf's probes within 500 ms, and a blocking run would hold one of the pool's two
+    /// threads for as long as the CLI takes under load.
+    private func run(_ arguments: [String]) async throws -> Data {
+        Data(try await Command.run([Executables.path("serf")] + arguments, timeout: .seconds(20)).stdout.utf8)
     }
 }
 

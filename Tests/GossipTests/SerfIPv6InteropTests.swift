@@ -48,10 +48,11 @@ struct SerfIPv6InteropTests {
         _ node: GossipNode, _ delegate: RecordingDelegate, _ serfA: SerfAgent, _ agents: SerfAgents
     ) async throws {
         try await node.join([GossipAddress(parsing: serfA.bind)!])
-        let seen = await eventually(within: .seconds(10)) { serfA.member("weft6-1")?.status == "alive" }
-        #expect(seen != nil, "serf members: \(serfA.members())")
-        #expect(serfA.member("weft6-1")?.addr == "[::1]:28250")
-        #expect(serfA.member("weft6-1")?.tags == ["role": "weft", "vtep": "fd00:9::1"])
+        let seen = await eventually(within: .seconds(10)) { await serfA.member("weft6-1")?.status == "alive" }
+        let serfAView = await serfA.members()
+        #expect(seen != nil, "serf members: \(serfAView)")
+        #expect(await serfA.member("weft6-1")?.addr == "[::1]:28250")
+        #expect(await serfA.member("weft6-1")?.tags == ["role": "weft", "vtep": "fd00:9::1"])
         let serfSeen = await node.member(named: "serf6-a")
         #expect(serfSeen?.state == .alive && serfSeen?.tags == ["role": "web"])
         #expect(serfSeen?.address == GossipAddress(ip: loopback, port: 28_246))
@@ -59,14 +60,17 @@ struct SerfIPv6InteropTests {
         // serf-b knows only weft's IPv6 address: it learns serf-a from weft's push/pull state.
         let serfB = try agents.start("serf6-b", port: 28_247, rpcPort: 28_674, join: "[::1]:28250", host: "::1")
         let joined = await eventually(within: .seconds(15)) {
-            await node.member(named: "serf6-b")?.state == .alive && serfA.member("serf6-b")?.status == "alive"
-                && serfB.member("weft6-1")?.status == "alive" && serfB.member("serf6-a")?.status == "alive"
+            let weftSeesB = await node.member(named: "serf6-b")?.state == .alive
+            let aSeesB = await serfA.member("serf6-b")?.status == "alive"
+            let bSees = await serfB.members().filter { $0.status == "alive" }.map(\.name)
+            return weftSeesB && aSeesB && bSees.contains("weft6-1") && bSees.contains("serf6-a")
         }
         let weftView = await node.members()
-        #expect(joined != nil, "weft: \(weftView), serf-b: \(serfB.members())")
-        #expect(serfB.member("serf6-a")?.addr == "[::1]:28246")
+        let serfBView = await serfB.members()
+        #expect(joined != nil, "weft: \(weftView), serf-b: \(serfBView)")
+        #expect(await serfB.member("serf6-a")?.addr == "[::1]:28246")
 
-        try serfB.sendEvent("deploy6", payload: "v6")
+        try await serfB.sendEvent("deploy6", payload: "v6")
         let event = await eventually(within: .seconds(10)) {
             delegate.messages.contains { $0.first == 3 && String(decoding: $0, as: UTF8.self).contains("deploy6") }
         }
@@ -74,7 +78,9 @@ struct SerfIPv6InteropTests {
 
         // A few probe rounds both ways, then neither agent may complain about weft's packets.
         try await Task.sleep(for: .seconds(3))
-        #expect(serfA.member("weft6-1")?.status == "alive" && serfB.member("weft6-1")?.status == "alive")
+        let statusOnA = await serfA.member("weft6-1")?.status
+        let statusOnB = await serfB.member("weft6-1")?.status
+        #expect(statusOnA == "alive" && statusOnB == "alive")
         let problems = (serfA.problems + serfB.problems).filter { !$0.contains("Failed to join") }
         #expect(problems.isEmpty, "serf logged: \(problems)")
         let statistics = await node.statistics
@@ -82,9 +88,13 @@ struct SerfIPv6InteropTests {
 
         await node.leave(timeout: .seconds(5))
         let left = await eventually(within: .seconds(10)) {
-            serfA.member("weft6-1")?.status == "left" && serfB.member("weft6-1")?.status == "left"
+            let onA = await serfA.member("weft6-1")?.status
+            let onB = await serfB.member("weft6-1")?.status
+            return onA == "left" && onB == "left"
         }
-        #expect(left != nil, "serf-a: \(serfA.members()), serf-b: \(serfB.members())")
+        let afterLeaveA = await serfA.members()
+        let afterLeaveB = await serfB.members()
+        #expect(left != nil, "serf-a: \(afterLeaveA), serf-b: \(afterLeaveB)")
         if let seen, let joined, let event {
             print("over IPv6: serf saw weft alive after \(seen), serf-b joined through weft in \(joined), event in \(event)")
         }
@@ -104,14 +114,16 @@ struct SerfIPv6InteropTests {
                 weft.killBlocking()
                 try? FileManager.default.removeItem(at: weft.logFile)
             }
-            let joined = await eventually(within: .seconds(10)) { serf.member("weft6-p")?.status == "alive" }
-            #expect(joined != nil, "serf: \(serf.members()); weft log: \(weft.log())")
-            #expect(serf.member("weft6-p")?.addr == "[::1]:28260")
-            let listing = try weftOutput(["gossip", "members", "--peer", "[::1]:28260"])
+            let joined = await eventually(within: .seconds(10)) { await serf.member("weft6-p")?.status == "alive" }
+            let serfView = await serf.members()
+            #expect(joined != nil, "serf: \(serfView); weft log: \(weft.log())")
+            #expect(await serf.member("weft6-p")?.addr == "[::1]:28260")
+            let listing = try await weftOutput(["gossip", "members", "--peer", "[::1]:28260"])
             #expect(listing.contains("serf6-p") && listing.contains(":1]:28256"), "\(listing)")
             weft.signal(SIGTERM)
-            let left = await eventually(within: .seconds(15)) { serf.member("weft6-p")?.status == "left" }
-            #expect(left != nil, "serf: \(serf.members())")
+            let left = await eventually(within: .seconds(15)) { await serf.member("weft6-p")?.status == "left" }
+            let afterLeave = await serf.members()
+            #expect(left != nil, "serf: \(afterLeave)")
         }
     }
 }

@@ -17,7 +17,7 @@ struct SerfSoakTests {
     func soak() async throws {
         try await withSerfAgents { agents in
             let a = try agents.start("soak-a", port: 28_146, rpcPort: 28_573)
-            #expect(await eventually(within: .seconds(10), every: .milliseconds(100)) { !a.members().isEmpty } != nil)
+            #expect(await eventually(within: .seconds(10), every: .milliseconds(100)) { await !a.members().isEmpty } != nil)
             let b = try agents.start("soak-b", port: 28_147, rpcPort: 28_574, join: a.bind, extra: ["-disable-compression"])
             let c = try agents.start("soak-c", port: 28_148, rpcPort: 28_575, join: a.bind)
             let delegate = RecordingDelegate()
@@ -42,9 +42,9 @@ struct SerfSoakTests {
         try await second.join([GossipAddress(parsing: c.bind)!])
         let names: Set<String> = ["soak-a", "soak-b", "soak-c", "weft-s1", "weft-s2"]
         let together = await eventually(within: .seconds(15)) { await Self.together(agents, nodes, names) }
-        #expect(together != nil, "a: \(a.members()), b: \(b.members()), c: \(c.members())")
+        #expect(together != nil, "a: \(a.lastMembers), b: \(b.lastMembers), c: \(c.lastMembers)")
 
-        try b.sendEvent("deploy", payload: "v1")
+        try await b.sendEvent("deploy", payload: "v1")
         let event = await eventually(within: .seconds(10)) {
             delegate.messages.contains { $0.first == 3 && String(decoding: $0, as: UTF8.self).contains("deploy") }
         }
@@ -52,8 +52,8 @@ struct SerfSoakTests {
 
         try await Task.sleep(for: Self.soak)
         for agent in agents {
-            let alive = Set(agent.members().filter { $0.status == "alive" }.map(\.name))
-            #expect(alive == names, "\(agent.name) sees \(agent.members())")
+            let alive = await Set(agent.members().filter { $0.status == "alive" }.map(\.name))
+            #expect(alive == names, "\(agent.name) sees \(agent.lastMembers)")
             let suspicion = agent.log.split(separator: "\n").filter {
                 $0.contains("Suspect") || $0.contains("Failed ping") || $0.contains("[ERR]") || $0.contains("[WARN]")
             }
@@ -68,8 +68,9 @@ struct SerfSoakTests {
     }
 
     static func together(_ agents: [SerfAgent], _ nodes: [GossipNode], _ names: Set<String>) async -> Bool {
-        for agent in agents where Set(agent.members().filter { $0.status == "alive" }.map(\.name)) != names {
-            return false
+        for agent in agents {
+            let alive = await Set(agent.members().filter { $0.status == "alive" }.map(\.name))
+            if alive != names { return false }
         }
         for node in nodes where await node.members(includingGone: false).count != names.count {
             return false

@@ -13,7 +13,7 @@ struct WeftProcessInteropTests {
     func stopContinueTerminate() async throws {
         try await withSerfAgents { agents in
             let serf = try agents.start("serf-p", port: 28_046, rpcPort: 28_473, tags: ["role": "web"])
-            #expect(await eventually(within: .seconds(10), every: .milliseconds(100)) { !serf.members().isEmpty } != nil)
+            #expect(await eventually(within: .seconds(10), every: .milliseconds(100)) { await !serf.members().isEmpty } != nil)
             let weft = try startWeft([
                 "gossip", "run", "--name", "weft-p", "--bind", "127.0.0.4:28050", "--join", serf.bind,
                 "--tag", "role=weft", "--log-level", "debug",
@@ -22,26 +22,26 @@ struct WeftProcessInteropTests {
                 weft.killBlocking()
                 try? FileManager.default.removeItem(at: weft.logFile)
             }
-            let joined = await eventually(within: .seconds(10)) { serf.member("weft-p")?.status == "alive" }
-            #expect(joined != nil, "serf: \(serf.members()); weft log: \(weft.log())")
-            #expect(serf.member("weft-p")?.tags == ["role": "weft"])
+            let joined = await eventually(within: .seconds(10)) { await serf.member("weft-p")?.status == "alive" }
+            #expect(joined != nil, "serf: \(serf.lastMembers); weft log: \(weft.log())")
+            #expect(await serf.member("weft-p")?.tags == ["role": "weft"])
 
             // weft's own view, read with `weft gossip members` from the outside.
-            let listing = try weftOutput(["gossip", "members", "--peer", "127.0.0.4:28050"])
+            let listing = try await weftOutput(["gossip", "members", "--peer", "127.0.0.4:28050"])
             #expect(listing.contains("serf-p") && listing.contains("role=web"), "\(listing)")
 
             weft.signal(SIGSTOP)
-            let failed = await eventually(within: .seconds(30)) { serf.member("weft-p")?.status == "failed" }
-            #expect(failed != nil, "serf: \(serf.members())")
+            let failed = await eventually(within: .seconds(30)) { await serf.member("weft-p")?.status == "failed" }
+            #expect(failed != nil, "serf: \(serf.lastMembers)")
             weft.signal(SIGCONT)
-            let back = await eventually(within: .seconds(45)) { serf.member("weft-p")?.status == "alive" }
-            #expect(back != nil, "serf: \(serf.members())")
-            let view = try weftOutput(["gossip", "members", "--peer", serf.bind, "--json"])
+            let back = await eventually(within: .seconds(45)) { await serf.member("weft-p")?.status == "alive" }
+            #expect(back != nil, "serf: \(serf.lastMembers)")
+            let view = try await weftOutput(["gossip", "members", "--peer", serf.bind, "--json"])
             #expect(view.contains("\"name\":\"weft-p\"") && view.contains("\"incarnation\":2"), "\(view)")
 
             weft.signal(SIGTERM)
-            let left = await eventually(within: .seconds(15)) { serf.member("weft-p")?.status == "left" }
-            #expect(left != nil, "serf: \(serf.members())")
+            let left = await eventually(within: .seconds(15)) { await serf.member("weft-p")?.status == "left" }
+            #expect(left != nil, "serf: \(serf.lastMembers)")
             #expect(await eventually(within: .seconds(10)) { !weft.isRunning } != nil)
             if let failed, let back {
                 print("weft process: serf marked it failed \(failed) after SIGSTOP, alive \(back) after SIGCONT")
@@ -59,7 +59,7 @@ func startWeft(_ arguments: [String]) throws -> ChildProcess {
         logFile: URL(fileURLWithPath: NSTemporaryDirectory() + "weft-process-\(UUID().uuidString).log"))
 }
 
-/// Runs `weft` with `arguments` to completion and returns its standard output.
-func weftOutput(_ arguments: [String]) throws -> String {
-    try Shell.outcome([Executables.weft] + arguments).stdout
+/// Runs `weft` with `arguments` to completion, off the cooperative pool, and returns its standard output.
+func weftOutput(_ arguments: [String]) async throws -> String {
+    try await Command.run([Executables.weft] + arguments, timeout: .seconds(60)).stdout
 }
