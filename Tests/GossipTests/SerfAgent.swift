@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 
 /// One Debian `serf agent` process for interoperation tests, bound to loopback on its own ports (gossip on
@@ -61,16 +62,15 @@ final class SerfAgent: @unchecked Sendable {
         guard let data = try? await run(["members", "-rpc-addr=\(rpc)", "-format=json"]),
             let output = try? JSONDecoder().decode(Output.self, from: data)
         else { return [] }
-        lastListingLock.withLock { lastListing = output.members }
+        lastListing.withLock { $0 = output.members }
         return output.members
     }
 
     /// What the latest ``members()`` returned, for a failure message (which cannot await).
     var lastMembers: [MemberRow] {
-        lastListingLock.withLock { lastListing }
+        lastListing.withLock { $0 }
     }
-    private let lastListingLock = NSLock()
-    private var lastListing: [MemberRow] = []
+    private let lastListing = Mutex<[MemberRow]>([])
 
     /// The member row for `name`, if the agent lists it.
     func member(_ name: String) async -> MemberRow? {

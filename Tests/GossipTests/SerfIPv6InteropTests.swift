@@ -49,8 +49,7 @@ struct SerfIPv6InteropTests {
     ) async throws {
         try await node.join([GossipAddress(parsing: serfA.bind)!])
         let seen = await eventually(within: .seconds(10)) { await serfA.member("weft6-1")?.status == "alive" }
-        let serfAView = await serfA.members()
-        #expect(seen != nil, "serf members: \(serfAView)")
+        #expect(seen != nil, "serf members: \(serfA.lastMembers)")
         #expect(await serfA.member("weft6-1")?.addr == "[::1]:28250")
         #expect(await serfA.member("weft6-1")?.tags == ["role": "weft", "vtep": "fd00:9::1"])
         let serfSeen = await node.member(named: "serf6-a")
@@ -66,8 +65,7 @@ struct SerfIPv6InteropTests {
             return weftSeesB && aSeesB && bSees.contains("weft6-1") && bSees.contains("serf6-a")
         }
         let weftView = await node.members()
-        let serfBView = await serfB.members()
-        #expect(joined != nil, "weft: \(weftView), serf-b: \(serfBView)")
+        #expect(joined != nil, "weft: \(weftView), serf-b: \(serfB.lastMembers)")
         #expect(await serfB.member("serf6-a")?.addr == "[::1]:28246")
 
         try await serfB.sendEvent("deploy6", payload: "v6")
@@ -92,9 +90,7 @@ struct SerfIPv6InteropTests {
             let onB = await serfB.member("weft6-1")?.status
             return onA == "left" && onB == "left"
         }
-        let afterLeaveA = await serfA.members()
-        let afterLeaveB = await serfB.members()
-        #expect(left != nil, "serf-a: \(afterLeaveA), serf-b: \(afterLeaveB)")
+        #expect(left != nil, "serf-a: \(serfA.lastMembers), serf-b: \(serfB.lastMembers)")
         if let seen, let joined, let event {
             print("over IPv6: serf saw weft alive after \(seen), serf-b joined through weft in \(joined), event in \(event)")
         }
@@ -115,15 +111,13 @@ struct SerfIPv6InteropTests {
                 try? FileManager.default.removeItem(at: weft.logFile)
             }
             let joined = await eventually(within: .seconds(10)) { await serf.member("weft6-p")?.status == "alive" }
-            let serfView = await serf.members()
-            #expect(joined != nil, "serf: \(serfView); weft log: \(weft.log())")
+            #expect(joined != nil, "serf: \(serf.lastMembers); weft log: \(weft.log())")
             #expect(await serf.member("weft6-p")?.addr == "[::1]:28260")
             let listing = try await weftOutput(["gossip", "members", "--peer", "[::1]:28260"])
             #expect(listing.contains("serf6-p") && listing.contains(":1]:28256"), "\(listing)")
             weft.signal(SIGTERM)
             let left = await eventually(within: .seconds(15)) { await serf.member("weft6-p")?.status == "left" }
-            let afterLeave = await serf.members()
-            #expect(left != nil, "serf: \(afterLeave)")
+            #expect(left != nil, "serf: \(serf.lastMembers)")
         }
     }
 }

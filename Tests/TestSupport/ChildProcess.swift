@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 
 /// A long-running child a test started (a daemon, a namespace holder, a `docker exec … ping`): its pid, its log
 /// file (standard output and error together, appended; never a pipe nobody reads), and bounded ways to signal,

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 
 /// What a finished command left: how it ended and what it printed (each stream up to the runner's bound).
 public struct CommandResult: Sendable, CustomStringConvertible {
