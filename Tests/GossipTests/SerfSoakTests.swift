@@ -41,7 +41,7 @@ struct SerfSoakTests {
         try await first.join([GossipAddress(parsing: b.bind)!])
         try await second.join([GossipAddress(parsing: c.bind)!])
         let names: Set<String> = ["soak-a", "soak-b", "soak-c", "weft-s1", "weft-s2"]
-        let together = await eventually(within: .seconds(15)) { await Self.together(agents, nodes, names) }
+        let together = await eventually(within: Self.convergenceBound) { await Self.together(agents, nodes, names) }
         #expect(together != nil, "a: \(a.lastMembers), b: \(b.lastMembers), c: \(c.lastMembers)")
 
         try await b.sendEvent("deploy", payload: "v1")
@@ -66,6 +66,13 @@ struct SerfSoakTests {
                 "\(node.name): \(statistics)")
         }
     }
+
+    /// How long five members may take to all list each other: what memberlist promises, not what gossip usually
+    /// does (about 1 s). A broadcast is sent a fixed number of times (4 at this size) to 3 random peers of 4, so
+    /// one member can miss a piece of news; five serf agents alone, joined the same way, missed the 15 s this test
+    /// used to allow once in 79 starts. The push/pull sync repairs that: each member's first comes after a random
+    /// stagger and one interval, both at most 30 s in serf's LAN profile and weft's default.
+    static let convergenceBound: Duration = .seconds(65)
 
     static func together(_ agents: [SerfAgent], _ nodes: [GossipNode], _ names: Set<String>) async -> Bool {
         for agent in agents {
